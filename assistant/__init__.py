@@ -1,0 +1,1 @@
+"""Answers, summaries and similar papers on top of the index; the CLI."""

