@@ -1,0 +1,180 @@
+"""The `paperlens` command line: parse arguments, call the library, render.
+
+Errors a user can cause surface as one line on stderr and exit code 1; the
+`--json` outputs are a stable interface documented in the README.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from index.evaluate import evaluate, format_table, load_queries
+from index.library import Library
+from index.search import MODES
+from ingest.config import Settings
+from ingest.errors import PaperlensError
+
+app = typer.Typer(
+    help="Multilingual semantic search and cited answers over ML paper digests and PDFs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+class State:
+    settings: Settings | None = None
+
+
+def library(**overrides) -> Library:
+    settings = State.settings or Settings()
+    if overrides:
+        settings = settings.model_copy(update=overrides)
+    return Library(settings, show_progress=sys.stderr.isatty())
+
+
+@app.callback()
+def main_options(
+    home: Annotated[
+        Path | None, typer.Option(help="Data directory (default: $PAPERLENS_HOME or ./data).")
+    ] = None,
+) -> None:
+    settings = Settings()
+    if home is not None:
+        settings = settings.model_copy(update={"home": home})
+    State.settings = settings
+
+
+@app.command()
+def ingest(
+    sources: Annotated[list[str], typer.Argument(help="Files, folders, http(s) URLs, arXiv ids.")],
+    pdfs: Annotated[
+        bool, typer.Option("--pdfs/--no-pdfs", help="Follow arXiv links to metadata and PDFs.")
+    ] = True,
+    allow_private: Annotated[
+        bool, typer.Option(help="Allow URLs on private or loopback addresses.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Add digests (text, Markdown, HTML) and papers (PDF, arXiv) to the library."""
+    overrides = {"allow_private": True} if allow_private else {}
+    lib = library(**overrides)
+    echo = None if as_json else (lambda line: typer.echo(line, err=line.startswith("error")))
+    report = lib.ingest(sources, pdfs=pdfs, on_event=echo)
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        summary = report.to_json()
+        typer.echo(
+            f"done: {summary['ingested']} ingested, {summary['unchanged']} unchanged, "
+            f"{summary['failed']} failed"
+        )
+    if not report.succeeded:
+        raise typer.Exit(1)
+
+
+@app.command()
+def search(
+    query: Annotated[str | None, typer.Argument(help="A question or keywords, any language.")] = None,
+    k: Annotated[int, typer.Option("-k", help="Number of papers.")] = 5,
+    batch: Annotated[
+        Path | None, typer.Option(help='JSONL file of {"id":..., "query":...} lines.')
+    ] = None,
+    mode: Annotated[str, typer.Option(help="hybrid | dense | bm25")] = "hybrid",
+    as_json: JsonFlag = False,
+) -> None:
+    """Find papers: one hit per paper, with its best passage."""
+    if mode not in MODES:
+        raise PaperlensError(f"unknown mode {mode!r} (hybrid | dense | bm25)")
+    searcher = library().searcher
+    if batch is not None:
+        for item in load_queries(batch):
+            hits = searcher.search(item.query, k=k, mode=mode)
+            row = {"id": item.id, "hits": [h.to_json() for h in hits]}
+            typer.echo(json.dumps(row, ensure_ascii=False))
+        return
+    if not query or not query.strip():
+        raise PaperlensError("give a query, or --batch FILE")
+    hits = searcher.search(query, k=k, mode=mode)
+    if as_json:
+        typer.echo(json.dumps([h.to_json() for h in hits], ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        typer.echo("no results (is the library empty? try `paperlens ingest`)")
+    for hit in hits:
+        where = f"p.{hit.page}" if hit.page else hit.kind
+        typer.echo(f"{hit.rank}. {hit.title}  [{hit.arxiv_id or hit.paper_id}]  {hit.score:.4f}")
+        typer.echo(f"   {where}, {hit.lang or '?'}: {_snippet(hit.passage)}")
+        if hit.url:
+            typer.echo(f"   {hit.url}")
+
+
+@app.command("eval")
+def eval_command(
+    queries: Annotated[Path, typer.Argument(help="JSONL with query, lang, expect_arxiv/title.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Recall@1/@5 and MRR per language: hybrid next to BM25-only and dense-only."""
+    items = load_queries(queries)
+    results = evaluate(library().searcher, items)
+    if as_json:
+        typer.echo(json.dumps(results, indent=2))
+    else:
+        typer.echo(f"{len(items)} queries from {queries}")
+        typer.echo(format_table(results))
+
+
+@app.command()
+def stats(as_json: JsonFlag = False) -> None:
+    """Papers, passages, sources, languages, model and index size."""
+    data = library().store.stats()
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    for key, value in data.items():
+        typer.echo(f"{key:>16}: {value}")
+
+
+@app.command()
+def reindex() -> None:
+    """Re-embed every passage with the configured embedding model."""
+    count = library().reindex()
+    typer.echo(f"re-embedded {count} passages")
+
+
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 7860,
+) -> None:
+    """Start the Gradio app (same as `python app.py`)."""
+    from assistant.webapp import main as run_app
+
+    run_app(port=port)
+
+
+def _snippet(text: str, width: int = 160) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def main() -> None:
+    """Console-script entry: user mistakes become one line on stderr, exit 1."""
+    try:
+        app()
+    except PaperlensError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""Retrieval evaluation: recall@1, recall@5 and MRR, overall and per query language.
+
+A query's expected paper is named by `expect_arxiv` and/or `expect_title`;
+a hit matches when its arXiv id matches, or when its title (in any language
+the catalog knows) normalizes to the expected title.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from index.search import MODES, Mode, Searcher
+from index.store import PaperRecord
+from ingest.errors import PaperlensError
+from ingest.models import normalize_title
+
+CUTOFF = 10  # MRR is computed over the top 10
+
+
+@dataclass(frozen=True)
+class EvalQuery:
+    id: str
+    query: str
+    lang: str
+    expect_arxiv: str | None
+    expect_title: str | None
+
+
+@dataclass
+class Scores:
+    ranks: list[int | None] = field(default_factory=list)  # 1-based rank of the expected paper
+
+    def add(self, rank: int | None) -> None:
+        self.ranks.append(rank)
+
+    def recall(self, k: int) -> float:
+        return _mean([1.0 if r is not None and r <= k else 0.0 for r in self.ranks])
+
+    @property
+    def mrr(self) -> float:
+        return _mean([1.0 / r if r is not None else 0.0 for r in self.ranks])
+
+    def to_json(self) -> dict:
+        return {
+            "n": len(self.ranks),
+            "recall@1": round(self.recall(1), 4),
+            "recall@5": round(self.recall(5), 4),
+            "mrr": round(self.mrr, 4),
+        }
+
+
+def load_queries(path: Path) -> list[EvalQuery]:
+    """Read a JSONL file of {id, query, lang?, expect_arxiv?, expect_title?} lines."""
+    queries = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise PaperlensError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            queries.append(
+                EvalQuery(
+                    id=str(row.get("id", number)),
+                    query=row["query"],
+                    lang=row.get("lang") or "?",
+                    expect_arxiv=row.get("expect_arxiv"),
+                    expect_title=row.get("expect_title"),
+                )
+            )
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise PaperlensError(f"{path}:{number}: not a query line ({exc})") from exc
+    return queries
+
+
+def evaluate(
+    searcher: Searcher, queries: list[EvalQuery], modes: tuple[Mode, ...] = MODES
+) -> dict[str, dict[str, dict]]:
+    """{mode: {"all": scores, "<lang>": scores, ...}} for each retrieval mode."""
+    papers = {p.id: p for p in searcher.store.papers()}
+    results: dict[str, dict[str, dict]] = {}
+    for mode in modes:
+        by_lang: dict[str, Scores] = defaultdict(Scores)
+        for query in queries:
+            hits = searcher.search(query.query, k=CUTOFF, mode=mode)
+            rank = next(
+                (h.rank for h in hits if matches(papers.get(h.paper_id), query)), None
+            )
+            by_lang["all"].add(rank)
+            by_lang[query.lang].add(rank)
+        results[mode] = {lang: s.to_json() for lang, s in sorted(by_lang.items())}
+    return results
+
+
+def matches(paper: PaperRecord | None, query: EvalQuery) -> bool:
+    if paper is None:
+        return False
+    if query.expect_arxiv and paper.arxiv_id == query.expect_arxiv:
+        return True
+    if query.expect_title:
+        wanted = normalize_title(query.expect_title)
+        return any(normalize_title(t) == wanted for t in [paper.title, *paper.titles.values()])
+    return False
+
+
+def format_table(results: dict[str, dict[str, dict]]) -> str:
+    """Side-by-side table: one row per language, R@1/R@5/MRR per mode."""
+    modes = list(results)
+    langs = sorted({lang for r in results.values() for lang in r}, key=lambda x: (x != "all", x))
+    head = f"{'lang':<6}{'n':>4}  " + "  ".join(f"{m + ' R@1/R@5/MRR':<24}" for m in modes)
+    lines = [head, "-" * len(head)]
+    for lang in langs:
+        n = results[modes[0]].get(lang, {}).get("n", 0)
+        cells = []
+        for mode in modes:
+            s = results[mode].get(lang)
+            cells.append(
+                f"{s['recall@1']:.2f} / {s['recall@5']:.2f} / {s['mrr']:.2f}".ljust(24)
+                if s
+                else "-".ljust(24)
+            )
+        lines.append(f"{lang:<6}{n:>4}  " + "  ".join(cells))
+    return "\n".join(lines)
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0

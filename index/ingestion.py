@@ -1,0 +1,279 @@
+"""Ingest flow: refs -> raw bytes -> SourceDoc -> passages -> vectors -> store.
+
+Every source is handled on its own: a bad file or a dead URL yields a
+one-line error in the report, the other sources still land. Embeddings are
+cached in the catalog batch by batch, so an interrupted ingest resumes
+without recomputing what it had already embedded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from tqdm import tqdm
+
+from index.embeddings import Embedder
+from index.store import NewPassage, Store
+from ingest.chunking import split_text
+from ingest.config import Settings
+from ingest.errors import IngestError, NetworkUnreachable, PaperlensError
+from ingest.models import PaperDoc, SourceDoc
+from ingest.sources import RawSource, SourceRef, load_file, load_url, parse_raw, resolve_refs
+
+Status = Literal["ingested", "unchanged", "failed"]
+EventCallback = Callable[[str], None]
+
+
+@dataclass
+class SourceOutcome:
+    """What happened to one source; the CLI prints one line per outcome."""
+
+    ref: str
+    status: Status
+    uri: str | None = None
+    papers: int = 0
+    passages: int = 0
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class IngestReport:
+    outcomes: list[SourceOutcome] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def succeeded(self) -> bool:
+        """True when at least one source is in the index (new or unchanged)."""
+        return any(o.status != "failed" for o in self.outcomes)
+
+    def to_json(self) -> dict:
+        return {
+            "sources": [o.to_json() for o in self.outcomes],
+            "notes": self.notes,
+            "ingested": sum(o.status == "ingested" for o in self.outcomes),
+            "unchanged": sum(o.status == "unchanged" for o in self.outcomes),
+            "failed": sum(o.status == "failed" for o in self.outcomes),
+        }
+
+
+class Ingestor:
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        settings: Settings,
+        *,
+        fetcher=None,
+        show_progress: bool = True,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings
+        self.fetcher = fetcher
+        self.show_progress = show_progress
+
+    def ingest(
+        self,
+        args: list[str],
+        *,
+        pdfs: bool = True,
+        on_event: EventCallback | None = None,
+    ) -> IngestReport:
+        """Ingest every argument (file, folder, URL, arXiv id); never raises for bad input."""
+        report = IngestReport()
+        arxiv_ids: list[str] = []
+        for ref in resolve_refs(args):
+            outcome, doc = self._ingest_ref(ref)
+            report.outcomes.append(outcome)
+            if on_event:
+                on_event(describe(outcome))
+            if doc is not None and doc.kind == "digest":
+                arxiv_ids.extend(p.arxiv_id for p in doc.papers if p.arxiv_id)
+        if pdfs and arxiv_ids:
+            self._follow_arxiv(list(dict.fromkeys(arxiv_ids)), report, on_event)
+        return report
+
+    def ingest_doc(self, doc: SourceDoc) -> SourceOutcome:
+        """Chunk, embed and store an already-parsed source."""
+        passages = self._passages(doc)
+        if not passages:
+            raise IngestError(f"{doc.uri}: no text to index")
+        vectors = self.embed_passages([p.embed_text for p in passages])
+        stored = self.store.replace_source(doc, passages, vectors)
+        return SourceOutcome(
+            ref=doc.uri,
+            status="ingested",
+            uri=doc.uri,
+            papers=len(doc.papers),
+            passages=stored,
+            warnings=list(getattr(doc, "warnings", []) or []),
+        )
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        """Vectors for `texts`, from the cache where possible, with a progress bar."""
+        keys = [self._cache_key(t) for t in texts]
+        cached = self.store.cached_vectors(keys)
+        missing = [i for i, key in enumerate(keys) if key not in cached]
+        batch = max(1, self.settings.embed_batch_size)
+        with tqdm(
+            total=len(missing),
+            desc="embedding",
+            unit="passage",
+            disable=not self.show_progress or not missing,
+            leave=False,
+        ) as bar:
+            for start in range(0, len(missing), batch):
+                chunk = missing[start : start + batch]
+                vectors = self.embedder.embed_passages([texts[i] for i in chunk])
+                fresh = [(keys[i], vec) for i, vec in zip(chunk, vectors, strict=True)]
+                self.store.cache_vectors(fresh)
+                cached.update(fresh)
+                bar.update(len(chunk))
+        dim = self.embedder.dim
+        if not texts:
+            return np.zeros((0, dim), dtype=np.float32)
+        return np.vstack([cached[key].reshape(1, dim) for key in keys]).astype(np.float32)
+
+    # ---- one source -------------------------------------------------------------
+
+    def _ingest_ref(self, ref: SourceRef | IngestError) -> tuple[SourceOutcome, SourceDoc | None]:
+        if isinstance(ref, IngestError):
+            return SourceOutcome(ref=str(ref).split(":")[0], status="failed", error=str(ref)), None
+        try:
+            if ref.kind == "arxiv":
+                return self._ingest_arxiv(ref.value, ref.version), None
+            raw = self._load(ref)
+            previous = self.store.source(raw.uri)
+            if previous and previous.status == "ok" and previous.sha256 == raw.sha256:
+                return SourceOutcome(ref=ref.value, status="unchanged", uri=raw.uri), None
+            doc = parse_raw(raw, self.settings)
+            outcome = self.ingest_doc(doc)
+            outcome.ref = ref.value
+            return outcome, doc
+        except PaperlensError as exc:
+            self.store.record_failure(_uri_of(ref), ref.kind, str(exc))
+            return SourceOutcome(ref=ref.value, status="failed", error=str(exc)), None
+
+    def _load(self, ref: SourceRef) -> RawSource:
+        if ref.kind == "file":
+            return load_file(Path(ref.value), self.settings)
+        return load_url(ref.value, self.settings, self._fetcher())
+
+    def _ingest_arxiv(self, arxiv_id: str, version: str | None, *, with_pdf: bool = True):
+        uri = f"{self.settings.arxiv_abs_url.rstrip('/')}/{arxiv_id}{version or ''}"
+        previous = self.store.source(uri)
+        if previous and previous.status == "ok":
+            return SourceOutcome(ref=arxiv_id, status="unchanged", uri=uri)
+        doc = self._arxiv().fetch_paper(arxiv_id, version, with_pdf=with_pdf)
+        doc.uri = uri
+        outcome = self.ingest_doc(doc)
+        outcome.ref = arxiv_id
+        return outcome
+
+    def _follow_arxiv(
+        self, arxiv_ids: list[str], report: IngestReport, on_event: EventCallback | None
+    ) -> None:
+        """Fetch metadata + PDF for papers a digest links; stop early if offline."""
+        todo = [a for a in arxiv_ids if not self._has_pdf(a)]
+        for position, arxiv_id in enumerate(todo):
+            try:
+                outcome = self._ingest_arxiv(arxiv_id, None)
+            except NetworkUnreachable as exc:
+                skipped = len(todo) - position
+                note = f"{skipped} PDFs skipped: network unreachable ({exc})"
+                report.notes.append(note)
+                if on_event:
+                    on_event(note)
+                return
+            except PaperlensError as exc:
+                outcome = SourceOutcome(ref=f"arXiv:{arxiv_id}", status="failed", error=str(exc))
+            report.outcomes.append(outcome)
+            if on_event:
+                on_event(describe(outcome))
+
+    def _has_pdf(self, arxiv_id: str) -> bool:
+        paper = self.store.find_paper(arxiv_id)
+        return bool(paper and paper.has_pdf)
+
+    # ---- passages ---------------------------------------------------------------
+
+    def _passages(self, doc: SourceDoc) -> list[NewPassage]:
+        passages: list[NewPassage] = []
+        for paper in doc.papers:
+            header = self._header(paper)
+            for section in paper.sections:
+                for chunk in split_text(
+                    section.text,
+                    chunk_chars=self.settings.chunk_chars,
+                    overlap=self.settings.chunk_overlap,
+                ):
+                    passages.append(
+                        NewPassage(
+                            paper_id=paper.paper_id,
+                            kind=section.kind,
+                            lang=section.lang,
+                            page=section.page,
+                            header=header,
+                            text=chunk.text,
+                            start=chunk.start,
+                            end=chunk.end,
+                        )
+                    )
+        return passages
+
+    def _header(self, paper: PaperDoc) -> str:
+        """Titles embedded with every passage: the shared anchor across languages.
+
+        A Hindi note and a French note about one paper rarely share words, but
+        both carry the paper's (often English) title; embedding it with each
+        passage pulls a paper's passages together in every language.
+        """
+        known = self.store.paper(paper.paper_id)
+        titles = [paper.title, *paper.titles.values()]
+        if known:
+            titles = [known.title, *titles]
+        unique = list(dict.fromkeys(t.strip() for t in titles if t and t.strip()))
+        return " / ".join(unique)[:300]
+
+    def _cache_key(self, text: str) -> str:
+        return hashlib.sha1(f"{self.embedder.name}\0{text}".encode()).hexdigest()
+
+    def _fetcher(self):
+        if self.fetcher is None:
+            from ingest.fetch import Fetcher
+
+            self.fetcher = Fetcher(self.settings)
+        return self.fetcher
+
+    def _arxiv(self):
+        from ingest.arxiv import ArxivClient
+
+        return ArxivClient(self.settings, self._fetcher())
+
+
+def describe(outcome: SourceOutcome) -> str:
+    """One human line per source."""
+    if outcome.status == "failed":
+        return f"error: {outcome.error}"
+    if outcome.status == "unchanged":
+        return f"unchanged: {outcome.uri or outcome.ref}"
+    line = f"ingested: {outcome.ref} ({outcome.papers} papers, {outcome.passages} passages)"
+    for warning in outcome.warnings:
+        line += f"\n  warning: {warning}"
+    return line
+
+
+def _uri_of(ref: SourceRef) -> str:
+    if ref.kind == "file":
+        return str(Path(ref.value).resolve())
+    return ref.value
+

