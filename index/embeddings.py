@@ -68,7 +68,10 @@ class SentenceTransformerEmbedder:
                 "(offline? give a local path or set HF_HUB_OFFLINE=1 with a cached model)"
             ) from exc
         self.name = name
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or (
+            self._model.get_sentence_embedding_dimension  # sentence-transformers < 6
+        )
+        self.dim = int(get_dim())
         # E5-family models were trained with these prefixes; others must not get them.
         is_e5 = "e5" in os.path.basename(name.rstrip("/")).lower()
         self._query_prefix = "query: " if is_e5 else ""
