@@ -497,6 +497,14 @@ class Store:
                 self._paper_index = self._load_or_build("papers.faiss", self._paper_vectors)
             return self._paper_index, self._paper_ids
 
+    def passage_vectors(self, paper_id: str) -> tuple[list[int], np.ndarray]:
+        """A paper's passage ids and their vectors (to explain similarity)."""
+        rows = self._db.execute(
+            "SELECT id, vector FROM passages WHERE paper_id = ? ORDER BY id", (paper_id,)
+        ).fetchall()
+        vectors = _stack([np.frombuffer(r["vector"], dtype=np.float32) for r in rows], self.dim)
+        return [r["id"] for r in rows], vectors
+
     def paper_vector(self, paper_id: str) -> np.ndarray | None:
         vectors = [
             np.frombuffer(row[0], dtype=np.float32)
