@@ -26,7 +26,9 @@ def test_similar_papers_exclude_the_paper_and_explain_why(filled):
 
 
 def test_papers_like_a_piece_of_text(filled):
-    results = similar_to_text(filled, "normalizing activations inside one training example", k=1)
+    results = similar_to_text(
+        filled, "layer normalization: mean and variance over the neurons of one sample", k=1
+    )
     assert results[0].paper.arxiv_id == "1607.06450"
 
 
