@@ -132,6 +132,30 @@ def eval_command(
 
 
 @app.command()
+def similar(
+    paper: Annotated[str | None, typer.Argument(help="arXiv id, paper id or title.")] = None,
+    text: Annotated[str | None, typer.Option(help="Find papers like this text instead.")] = None,
+    k: Annotated[int, typer.Option("-k", help="Number of papers.")] = 5,
+    as_json: JsonFlag = False,
+) -> None:
+    """Papers most similar to a paper (itself excluded) or to a piece of text."""
+    from assistant.similar import similar_to_paper, similar_to_text
+
+    if bool(paper) == bool(text):
+        raise PaperlensError("give a paper (arXiv id, id or title) or --text, not both")
+    lib = library()
+    results = similar_to_text(lib, text, k) if text else similar_to_paper(lib, paper, k)
+    if as_json:
+        typer.echo(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=2))
+        return
+    for rank, result in enumerate(results, 1):
+        ref = result.paper.arxiv_id or result.paper.id
+        typer.echo(f"{rank}. {result.paper.title}  [{ref}]  {result.score:.3f}")
+        for passage in result.why[:1]:
+            typer.echo(f"   why ({passage.lang or '?'}): {_snippet(passage.text)}")
+
+
+@app.command()
 def stats(as_json: JsonFlag = False) -> None:
     """Papers, passages, sources, languages, model and index size."""
     data = library().store.stats()

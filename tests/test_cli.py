@@ -1,0 +1,186 @@
+"""The `paperlens` command line, end to end, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.digest_texts import big_korean_digest, write_digests
+
+HIT_FIELDS = {"rank", "paper_id", "arxiv_id", "title", "score", "passage", "page", "source"}
+
+
+def run(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PAPERLENS_HOME": str(home), "PAPERLENS_ARXIV_DELAY_SECONDS": "0"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture(scope="module")
+def digests(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("digests")
+    write_digests(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory, digests) -> Path:
+    home = tmp_path_factory.mktemp("home")
+    run(home, "ingest", "--no-pdfs", str(digests))
+    return home
+
+
+def test_ingest_reports_each_source_and_a_summary(tmp_path, digests):
+    proc = run(tmp_path, "ingest", "--no-pdfs", str(digests))
+    assert proc.stdout.count("ingested: ") == 3
+    assert "done: 3 ingested, 0 unchanged, 0 failed" in proc.stdout
+    assert "Traceback" not in proc.stderr
+
+
+def test_reingesting_unchanged_sources_is_a_no_op(home, digests):
+    before = json.loads(run(home, "stats", "--json").stdout)
+    proc = run(home, "ingest", "--no-pdfs", str(digests), "--json")
+    report = json.loads(proc.stdout)
+    assert report["unchanged"] == 3 and report["ingested"] == 0
+    assert json.loads(run(home, "stats", "--json").stdout)["passages"] == before["passages"]
+
+
+def test_bad_sources_get_one_line_each_and_the_rest_still_lands(tmp_path, digests):
+    (tmp_path / "notes.docx").write_bytes(b"PK\x03\x04 not a digest")
+    (tmp_path / "empty.txt").write_text("")
+    (tmp_path / "binary.txt").write_bytes(b"\x00\x01\x02garbage")
+    proc = run(
+        tmp_path / "home",
+        "ingest",
+        "--no-pdfs",
+        str(digests / "weekly_ko.txt"),
+        str(tmp_path / "notes.docx"),
+        str(tmp_path / "empty.txt"),
+        str(tmp_path / "binary.txt"),
+        str(tmp_path / "missing.md"),
+        "ftp://example.org/digest.txt",
+    )
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 5, proc.stderr
+    assert any("unsupported file type .docx" in e for e in errors)
+    assert any("empty file" in e for e in errors)
+    assert any("binary" in e for e in errors)
+    assert any("no such file" in e for e in errors)
+    assert any("only http(s)" in e for e in errors)
+    assert "Traceback" not in proc.stderr
+    assert "1 ingested" in proc.stdout
+
+
+def test_exit_code_is_one_only_when_nothing_was_ingested(tmp_path):
+    proc = run(tmp_path / "home", "ingest", str(tmp_path / "nope.txt"), check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error: ")
+    assert "Traceback" not in proc.stderr
+
+
+def test_search_json_gives_one_hit_per_paper_with_documented_fields(home):
+    proc = run(home, "search", "注意機構だけで作られた翻訳モデル", "-k", "3", "--json")
+    hits = json.loads(proc.stdout)
+    assert hits[0]["arxiv_id"] == "1706.03762"
+    assert HIT_FIELDS <= set(hits[0])
+    assert len({h["paper_id"] for h in hits}) == len(hits)
+
+
+def test_search_batch_writes_one_json_line_per_query(home, tmp_path):
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(
+        json.dumps({"id": "a", "query": "정규화 평균 분산 샘플"}) + "\n"
+        + json.dumps({"id": "b", "query": "politique proximale renforcement"}) + "\n",
+        encoding="utf-8",
+    )
+    proc = run(home, "search", "--batch", str(queries), "-k", "2", "--json")
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [r["id"] for r in rows] == ["a", "b"]
+    assert rows[0]["hits"][0]["arxiv_id"] == "1607.06450"
+    assert rows[1]["hits"][0]["arxiv_id"] == "1707.06347"
+
+
+def test_eval_reports_hybrid_next_to_bm25(home, tmp_path):
+    queries = tmp_path / "dev.jsonl"
+    lines = [
+        {"id": "1", "lang": "de", "query": "Transformer nur mit Aufmerksamkeit", "expect_arxiv": "1706.03762"},
+        {"id": "2", "lang": "zh", "query": "冻结预训练权重只训练低秩矩阵", "expect_title": "LoRA: Low-Rank Adaptation of Large Language Models"},
+    ]
+    queries.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines), "utf-8")
+    table = run(home, "eval", str(queries)).stdout
+    assert "hybrid R@1/R@5/MRR" in table and "bm25 R@1/R@5/MRR" in table
+    results = json.loads(run(home, "eval", str(queries), "--json").stdout)
+    assert set(results) == {"hybrid", "dense", "bm25"}
+    assert results["hybrid"]["all"]["n"] == 2
+    assert results["hybrid"]["all"]["recall@5"] == 1.0
+
+
+def test_stats_json(home):
+    stats = json.loads(run(home, "stats", "--json").stdout)
+    assert stats["papers"] == 5
+    assert stats["sources"] == 3
+    assert {"ko", "ja", "fr", "en"} <= set(stats["languages"])
+    assert stats["model"] == "intfloat/multilingual-e5-small" and stats["dim"] == 384
+
+
+def test_user_mistakes_are_one_line_errors(home, tmp_path):
+    proc = run(home, "search", "", check=False)
+    assert proc.returncode == 1 and proc.stderr.startswith("error: ")
+    proc = run(home, "eval", str(tmp_path / "missing.jsonl"), check=False)
+    assert proc.returncode == 1 and "cannot read" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_kill_9_during_ingest_keeps_the_last_good_state_and_resumes(tmp_path, digests):
+    home = tmp_path / "home"
+    run(home, "ingest", "--no-pdfs", str(digests / "weekly_ko.txt"))
+    big = tmp_path / "big.txt"
+    big.write_text(big_korean_digest(80), encoding="utf-8")
+
+    env = {**os.environ, "PAPERLENS_HOME": str(home), "PAPERLENS_EMBED_BATCH_SIZE": "4"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli", "ingest", "--no-pdfs", str(big)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    _wait_for_cached_vectors(home / "catalog.sqlite", at_least=8, proc=proc)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+    stats = json.loads(run(home, "stats", "--json").stdout)
+    assert stats["papers"] == 2  # the Korean digest only: nothing half-written
+    hits = json.loads(run(home, "search", "layer normalization", "--json").stdout)
+    assert hits[0]["arxiv_id"] == "1607.06450"
+
+    run(home, "ingest", "--no-pdfs", str(big))
+    assert json.loads(run(home, "stats", "--json").stdout)["papers"] == 82
+
+
+def _wait_for_cached_vectors(db: Path, at_least: int, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "ingest finished before it could be interrupted"
+        try:
+            with sqlite3.connect(db) as conn:
+                if conn.execute("SELECT COUNT(*) FROM embed_cache").fetchone()[0] >= at_least:
+                    return
+        except sqlite3.OperationalError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("ingest never started embedding")
