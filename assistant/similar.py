@@ -11,6 +11,7 @@ from index.hits import Passage
 from index.library import Library
 from index.store import PaperRecord
 from ingest.errors import PaperlensError
+from ingest.langid import detect_language
 
 
 class PaperNotFound(PaperlensError):
@@ -68,7 +69,8 @@ def similar_to_text(library: Library, text: str, k: int = 5) -> list[SimilarPape
     text = text.strip()
     if not text:
         raise PaperlensError("give some text to compare with")
-    vector = library.embedder.embed_passages([text])[0]
+    raw = library.embedder.embed_passages([text])[0]
+    vector = library.store.center(raw, detect_language(text))[0]
     return _explain(library, library.searcher.similar_to_vector(vector, k), vector)
 
 

@@ -29,11 +29,16 @@ class Library:
 
     @cached_property
     def store(self) -> Store:
-        return Store(self.settings.home, model_name=self.embedder.name, dim=self.embedder.dim)
+        return Store(
+            self.settings.home,
+            model_name=self.embedder.name,
+            dim=self.embedder.dim,
+            center_languages=self.settings.center_languages,
+        )
 
     @cached_property
     def searcher(self) -> Searcher:
-        return Searcher(self.store, self.embedder)
+        return Searcher(self.store, self.embedder, bm25_weight=self.settings.bm25_weight)
 
     def ingest(
         self, args: list[str], *, pdfs: bool = True, on_event: EventCallback | None = None

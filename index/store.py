@@ -23,7 +23,7 @@ import faiss
 import numpy as np
 
 from index.hits import Passage
-from index.vectors import load_or_build
+from index.vectors import LanguageCentering, load_or_build
 from ingest.errors import PaperlensError
 from ingest.models import PaperDoc, SourceDoc
 
@@ -131,7 +131,15 @@ class SourceRecord:
 class Store:
     """One data directory: `catalog.sqlite` + `passages.faiss` + `papers.faiss`."""
 
-    def __init__(self, home: Path, *, model_name: str, dim: int, verify: bool = True) -> None:
+    def __init__(
+        self,
+        home: Path,
+        *,
+        model_name: str,
+        dim: int,
+        verify: bool = True,
+        center_languages: bool = True,
+    ) -> None:
         self.home = Path(home)
         self.home.mkdir(parents=True, exist_ok=True)
         self.model_name = model_name
@@ -147,6 +155,8 @@ class Store:
         self._passage_index: faiss.IndexIDMap2 | None = None
         self._paper_index: faiss.IndexIDMap2 | None = None
         self._paper_ids: list[str] = []
+        self.center_languages = center_languages
+        self._centering: LanguageCentering | None = None
 
     # ---- manifest -------------------------------------------------------------
 
@@ -476,19 +486,39 @@ class Store:
 
     # ---- vectors ----------------------------------------------------------------
 
-    def search_passages(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k passage ids and cosine scores for one normalized query vector."""
+    def search_passages(
+        self, query: np.ndarray, k: int, lang: str | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k passage ids and cosine scores for a query vector in language `lang`."""
         index = self.passage_index()
         if index.ntotal == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        scores, ids = index.search(_row(query), min(k, index.ntotal))
+        scores, ids = index.search(self.center(query, lang), min(k, index.ntotal))
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
+
+    def center(self, vector: np.ndarray, lang: str | None) -> np.ndarray:
+        """A query-side vector in the same (language-centered) space as the index."""
+        row = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+        if not self.center_languages:
+            return np.ascontiguousarray(row)
+        self.passage_index()
+        return self._centering.apply(row, [lang])
 
     def passage_index(self) -> faiss.IndexIDMap2:
         with self._lock:
             if self._passage_index is None:
-                self._passage_index = self._load_or_build("passages.faiss", self._passage_vectors)
+                centering_file = self.home / "passages.centering.npz"
+                index = self._load_or_build("passages.faiss", self._centered_passage_vectors)
+                if self._centering is None:  # the index was current on disk
+                    try:
+                        self._centering = LanguageCentering.load(centering_file)
+                    except (OSError, ValueError, KeyError):
+                        (self.home / "passages.json").unlink(missing_ok=True)
+                        index = self._load_or_build(
+                            "passages.faiss", self._centered_passage_vectors
+                        )
+                self._passage_index = index
             return self._passage_index
 
     def paper_index(self) -> tuple[faiss.IndexIDMap2, list[str]]:
@@ -500,46 +530,59 @@ class Store:
             return self._paper_index, self._paper_ids
 
     def passage_vectors(self, paper_id: str) -> tuple[list[int], np.ndarray]:
-        """A paper's passage ids and their vectors (to explain similarity)."""
+        """A paper's passage ids and their (centered) vectors, to explain similarity."""
         rows = self._db.execute(
-            "SELECT id, vector FROM passages WHERE paper_id = ? ORDER BY id", (paper_id,)
+            "SELECT id, lang, vector FROM passages WHERE paper_id = ? ORDER BY id", (paper_id,)
         ).fetchall()
         vectors = _stack([np.frombuffer(r["vector"], dtype=np.float32) for r in rows], self.dim)
-        return [r["id"] for r in rows], vectors
+        return [r["id"] for r in rows], self._center_rows(vectors, [r["lang"] for r in rows])
 
     def paper_vector(self, paper_id: str) -> np.ndarray | None:
-        vectors = [
-            np.frombuffer(row[0], dtype=np.float32)
-            for row in self._db.execute(
-                "SELECT vector FROM passages WHERE paper_id = ?", (paper_id,)
-            )
-        ]
-        return _normalized_mean(vectors) if vectors else None
+        _, vectors = self.passage_vectors(paper_id)
+        return _normalized_mean(list(vectors)) if len(vectors) else None
+
+    def _center_rows(self, vectors: np.ndarray, langs: list[str | None]) -> np.ndarray:
+        if not self.center_languages:
+            return vectors
+        self.passage_index()
+        return self._centering.apply(vectors, langs)
 
     def _load_or_build(self, name: str, build) -> faiss.IndexIDMap2:
+        stamp_model = self.model_name + ("+centered" if self.center_languages else "")
         return load_or_build(
             self.home / name,
             generation=self.generation,
-            model=self.model_name,
+            model=stamp_model,
             dim=self.dim,
             build=build,
         )
 
-    def _passage_vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        rows = self._db.execute("SELECT id, vector FROM passages ORDER BY id").fetchall()
+    def _raw_passage_vectors(self) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
+        rows = self._db.execute("SELECT id, lang, vector FROM passages ORDER BY id").fetchall()
         ids = np.array([r["id"] for r in rows], dtype=np.int64)
         vectors = _stack([np.frombuffer(r["vector"], dtype=np.float32) for r in rows], self.dim)
-        return ids, vectors
+        return ids, vectors, [r["lang"] for r in rows]
+
+    def _centered_passage_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        ids, vectors, langs = self._raw_passage_vectors()
+        self._centering = LanguageCentering.fit(vectors, langs)
+        self._centering.save(self.home / "passages.centering.npz")
+        if not self.center_languages:
+            return ids, vectors
+        return ids, self._centering.apply(vectors, langs)
 
     def _paper_order(self) -> list[str]:
         return [row[0] for row in self._db.execute("SELECT id FROM papers ORDER BY id")]
 
     def _paper_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        ids, vectors, langs = self._raw_passage_vectors()
+        vectors = self._center_rows(vectors, langs)
+        paper_of = dict(self._db.execute("SELECT id, paper_id FROM passages").fetchall())
         by_paper: dict[str, list[np.ndarray]] = {}
-        for row in self._db.execute("SELECT paper_id, vector FROM passages"):
-            by_paper.setdefault(row[0], []).append(np.frombuffer(row[1], dtype=np.float32))
-        order = self._paper_ids
+        for pid, vector in zip(ids.tolist(), vectors, strict=True):
+            by_paper.setdefault(paper_of[pid], []).append(vector)
         empty = [np.zeros(self.dim, dtype=np.float32)]
+        order = self._paper_ids
         vectors = _stack([_normalized_mean(by_paper.get(pid) or empty) for pid in order], self.dim)
         return np.arange(len(order), dtype=np.int64), vectors
 
@@ -547,6 +590,7 @@ class Store:
         with self._lock:
             self._passage_index = None
             self._paper_index = None
+            self._centering = None
 
     def close(self) -> None:
         self._db.close()

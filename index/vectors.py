@@ -47,3 +47,58 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+class LanguageCentering:
+    """Remove each language's mean direction from vectors, then re-normalize.
+
+    Multilingual embeddings carry a strong "which language is this" component:
+    a Korean query sits closer to every Korean passage than to the right paper
+    described in French. Subtracting each language's mean vector (estimated
+    from the library's passages, shrunk towards the global mean for languages
+    with few passages) removes most of that component; measured on the dev
+    queries it lifts dense recall@5 from 0.58 to 0.79 (see README).
+    """
+
+    PRIOR = 20  # pseudo-count pulling a rare language's mean towards the global mean
+    MIN_PASSAGES = 100  # below this the means describe content more than language: no-op
+
+    def __init__(self, means: dict[str, np.ndarray], global_mean: np.ndarray) -> None:
+        self.means = means
+        self.global_mean = global_mean
+
+    @classmethod
+    def fit(cls, vectors: np.ndarray, langs: list[str | None]) -> LanguageCentering:
+        if len(vectors) < cls.MIN_PASSAGES:
+            dim = vectors.shape[1] if vectors.ndim == 2 else 0
+            return cls({}, np.zeros(dim, np.float32))
+        global_mean = vectors.mean(axis=0)
+        means = {}
+        for lang in {lang for lang in langs if lang}:
+            rows = vectors[[i for i, x in enumerate(langs) if x == lang]]
+            means[lang] = (rows.sum(axis=0) + cls.PRIOR * global_mean) / (len(rows) + cls.PRIOR)
+        return cls(means, global_mean)
+
+    def mean_for(self, lang: str | None) -> np.ndarray:
+        return self.means.get(lang or "", self.global_mean)
+
+    def apply(self, vectors: np.ndarray, langs: list[str | None]) -> np.ndarray:
+        if not len(vectors):
+            return vectors
+        shifted = vectors - np.vstack([self.mean_for(lang) for lang in langs])
+        return _normalize(shifted)
+
+    def save(self, path: Path) -> None:
+        arrays = {f"lang_{k}": v for k, v in self.means.items()}
+        write_atomic(path, lambda tmp: np.savez(open(tmp, "wb"), _global=self.global_mean, **arrays))
+
+    @classmethod
+    def load(cls, path: Path) -> LanguageCentering:
+        with np.load(path) as data:
+            means = {k.removeprefix("lang_"): data[k] for k in data.files if k.startswith("lang_")}
+            return cls(means, data["_global"])
+
+
+def _normalize(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)

