@@ -90,7 +90,12 @@ class LanguageCentering:
 
     def save(self, path: Path) -> None:
         arrays = {f"lang_{k}": v for k, v in self.means.items()}
-        write_atomic(path, lambda tmp: np.savez(open(tmp, "wb"), _global=self.global_mean, **arrays))
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as handle:  # a handle: np.savez would append ".npz" to a path
+                np.savez(handle, _global=self.global_mean, **arrays)
+
+        write_atomic(path, write)
 
     @classmethod
     def load(cls, path: Path) -> LanguageCentering:
