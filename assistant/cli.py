@@ -132,6 +132,67 @@ def eval_command(
 
 
 @app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="Your question, in any language.")],
+    lang: Annotated[
+        str | None, typer.Option(help="Answer language (ISO code, e.g. ko); default: auto.")
+    ] = None,
+    k: Annotated[int, typer.Option("-k", help="Passages given to the model.")] = 6,
+    as_json: JsonFlag = False,
+) -> None:
+    """Answer from your library, in your language, citing passages as [n]."""
+    from assistant.chat import ask_stream
+    from assistant.llm import get_llm
+    from assistant.rag import Answer
+
+    lib = library()
+    llm = get_llm(lib.settings)
+    final = None
+    for item in ask_stream(lib, question, lang=lang, llm=llm, k=k):
+        if isinstance(item, Answer):
+            final = item
+        elif not as_json:
+            typer.echo(item, nl=False)
+    _render_answer(final, as_json)
+
+
+@app.command()
+def summarize(
+    paper: Annotated[str, typer.Argument(help="arXiv id, paper id or title.")],
+    lang: Annotated[str, typer.Option(help="Summary language (ISO code, e.g. hi).")] = "en",
+    as_json: JsonFlag = False,
+) -> None:
+    """Summarize one paper from its passages, in the language you choose, with citations."""
+    from assistant.llm import get_llm
+    from assistant.rag import Answer
+    from assistant.summarize import summarize_stream
+
+    lib = library()
+    final = None
+    for item in summarize_stream(lib, paper, lang=lang, llm=get_llm(lib.settings)):
+        if isinstance(item, Answer):
+            final = item
+        elif not as_json:
+            typer.echo(item, nl=False)
+    _render_answer(final, as_json)
+
+
+def _render_answer(answer, as_json: bool) -> None:
+    if answer is None:
+        raise PaperlensError("no answer was produced")
+    if as_json:
+        typer.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+        return
+    typer.echo("")
+    if answer.removed_markers:
+        typer.echo(f"({answer.removed_markers} citation markers without a passage were removed)")
+    for citation in answer.citations:
+        where = f", p.{citation.page}" if citation.page else ""
+        typer.echo(f"[{citation.n}] {citation.title}{where}  {citation.url or ''}")
+        typer.echo(f"    {_snippet(citation.passage)}")
+
+
+@app.command()
 def similar(
     paper: Annotated[str | None, typer.Argument(help="arXiv id, paper id or title.")] = None,
     text: Annotated[str | None, typer.Option(help="Find papers like this text instead.")] = None,

@@ -12,9 +12,18 @@ import unicodedata
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
 LANGUAGES = [
-    Language.ENGLISH, Language.KOREAN, Language.JAPANESE, Language.CHINESE, Language.HINDI,
-    Language.FRENCH, Language.GERMAN, Language.SPANISH, Language.PORTUGUESE, Language.ITALIAN,
-    Language.RUSSIAN, Language.ARABIC,
+    Language.ENGLISH,
+    Language.KOREAN,
+    Language.JAPANESE,
+    Language.CHINESE,
+    Language.HINDI,
+    Language.FRENCH,
+    Language.GERMAN,
+    Language.SPANISH,
+    Language.PORTUGUESE,
+    Language.ITALIAN,
+    Language.RUSSIAN,
+    Language.ARABIC,
 ]
 # A script that only one of our languages writes decides on its own: a Hindi
 # sentence full of English technical terms is still Hindi.

@@ -64,6 +64,7 @@ class SourceDoc:
     kind: Literal["digest", "pdf", "arxiv"]
     papers: list[PaperDoc]
     title: str | None = None
+    warnings: list[str] = field(default_factory=list)  # partial failures (e.g. PDF skipped)
 
 
 def normalize_title(title: str) -> str:

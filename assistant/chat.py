@@ -1,0 +1,56 @@
+"""A question (and its conversation) -> retrieval -> a cited answer, streamed.
+
+The one entry point the CLI's `ask` and the app's chat share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from assistant.rag import Answer, answer_stream, condense_question
+from index.library import Library
+from ingest.errors import PaperlensError
+from ingest.langid import detect_language
+
+PASSAGES_PER_ANSWER = 6
+
+
+def question_language(question: str, lang: str | None) -> str:
+    """The language to answer in: the one asked for, else the question's own."""
+    if lang and lang != "auto":
+        return lang.lower()
+    return detect_language(question) or "en"
+
+
+def ask_stream(
+    library: Library,
+    question: str,
+    *,
+    lang: str | None = None,
+    history: Sequence[tuple[str, str]] = (),
+    llm=None,
+    k: int = PASSAGES_PER_ANSWER,
+) -> Iterator[str | Answer]:
+    """Yield answer text as it is generated, then the final `Answer`.
+
+    Follow-ups are condensed with the conversation into a standalone query
+    for retrieval; the answer itself addresses the question as asked.
+    """
+    question = question.strip()
+    if not question:
+        raise PaperlensError("the question is empty")
+    target = question_language(question, lang)
+    query = condense_question(list(history), question, llm) if history else question
+    hits = library.searcher.search_passages(query, k=k)
+    yield from answer_stream(question, hits, llm, lang=target, settings=library.settings)
+
+
+def ask(library: Library, question: str, **options) -> Answer:
+    """The whole answer at once (the CLI's `ask --json`)."""
+    final = None
+    for item in ask_stream(library, question, **options):
+        if isinstance(item, Answer):
+            final = item
+    if final is None:  # answer_stream always ends with an Answer
+        raise PaperlensError("no answer was produced")
+    return final

@@ -1,0 +1,205 @@
+"""The one HTTP door: http(s) only, no private addresses, size caps, retries.
+
+Every download in paperlens goes through `Fetcher`, so the safety rules hold
+everywhere: a digest URL typed by a user, an arXiv PDF, a redirect target.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from ingest.config import Settings
+from ingest.errors import FetchError, NetworkUnreachable
+
+RETRY_STATUS = {429, 500, 502, 503, 504}
+MAX_REDIRECTS = 5
+MAX_RETRY_AFTER = 60.0
+
+
+@dataclass(frozen=True)
+class Fetched:
+    url: str
+    final_url: str
+    content: bytes
+    content_type: str | None  # mime type only, lowercased
+
+
+class Fetcher:
+    """A polite, size-capped HTTP client; one per ingest run."""
+
+    def __init__(self, settings: Settings, *, transport: httpx.BaseTransport | None = None):
+        self.settings = settings
+        self._client = httpx.Client(
+            timeout=settings.http_timeout,
+            follow_redirects=False,  # each hop is checked by hand
+            headers={"User-Agent": settings.user_agent},
+            transport=transport,
+        )
+        self._last_request: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def get(self, url: str, *, max_bytes: int | None = None, polite_delay: float = 0.0) -> Fetched:
+        """GET `url` into memory, following checked redirects, retrying transient errors."""
+        limit = max_bytes or self.settings.max_download_bytes
+        final_url, content_type, chunks = self._request(url, limit, polite_delay)
+        return Fetched(url, final_url, b"".join(chunks), content_type)
+
+    def download(
+        self,
+        url: str,
+        dest: Path,
+        *,
+        max_bytes: int | None = None,
+        polite_delay: float = 0.0,
+        expect_pdf: bool = False,
+    ) -> Path:
+        """Stream `url` to `dest` atomically: no partial file is ever left at `dest`."""
+        fetched = self.get(url, max_bytes=max_bytes, polite_delay=polite_delay)
+        if expect_pdf and not fetched.content.startswith(b"%PDF-"):
+            got = fetched.content_type or "unknown content"
+            raise FetchError(f"{url}: not a PDF (got {got})")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
+        try:
+            tmp.write_bytes(fetched.content)
+            os.replace(tmp, dest)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return dest
+
+    # ---- internals ----------------------------------------------------------------
+
+    def _request(self, url: str, limit: int, polite_delay: float) -> tuple[str, str | None, list]:
+        for _hop in range(MAX_REDIRECTS + 1):
+            check_url_allowed(url, allow_private=self.settings.allow_private)
+            response_or_url = self._with_retries(url, limit, polite_delay)
+            if isinstance(response_or_url, str):
+                url = response_or_url  # a redirect: check the next hop too
+                continue
+            content_type, chunks = response_or_url
+            return url, content_type, chunks
+        raise FetchError(f"{url}: too many redirects")
+
+    def _with_retries(self, url: str, limit: int, polite_delay: float):
+        attempts = max(1, self.settings.http_retries + 1)
+        for attempt in range(attempts):
+            self._wait_politely(url, polite_delay)
+            try:
+                with self._client.stream("GET", url) as response:
+                    if response.is_redirect:
+                        return urljoin(url, response.headers.get("location", ""))
+                    if response.status_code in RETRY_STATUS and attempt + 1 < attempts:
+                        delay = _retry_after(response.headers.get("retry-after"), attempt)
+                        time.sleep(delay)
+                        continue
+                    if response.status_code >= 400:
+                        raise FetchError(
+                            f"HTTP {response.status_code} {response.reason_phrase}: {url}"
+                        )
+                    return _mime(response.headers.get("content-type")), _read_capped(
+                        response, url, limit
+                    )
+            except httpx.ConnectError as exc:
+                raise NetworkUnreachable(f"cannot connect to {_host(url)}: {_reason(exc)}") from exc
+            except httpx.TimeoutException as exc:
+                if attempt + 1 < attempts:
+                    time.sleep(_retry_after(None, attempt))
+                    continue
+                raise FetchError(
+                    f"{url}: timed out after {self.settings.http_timeout:g} s"
+                ) from exc
+            except httpx.HTTPError as exc:
+                raise FetchError(f"{url}: {_reason(exc)}") from exc
+        raise FetchError(f"{url}: gave up after {attempts} attempts")
+
+    def _wait_politely(self, url: str, delay: float) -> None:
+        if delay <= 0:
+            return
+        host = _host(url)
+        with self._lock:
+            wait = self._last_request.get(host, 0.0) + delay - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            self._last_request[host] = time.monotonic()
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def check_url_allowed(url: str, *, allow_private: bool) -> None:
+    """Refuse non-http(s) URLs and, unless allowed, hosts on private networks."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise FetchError(f"only http(s) URLs are supported: {url}")
+    if not parts.hostname:
+        raise FetchError(f"not a valid URL: {url}")
+    if allow_private:
+        return
+    for address in _addresses(parts.hostname, parts.port or 443):
+        if not address.is_global:
+            kind = "a loopback" if address.is_loopback else "a private or reserved"
+            raise FetchError(
+                f"refusing to fetch {url}: {address} is {kind} address "
+                "(use --allow-private to allow)"
+            )
+
+
+def _addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    try:
+        return [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise NetworkUnreachable(f"cannot resolve {host}: {exc.strerror or exc}") from exc
+    return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+
+
+def _read_capped(response: httpx.Response, url: str, limit: int) -> list[bytes]:
+    megabytes = f"{limit / 1024 / 1024:g} MB"
+    declared = response.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise FetchError(f"{url} is larger than the {megabytes} limit")
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise FetchError(f"{url} is larger than the {megabytes} limit")
+        chunks.append(chunk)
+    return chunks
+
+
+def _retry_after(header: str | None, attempt: int) -> float:
+    """Seconds to wait: the server's Retry-After (seconds or date), else backoff."""
+    if header:
+        header = header.strip()
+        if header.isdigit():
+            return min(float(header), MAX_RETRY_AFTER)
+        when = email.utils.parsedate_to_datetime(header) if header else None
+        if when is not None:
+            return max(0.0, min(when.timestamp() - time.time(), MAX_RETRY_AFTER))
+    return min(0.5 * 2**attempt, MAX_RETRY_AFTER)
+
+
+def _mime(header: str | None) -> str | None:
+    return header.split(";")[0].strip().lower() if header else None
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or url
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:160]
