@@ -1,0 +1,143 @@
+"""Retrieved passages + a question -> an answer in the asked language, every
+claim tied to a numbered passage; invalid citation markers are removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+from assistant.citations import check_citations
+from assistant.llm import LLM, LLMError
+from assistant.prompts import answer_messages, condense_messages, fit_passages
+from index.hits import Hit
+from ingest.config import Settings
+
+ANSWER_TOKENS = 400
+
+NOTHING_FOUND = {
+    "en": "I found nothing relevant to this question in your library.",
+    "ko": "라이브러리에서 이 질문과 관련된 내용을 찾지 못했습니다.",
+    "ja": "ライブラリの中に、この質問に関係する内容は見つかりませんでした。",
+    "zh": "在你的文库中没有找到与这个问题相关的内容。",
+    "hi": "आपकी लाइब्रेरी में इस प्रश्न से संबंधित कुछ नहीं मिला।",
+    "fr": "Je n'ai rien trouvé de pertinent pour cette question dans votre bibliothèque.",
+    "de": "Ich habe in Ihrer Bibliothek nichts Passendes zu dieser Frage gefunden.",
+    "es": "No encontré nada relevante para esta pregunta en tu biblioteca.",
+}
+RETRIEVAL_ONLY = {
+    "en": "No answer generator is available ({why}); here are the most relevant passages:",
+    "ko": "답변 생성기를 사용할 수 없습니다 ({why}). 가장 관련 있는 구절입니다:",
+    "ja": "回答生成モデルが使えません ({why})。最も関連する箇所を示します:",
+    "zh": "没有可用的回答生成模型（{why}）。以下是最相关的段落：",
+    "hi": "उत्तर बनाने वाला मॉडल उपलब्ध नहीं है ({why}); सबसे प्रासंगिक अंश ये हैं:",
+    "fr": "Aucun générateur de réponses n'est disponible ({why}) ; "
+    "voici les passages les plus pertinents :",
+    "de": "Kein Antwortgenerator verfügbar ({why}); hier die relevantesten Passagen:",
+    "es": "No hay un generador de respuestas disponible ({why}); "
+    "estos son los pasajes más relevantes:",
+}
+
+
+@dataclass
+class Citation:
+    n: int
+    paper_id: str
+    arxiv_id: str | None
+    title: str
+    page: int | None
+    passage: str
+    url: str | None
+
+
+@dataclass
+class Answer:
+    text: str
+    lang: str
+    citations: list[Citation] = field(default_factory=list)
+    removed_markers: int = 0
+    mode: Literal["llm", "extractive", "no-results"] = "llm"
+    model: str | None = None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def answer_stream(
+    question: str, hits: list[Hit], llm: LLM | None, *, lang: str, settings: Settings
+) -> Iterator[str | Answer]:
+    """Yield text deltas, then the final Answer (citations checked)."""
+    if not hits:
+        text = NOTHING_FOUND.get(lang, NOTHING_FOUND["en"])
+        yield text
+        yield Answer(text, lang, mode="no-results")
+        return
+    given = fit_passages(hits, settings.context_tokens)
+    if llm is None:
+        yield from _extractive(given, lang, why="no model configured")
+        return
+    text = ""
+    try:
+        for delta in llm.stream_chat(
+            answer_messages(question, given, lang), max_tokens=ANSWER_TOKENS
+        ):
+            text += delta
+            yield delta
+    except LLMError as exc:
+        if text:
+            yield "\n\n"
+        yield from _extractive(given, lang, why=str(exc))
+        return
+    yield build_answer(text, given, lang, mode="llm", model=llm.name)
+
+
+def answer(question: str, hits: list[Hit], llm: LLM | None, *, lang: str, settings) -> Answer:
+    final = None
+    for item in answer_stream(question, hits, llm, lang=lang, settings=settings):
+        if isinstance(item, Answer):
+            final = item
+    return final
+
+
+def build_answer(text: str, given: list[Hit], lang: str, *, mode, model) -> Answer:
+    cleaned, cited, removed = check_citations(text, len(given))
+    citations = [_citation(n, given[n - 1]) for n in cited]
+    return Answer(cleaned, lang, citations, removed, mode, model)
+
+
+def condense_question(history: list[tuple[str, str]], question: str, llm: LLM | None) -> str:
+    """A standalone retrieval query for a follow-up question."""
+    if not history:
+        return question
+    if llm is not None:
+        try:
+            rewritten = "".join(
+                llm.stream_chat(condense_messages(history, question), max_tokens=60)
+            )
+            if rewritten.strip():
+                return rewritten.strip().splitlines()[0]
+        except LLMError:
+            pass
+    # Without a model: the follow-up plus the previous question carries the topic.
+    return f"{history[-1][0]} {question}"
+
+
+def _extractive(given: list[Hit], lang: str, *, why: str) -> Iterator[str | Answer]:
+    intro = RETRIEVAL_ONLY.get(lang, RETRIEVAL_ONLY["en"]).format(why=why)
+    shown = given[:3]
+    body = "\n\n".join(
+        f"[{n}] {hit.title}: {_quote(hit.passage)}" for n, hit in enumerate(shown, 1)
+    )
+    text = f"{intro}\n\n{body}"
+    yield text
+    yield build_answer(text, shown, lang, mode="extractive", model=None)
+
+
+def _quote(text: str, limit: int = 400) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _citation(n: int, hit: Hit) -> Citation:
+    return Citation(n, hit.paper_id, hit.arxiv_id, hit.title, hit.page, hit.passage, hit.url)
