@@ -31,7 +31,9 @@ def _config_file() -> Path:
 class Settings(BaseSettings):
     """All knobs in one place; see the README's "Settings" table."""
 
-    model_config = SettingsConfigDict(env_prefix="PAPERLENS_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="PAPERLENS_", extra="ignore", populate_by_name=True
+    )
 
     home: Path = Path("data")
 

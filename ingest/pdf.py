@@ -24,7 +24,12 @@ from ingest.langid import detect_language
 from ingest.models import PaperDoc, Section, SourceDoc, find_arxiv_id, sha256_bytes
 
 REFERENCES = re.compile(r"^\s*(?:\d+\.?\s*)?(references|bibliography|参考文献|참고문헌)\s*$", re.I)
-HEADING = re.compile(r"^(?:\d+(?:\.\d+)*\.?\s+)?[A-Z][A-Za-z \-]{2,60}$")
+HEADING = re.compile(
+    r"^(?:\d+(?:\.\d+)*\.?\s+[A-Z][\w\-]*(?:\s+[\w\-]+){0,7}"
+    r"|(?:abstract|introduction|related work|background|methods?|experiments?|results"
+    r"|discussion|conclusions?|acknowledge?ments|appendix|limitations))$",
+    re.I,
+)
 PAGE_NUMBER = re.compile(r"^\s*(?:page\s*)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?\s*$", re.I)
 ARXIV_STAMP = re.compile(r"arXiv:(\d{4}\.\d{4,5})(v\d+)?")
 
@@ -153,7 +158,8 @@ def _paragraphs(lines: list[str]) -> str:
             out.append(line)
             continue
         previous = out[-1]
-        if _is_heading(line) or _is_heading(previous) or REFERENCES.match(line):
+        starts_block = REFERENCES.match(line) or REFERENCES.match(previous)
+        if starts_block or _is_heading(line) or _is_heading(previous):
             out.append(line)
         elif re.search(r"[a-z]-$", previous) and line[:1].islower():
             out[-1] = previous[:-1] + line

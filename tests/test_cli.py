@@ -18,8 +18,15 @@ from tests.digest_texts import big_korean_digest, write_digests
 HIT_FIELDS = {"rank", "paper_id", "arxiv_id", "title", "score", "passage", "page", "source"}
 
 
-def run(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PAPERLENS_HOME": str(home), "PAPERLENS_ARXIV_DELAY_SECONDS": "0"}
+def run(
+    home: Path, *args: str, check: bool = True, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "PAPERLENS_HOME": str(home),
+        "PAPERLENS_ARXIV_DELAY_SECONDS": "0",
+        **(env or {}),
+    }
     proc = subprocess.run(
         [sys.executable, "-m", "assistant.cli", *args],
         capture_output=True,

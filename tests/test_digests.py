@@ -91,7 +91,10 @@ def test_japanese_digest():
 
 def test_hindi_digest_keeps_papers_without_arxiv_links():
     papers = parse_digest(HINDI)
-    assert [p.title for p in papers] == ["Attention Is All You Need", "Extracting Concepts from GPT-4"]
+    assert [p.title for p in papers] == [
+        "Attention Is All You Need",
+        "Extracting Concepts from GPT-4",
+    ]
     attention, concepts = papers
     assert attention.arxiv_id == "1706.03762" and attention.links["code"].endswith("tensor2tensor")
     assert {s.lang for s in attention.sections} == {"hi", "en"}

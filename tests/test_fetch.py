@@ -24,7 +24,9 @@ def fetcher(tmp_path, **overrides) -> Fetcher:
     return Fetcher(Settings(**values))
 
 
-@pytest.mark.parametrize("url", ["ftp://example.org/x", "file:///etc/passwd", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "url", ["ftp://example.org/x", "file:///etc/passwd", "javascript:alert(1)"]
+)
 def test_only_http_and_https(url):
     with pytest.raises(FetchError, match="only http"):
         check_url_allowed(url, allow_private=False)
@@ -39,7 +41,9 @@ def test_private_and_loopback_addresses_are_refused_by_default(url):
 
 
 def test_loopback_allowed_when_opted_in(tmp_path, server):
-    server.routes["/digest.md"] = Route(body=b"# hello", headers={"Content-Type": "text/markdown; charset=utf-8"})
+    server.routes["/digest.md"] = Route(
+        body=b"# hello", headers={"Content-Type": "text/markdown; charset=utf-8"}
+    )
     got = fetcher(tmp_path).get(server.url("/digest.md"))
     assert got.content == b"# hello" and got.content_type == "text/markdown"
     assert server.requests[0][1]["User-Agent"].startswith("paperlens/")
@@ -65,8 +69,9 @@ def test_relative_redirects_are_followed(tmp_path, server):
 def test_size_cap_from_content_length_and_while_streaming(tmp_path, server):
     big = b"x" * 5000
     server.routes["/big"] = Route(body=big)
-    server.routes["/chunked"] = Route(body=b"5000\r\n" + big + b"\r\n0\r\n\r\n",
-                                      headers={"Transfer-Encoding": "chunked"})
+    server.routes["/chunked"] = Route(
+        body=b"5000\r\n" + big + b"\r\n0\r\n\r\n", headers={"Transfer-Encoding": "chunked"}
+    )
     for path in ("/big", "/chunked"):
         with pytest.raises(FetchError, match="larger than"):
             fetcher(tmp_path).get(server.url(path), max_bytes=1000)
@@ -106,7 +111,9 @@ def test_politeness_delay_between_requests_to_one_host(tmp_path, server):
 
 
 def test_download_is_atomic_and_checks_pdf_magic(tmp_path, server):
-    server.routes["/paper.pdf"] = Route(body=b"<html>error page</html>", headers={"Content-Type": "text/html"})
+    server.routes["/paper.pdf"] = Route(
+        body=b"<html>error page</html>", headers={"Content-Type": "text/html"}
+    )
     dest = tmp_path / "cache" / "paper.pdf"
     with pytest.raises(FetchError, match="not a PDF"):
         fetcher(tmp_path).download(server.url("/paper.pdf"), dest, expect_pdf=True)

@@ -1,0 +1,84 @@
+"""PDF extraction: page numbers, cleaning, references, and bad PDFs."""
+
+from __future__ import annotations
+
+import pytest
+
+from ingest.errors import IngestError
+from ingest.pdf import extract_pdf, parse_pdf_bytes, pdf_sections
+from tests.pdf_fixtures import encrypt, make_pdf, paper_pdf
+
+
+def test_text_round_trips_with_page_numbers():
+    pdf = extract_pdf(paper_pdf(), max_pages=50)
+    sections = pdf_sections(pdf)
+    by_page = {s.page: s.text for s in sections}
+    assert "rolling cache keeps the sink tokens" in by_page[2]
+    assert "four million tokens" in by_page[3]
+    assert pdf.arxiv_id == "2309.17453"
+    assert pdf.title == "Attention Sinks for Streaming Models"
+    assert all(s.kind == "pdf" for s in sections)
+
+
+def test_wrapped_lines_join_and_hyphenation_is_mended():
+    text = extract_pdf(paper_pdf(), max_pages=50).pages[2]
+    assert "recurrent cache" in text
+    assert (
+        "Window attention fails once the first tokens leave the cache."
+        in extract_pdf(paper_pdf(), max_pages=50).pages[0]
+    )
+
+
+def test_running_headers_and_page_numbers_are_dropped():
+    pages = extract_pdf(paper_pdf(), max_pages=50).pages
+    assert not any("Preprint. Under review." in p for p in pages)
+    assert not any(line.strip().isdigit() for p in pages for line in p.splitlines())
+
+
+def test_references_are_not_answerable_passages():
+    pdf = extract_pdf(paper_pdf(), max_pages=50)
+    sections = pdf_sections(pdf)
+    assert pdf.references_from_page == 4
+    assert max(s.page for s in sections) == 4
+    assert "Attention sinks are cheap to keep." in {s.page: s.text for s in sections}[4]
+    assert not any("cited paper" in s.text for s in sections)
+
+
+def test_headings_are_kept_with_their_page():
+    sections = pdf_sections(extract_pdf(paper_pdf(), max_pages=50))
+    assert {s.page: s.heading for s in sections}[2] == "2 Method"
+
+
+def test_local_pdf_becomes_one_paper_with_its_arxiv_id(settings):
+    doc = parse_pdf_bytes(paper_pdf(), uri="/tmp/sinks.pdf", settings=settings)
+    (paper,) = doc.papers
+    assert paper.arxiv_id == "2309.17453"
+    assert paper.links["pdf"].endswith("2309.17453")
+    assert doc.kind == "pdf"
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"%PDF-1.4\n1 0 obj <<>> garbage", "not a valid PDF"),
+        (b"<!DOCTYPE html><html>429 Too Many Requests</html>", r"not a PDF \(got HTML\)"),
+        (make_pdf([[]], footer_numbers=False), "no text layer"),
+    ],
+)
+def test_bad_pdfs_get_one_line_reasons(data, reason):
+    with pytest.raises(IngestError, match=reason) as info:
+        extract_pdf(data, max_pages=50)
+    assert "\n" not in str(info.value)
+
+
+def test_encrypted_and_oversized_pdfs_are_refused():
+    with pytest.raises(IngestError, match="encrypted"):
+        extract_pdf(encrypt(paper_pdf()), max_pages=50)
+    with pytest.raises(IngestError, match="5 pages is over the 3-page limit"):
+        extract_pdf(paper_pdf(), max_pages=3)
+
+
+def test_truncated_pdf(tmp_path):
+    data = paper_pdf()
+    with pytest.raises(IngestError, match="not a valid PDF|no text layer"):
+        extract_pdf(data[: len(data) // 3], max_pages=50)

@@ -1,0 +1,87 @@
+"""The app's handlers and rendering: escaping, uploads, sources, library table."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.rag import Answer, Citation
+from assistant.webapp import (
+    App,
+    build,
+    hits_table,
+    library_rows,
+    paper_choices,
+    paper_ref,
+    safe_url,
+    sources_panel,
+    store_uploads,
+)
+from tests.papers_fixture import all_sources
+
+SCRIPT = "<script>alert(1)</script>"
+
+
+def test_document_text_is_escaped_in_the_sources_panel():
+    answer = Answer(
+        "x",
+        "en",
+        [Citation(1, "p", None, f"Title {SCRIPT}", 2, f"passage {SCRIPT}", "javascript:alert(1)")],
+    )
+    rendered = sources_panel(answer)
+    assert "<script>" not in rendered and "&lt;script&gt;" in rendered
+    assert "javascript:" not in rendered  # only http(s) links become hrefs
+    assert 'id="src-1"' in rendered and "page 2" in rendered
+
+
+def test_only_http_links(monkeypatch):
+    assert safe_url("https://arxiv.org/abs/1706.03762")
+    assert safe_url("javascript:alert(1)") is None
+    assert safe_url('https://x.org/"onmouseover="x') is None
+
+
+def test_uploads_keep_only_safe_supported_files(tmp_path, settings):
+    good = tmp_path / "weird name;rm -rf.md"
+    good.write_text("# digest")
+    fake_pdf = tmp_path / "paper.pdf"
+    fake_pdf.write_text("<html>not a pdf</html>")
+    exe = tmp_path / "tool.exe"
+    exe.write_bytes(b"MZ")
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"a" * 2048)
+    small = settings.model_copy(update={"max_upload_mb": 0.001})
+
+    stored, errors = store_uploads([str(good), str(fake_pdf), str(exe), str(big)], small)
+    assert [p.split("/")[-1] for p in stored] == ["weird_name_rm_-rf.md"]
+    assert all(p.startswith(str(settings.home / "uploads")) for p in stored)
+    assert any("not a PDF" in e for e in errors)
+    assert any("only PDF, text" in e for e in errors)
+    assert any("upload limit" in e for e in errors)
+
+
+def test_paper_picker_accepts_titles_in_every_language(library, ingestor):
+    for source in all_sources():
+        ingestor.ingest_doc(source)
+    choices = paper_choices(library)
+    assert any("LoRA : adaptation" in c for c in choices)  # the French title
+    assert paper_ref("LoRA : adaptation de bas rang [2106.09685]") == "2106.09685"
+    assert paper_ref("2106.09685") == "2106.09685"
+    rows = library_rows(library)
+    assert {row[5] for row in rows} >= {"arxiv:2106.09685"}
+    assert hits_table(library.searcher.search(SCRIPT, k=3)).count("<script>") == 0
+
+
+def test_the_app_builds_and_warms_up_on_an_empty_library(settings, embedder):
+    app = App(settings)
+    app.library.__dict__["embedder"] = embedder
+    app.warm_up()  # indexes the bundled samples on first run
+    assert app.status.startswith("ready: ")
+    assert app.library.store.stats()["papers"] >= 10
+    assert build(app) is not None
+
+
+@pytest.mark.parametrize("bad", ["", "   "])
+def test_empty_questions_are_refused_in_one_line(library, bad):
+    from assistant.chat import ask
+
+    with pytest.raises(Exception, match="empty"):
+        ask(library, bad)
