@@ -24,3 +24,42 @@ def check_citations(answer: str, n_passages: int) -> tuple[str, list[int], int]:
     cleaned = MARKER.sub(keep_valid, answer)
     cleaned = re.sub(r"[ \t]+([.,;:。、])", r"\1", cleaned)  # no space left before punctuation
     return cleaned, sorted(cited), removed
+
+
+SENTENCE_END = re.compile(r"(?<=[.!?。！？।])\s+|(?<=[。！？])")
+
+
+def attribute_sentences(
+    answer: str, passages: list[str], *, min_overlap: float = 0.3
+) -> tuple[str, int]:
+    """Add [n] to sentences the model left uncited, when one passage clearly holds them.
+
+    Small local models often restate a passage without citing it. A sentence
+    whose character trigrams are mostly found in one passage is tied to that
+    passage; sentences that match none stay uncited (they are the model's own).
+    Returns the answer and the number of markers added.
+    """
+    grams = [_trigrams(p) for p in passages]
+    pieces = [s for s in SENTENCE_END.split(answer) if s]
+    added = 0
+    out = []
+    for sentence in pieces:
+        own = _trigrams(sentence)
+        if MARKER.search(sentence) or len(own) < 4:
+            out.append(sentence)
+            continue
+        scores = [len(own & g) / len(own) for g in grams]
+        best = max(range(len(scores)), key=scores.__getitem__, default=None)
+        if best is not None and scores[best] >= min_overlap:
+            body, end = re.match(r"(.*?)([.!?。！？।]?)\s*$", sentence, re.S).groups()
+            space = "" if re.search(r"[。！？]$", end) else " "
+            sentence = f"{body}{space}[{best + 1}]{end}"
+            added += 1
+        out.append(sentence)
+    joiner = "" if re.search(r"[。！？]", answer) else " "
+    return joiner.join(out).strip(), added
+
+
+def _trigrams(text: str) -> set[str]:
+    flat = re.sub(r"\s+", " ", MARKER.sub("", text.casefold())).strip()
+    return {flat[i : i + 3] for i in range(len(flat) - 2)}

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
-from assistant.citations import check_citations
+from assistant.citations import attribute_sentences, check_citations
 from assistant.llm import LLM, LLMError
 from assistant.prompts import answer_messages, condense_messages, fit_passages
 from index.hits import Hit
@@ -102,6 +102,10 @@ def answer(question: str, hits: list[Hit], llm: LLM | None, *, lang: str, settin
 
 def build_answer(text: str, given: list[Hit], lang: str, *, mode, model) -> Answer:
     cleaned, cited, removed = check_citations(text, len(given))
+    if mode == "llm":
+        cleaned, added = attribute_sentences(cleaned, [h.passage for h in given])
+        if added:
+            cleaned, cited, _ = check_citations(cleaned, len(given))
     citations = [_citation(n, given[n - 1]) for n in cited]
     return Answer(cleaned, lang, citations, removed, mode, model)
 

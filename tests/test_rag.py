@@ -208,3 +208,19 @@ def test_the_bundled_local_model_answers_in_japanese_with_a_citation(tmp_path):
     assert result.mode == "llm" and result.text.strip()
     assert result.citations, result.text
     assert detect_language(result.text) == "ja", result.text
+
+
+def test_uncited_sentences_copied_from_a_passage_get_its_marker(settings):
+    server = FakeOpenAI(
+        "LoRA freezes the pretrained weights and trains low-rank matrices. "
+        "It is also great fun to use."
+    )
+    try:
+        result = answer("What is LoRA?", HITS, llm_for(server), lang="en", settings=settings)
+    finally:
+        server.close()
+    assert result.text == (
+        "LoRA freezes the pretrained weights and trains low-rank matrices [1]. "
+        "It is also great fun to use."
+    )
+    assert [c.n for c in result.citations] == [1]
