@@ -119,10 +119,16 @@ def test_upload_a_pdf_and_see_it_in_the_library(page, tmp_path):
     pdf = tmp_path / "attention-sinks.pdf"
     pdf.write_bytes(paper_pdf())
     page.get_by_role("tab", name="Library").click()
-    page.locator("input[type=file]").set_input_files(str(pdf))
+    page.locator("input[type=file][multiple]").set_input_files(str(pdf))
+    page.get_by_text("attention-sinks.pdf").first.wait_for(timeout=60_000)  # upload finished
     page.get_by_role("button", name="Add to library").click()
-    page.get_by_text("Attention Sinks for Streaming Models").first.wait_for(timeout=180_000)
+    page.get_by_text("ingested:").first.wait_for(timeout=180_000)
     page.screenshot(path=str(ARTIFACTS / "library-upload.png"), full_page=True)
+    # The PDF names arXiv:2309.17453 in its stamp, so it merges into the paper the
+    # Japanese digest already described: one row, now with a PDF and two sources.
+    rows = page.get_by_role("grid").first.inner_text().split("\n")
+    row = rows.index("Efficient Streaming Language Models with Attention Sinks")
+    assert rows[row + 1 : row + 6] == ["en, ja", "2", "6", "yes", "arxiv:2309.17453"]
 
 
 def test_similar_papers_lists_a_result(page):
