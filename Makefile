@@ -35,7 +35,8 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 bench: install
-	$(PY) bench/run_all.py
+	$(PY) bench/bench_index.py
+	$(PY) bench/bench_pdf.py
 
 eval: install
 	$(VENV)/bin/paperlens eval ../shared/eval/dev_queries.jsonl
