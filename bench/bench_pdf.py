@@ -29,7 +29,11 @@ from index.library import Library
 from ingest.config import Settings
 from ingest.pdf import extract_pdf
 
-WORDS = ["attention", "model", "layer", "token", "training", "retrieval", "passage", "embedding", "language", "transformer", "gradient", "dataset", "benchmark", "vector", "sparse", "dense", "query", "answer", "citation", "paper"]
+WORDS = [
+    "attention", "model", "layer", "token", "training", "retrieval", "passage", "embedding",
+    "language", "transformer", "gradient", "dataset", "benchmark", "vector", "sparse", "dense",
+    "query", "answer", "citation", "paper",
+]
 
 
 def sentences_for(page: int, count: int = 30) -> list[str]:
