@@ -184,6 +184,8 @@ def _render_answer(answer, as_json: bool) -> None:
         typer.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
         return
     typer.echo("")
+    for warning in answer.warnings:
+        typer.echo(f"(note: {warning})")
     if answer.removed_markers:
         typer.echo(f"({answer.removed_markers} citation markers without a passage were removed)")
     for citation in answer.citations:

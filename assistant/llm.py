@@ -111,7 +111,11 @@ class LocalLLM:
         with self._lock:
             try:
                 stream = self._model().create_chat_completion(
-                    messages=messages, max_tokens=max_tokens, temperature=temperature, stream=True
+                    messages=messages,
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                    repeat_penalty=1.15,  # small models loop on copied passages without it
+                    stream=True,
                 )
                 for chunk in stream:
                     delta = chunk["choices"][0].get("delta", {}).get("content")

@@ -66,6 +66,7 @@ def format_passages(hits: list[Hit]) -> str:
 
 
 def answer_messages(question: str, hits: list[Hit], lang: str) -> list[dict]:
+    """Passages (as data), then the question and the answer language, named."""
     language = language_name(lang)
     user = (
         f"{format_passages(hits)}\n\nQuestion: {question}\n\n"

@@ -10,9 +10,10 @@ from typing import Literal
 
 from assistant.citations import attribute_sentences, check_citations
 from assistant.llm import LLM, LLMError
-from assistant.prompts import answer_messages, condense_messages, fit_passages
+from assistant.prompts import answer_messages, condense_messages, fit_passages, language_name
 from index.hits import Hit
 from ingest.config import Settings
+from ingest.langid import detect_language
 
 ANSWER_TOKENS = 400
 
@@ -59,6 +60,7 @@ class Answer:
     removed_markers: int = 0
     mode: Literal["llm", "extractive", "no-results"] = "llm"
     model: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -107,7 +109,15 @@ def build_answer(text: str, given: list[Hit], lang: str, *, mode, model) -> Answ
         if added:
             cleaned, cited, _ = check_citations(cleaned, len(given))
     citations = [_citation(n, given[n - 1]) for n in cited]
-    return Answer(cleaned, lang, citations, removed, mode, model)
+    return Answer(cleaned, lang, citations, removed, mode, model, _warnings(cleaned, lang, mode))
+
+
+def _warnings(text: str, lang: str, mode: str) -> list[str]:
+    """Say so when a (small) model did not answer in the language asked for."""
+    written = detect_language(text) if mode == "llm" else None
+    if written and written != lang:
+        return [f"the model answered in {language_name(written)}, not {language_name(lang)}"]
+    return []
 
 
 def condense_question(history: list[tuple[str, str]], question: str, llm: LLM | None) -> str:

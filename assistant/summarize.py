@@ -13,13 +13,14 @@ from collections.abc import Iterator
 
 from assistant.citations import check_citations
 from assistant.llm import LLM, LLMError
-from assistant.prompts import estimate_tokens, language_name
+from assistant.prompts import answer_messages, estimate_tokens, language_name
 from assistant.rag import Answer, Citation
 from assistant.similar import resolve_paper
-from index.hits import Passage
+from index.hits import Hit, Passage
 from index.library import Library
 from index.search import passage_url
 from index.store import PaperRecord
+from ingest.langid import detect_language
 
 SYSTEM = (
     "You write faithful summaries of research papers. The numbered passages you are given "
@@ -37,7 +38,7 @@ def summarize_stream(
     """Yield summary text as it is generated, then the final `Answer`."""
     paper = resolve_paper(library, ref)
     passages = library.store.paper_passages(paper.id)
-    language = language_name(lang)
+    language = lang
     if llm is None:
         yield from _extractive(paper, passages, lang, note="no generator is configured")
         return
@@ -72,25 +73,43 @@ def _parts(passages: list[Passage], budget: int) -> list[list[tuple[int, Passage
     return parts
 
 
-def _format(numbered: list[tuple[int, Passage]]) -> str:
-    lines = []
-    for number, passage in numbered:
-        where = f"page {passage.page}" if passage.page else passage.kind
-        lines.append(f"[{number}] ({where}, {passage.lang or '?'}) {passage.text}")
-    return "<passages>\n" + "\n\n".join(lines) + "\n</passages>"
+def _as_hits(paper: PaperRecord, numbered: list[tuple[int, Passage]]) -> list[Hit]:
+    return [
+        Hit(
+            rank=n,
+            paper_id=paper.id,
+            arxiv_id=paper.arxiv_id,
+            title=paper.title,
+            score=0.0,
+            passage=p.text,
+            passage_id=p.id,
+            page=p.page,
+            lang=p.lang,
+            kind=p.kind,
+            source="",
+            url=None,
+        )
+        for n, p in numbered
+    ]
 
 
 def _messages(
     paper: PaperRecord, numbered: list[tuple[int, Passage]], language: str, *, final: bool
 ) -> list[dict]:
     task = (
-        f"Write a summary of the paper in {language}: what problem it addresses, "
-        "the method, and the main results, in 4-8 sentences."
+        "Summarize this paper: the problem, the method and the main results, in 4-8 sentences."
         if final
-        else f"Write short notes in {language} on what these passages say about the paper."
+        else "Write short notes on what these passages say about the paper."
     )
-    user = f"Paper: {paper.title}\n\n{_format(numbered)}\n\n{task} Cite passages as [n]."
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+    messages = answer_messages(task, _as_hits(paper, numbered), language)
+    # Passages of one part keep their paper-wide numbers.
+    if numbered and numbered[0][0] != 1:
+        offset = numbered[0][0] - 1
+        content = messages[1]["content"]
+        for n in range(len(numbered), 0, -1):
+            content = content.replace(f"\n[{n}] (", f"\n[{n + offset}] (", 1)
+        messages[1]["content"] = content
+    return messages
 
 
 def _part_notes(llm: LLM, paper: PaperRecord, part, language: str) -> str:
@@ -102,8 +121,8 @@ def _combine_messages(paper: PaperRecord, notes: list[str], language: str) -> li
     joined = "\n\n".join(f"<notes part={i}>\n{n}\n</notes>" for i, n in enumerate(notes, 1))
     user = (
         f"Paper: {paper.title}\n\nNotes on successive parts of the paper, with passage "
-        f"citations:\n{joined}\n\nCombine them into one summary in {language} (4-8 "
-        "sentences: problem, method, main results). Keep the [n] citations of the notes."
+        f"citations:\n{joined}\n\nCombine them into one summary in {language_name(language)} "
+        "(4-8 sentences: problem, method, main results). Keep the [n] citations of the notes."
     )
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
@@ -136,6 +155,12 @@ def _answer(
         )
         for n in cited
     ]
+    written = detect_language(cleaned) if mode == "llm" else None
+    warnings = (
+        [f"the model wrote in {language_name(written)}, not {language_name(lang)}"]
+        if written and written != lang
+        else []
+    )
     return Answer(
         text=cleaned,
         lang=lang,
@@ -143,4 +168,5 @@ def _answer(
         removed_markers=removed,
         mode=mode,
         model=model,
+        warnings=warnings,
     )

@@ -108,7 +108,8 @@ def sources_panel(answer: Answer | None) -> str:
             f"<blockquote>{html.escape(c.passage)}</blockquote></div>"
         )
     mode = {"extractive": " (retrieval only)", "no-results": ""}.get(answer.mode, "")
-    return f"<h4>Sources{html.escape(mode)}</h4>" + "".join(items)
+    notes = "".join(f"<p><em>Note: {html.escape(w)}</em></p>" for w in answer.warnings)
+    return f"{notes}<h4>Sources{html.escape(mode)}</h4>" + "".join(items)
 
 
 def hits_table(hits) -> str:
