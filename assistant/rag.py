@@ -109,10 +109,10 @@ def build_answer(text: str, given: list[Hit], lang: str, *, mode, model) -> Answ
         if added:
             cleaned, cited, _ = check_citations(cleaned, len(given))
     citations = [_citation(n, given[n - 1]) for n in cited]
-    return Answer(cleaned, lang, citations, removed, mode, model, _warnings(cleaned, lang, mode))
+    return Answer(cleaned, lang, citations, removed, mode, model, language_warnings(cleaned, lang, mode))
 
 
-def _warnings(text: str, lang: str, mode: str) -> list[str]:
+def language_warnings(text: str, lang: str, mode: str) -> list[str]:
     """Say so when a (small) model did not answer in the language asked for."""
     written = detect_language(text) if mode == "llm" else None
     if written and written != lang:

@@ -14,13 +14,12 @@ from collections.abc import Iterator
 from assistant.citations import check_citations
 from assistant.llm import LLM, LLMError
 from assistant.prompts import answer_messages, estimate_tokens, language_name
-from assistant.rag import Answer, Citation
+from assistant.rag import Answer, Citation, language_warnings
 from assistant.similar import resolve_paper
 from index.hits import Hit, Passage
 from index.library import Library
 from index.search import passage_url
 from index.store import PaperRecord
-from ingest.langid import detect_language
 
 SYSTEM = (
     "You write faithful summaries of research papers. The numbered passages you are given "
@@ -155,12 +154,6 @@ def _answer(
         )
         for n in cited
     ]
-    written = detect_language(cleaned) if mode == "llm" else None
-    warnings = (
-        [f"the model wrote in {language_name(written)}, not {language_name(lang)}"]
-        if written and written != lang
-        else []
-    )
     return Answer(
         text=cleaned,
         lang=lang,
@@ -168,5 +161,5 @@ def _answer(
         removed_markers=removed,
         mode=mode,
         model=model,
-        warnings=warnings,
+        warnings=language_warnings(cleaned, lang, mode),
     )
