@@ -109,7 +109,9 @@ def build_answer(text: str, given: list[Hit], lang: str, *, mode, model) -> Answ
         if added:
             cleaned, cited, _ = check_citations(cleaned, len(given))
     citations = [_citation(n, given[n - 1]) for n in cited]
-    return Answer(cleaned, lang, citations, removed, mode, model, language_warnings(cleaned, lang, mode))
+    return Answer(
+        cleaned, lang, citations, removed, mode, model, language_warnings(cleaned, lang, mode)
+    )
 
 
 def language_warnings(text: str, lang: str, mode: str) -> list[str]:
