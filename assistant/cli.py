@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from index.evaluate import evaluate, format_table, load_queries
+from index.hits import snippet
 from index.library import Library
 from index.search import MODES
 from ingest.config import Settings
@@ -111,7 +112,7 @@ def search(
     for hit in hits:
         where = f"p.{hit.page}" if hit.page else hit.kind
         typer.echo(f"{hit.rank}. {hit.title}  [{hit.arxiv_id or hit.paper_id}]  {hit.score:.4f}")
-        typer.echo(f"   {where}, {hit.lang or '?'}: {_snippet(hit.passage)}")
+        typer.echo(f"   {where}, {hit.lang or '?'}: {snippet(hit.passage, 160)}")
         if hit.url:
             typer.echo(f"   {hit.url}")
 
@@ -191,7 +192,7 @@ def _render_answer(answer, as_json: bool) -> None:
     for citation in answer.citations:
         where = f", p.{citation.page}" if citation.page else ""
         typer.echo(f"[{citation.n}] {citation.title}{where}  {citation.url or ''}")
-        typer.echo(f"    {_snippet(citation.passage)}")
+        typer.echo(f"    {snippet(citation.passage, 160)}")
 
 
 @app.command()
@@ -215,7 +216,7 @@ def similar(
         ref = result.paper.arxiv_id or result.paper.id
         typer.echo(f"{rank}. {result.paper.title}  [{ref}]  {result.score:.3f}")
         for passage in result.why[:1]:
-            typer.echo(f"   why ({passage.lang or '?'}): {_snippet(passage.text)}")
+            typer.echo(f"   why ({passage.lang or '?'}): {snippet(passage.text, 160)}")
 
 
 @app.command()
@@ -244,11 +245,6 @@ def serve(
     from assistant.webapp import main as run_app
 
     run_app(port=port)
-
-
-def _snippet(text: str, width: int = 160) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
 def main() -> None:

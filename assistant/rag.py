@@ -11,7 +11,7 @@ from typing import Literal
 from assistant.citations import attribute_sentences, check_citations
 from assistant.llm import LLM, LLMError
 from assistant.prompts import answer_messages, condense_messages, fit_passages, language_name
-from index.hits import Hit
+from index.hits import Hit, snippet
 from ingest.config import Settings
 from ingest.langid import detect_language
 
@@ -143,16 +143,11 @@ def _extractive(given: list[Hit], lang: str, *, why: str) -> Iterator[str | Answ
     intro = RETRIEVAL_ONLY.get(lang, RETRIEVAL_ONLY["en"]).format(why=why)
     shown = given[:3]
     body = "\n\n".join(
-        f"[{n}] {hit.title}: {_quote(hit.passage)}" for n, hit in enumerate(shown, 1)
+        f"[{n}] {hit.title}: {snippet(hit.passage, 400)}" for n, hit in enumerate(shown, 1)
     )
     text = f"{intro}\n\n{body}"
     yield text
     yield build_answer(text, shown, lang, mode="extractive", model=None)
-
-
-def _quote(text: str, limit: int = 400) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _citation(n: int, hit: Hit) -> Citation:

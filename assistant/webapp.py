@@ -23,6 +23,7 @@ from assistant.llm import get_llm
 from assistant.rag import Answer
 from assistant.similar import similar_to_paper, similar_to_text
 from assistant.summarize import summarize_stream
+from index.hits import snippet
 from index.library import Library
 from ingest.config import Settings
 from ingest.errors import PaperlensError
@@ -119,7 +120,7 @@ def hits_table(hits) -> str:
         f"<tr><td>{h.rank}</td><td>{link(h.url, h.title)}</td>"
         f"<td>{html.escape(h.arxiv_id or '')}</td><td>{h.score:.3f}</td>"
         f"<td>{html.escape(h.lang or '?')}{', p.' + str(h.page) if h.page else ''}</td>"
-        f"<td>{html.escape(_snippet(h.passage))}</td></tr>"
+        f"<td>{html.escape(snippet(h.passage, 220))}</td></tr>"
         for h in hits
     )
     head = (
@@ -135,7 +136,7 @@ def similar_table(results) -> str:
     rows = "".join(
         f"<tr><td>{i}</td><td>{link(r.paper.url, r.paper.title)}</td>"
         f"<td>{html.escape(r.paper.arxiv_id or '')}</td><td>{r.score:.3f}</td>"
-        f"<td>{html.escape(_snippet(r.why[0].text) if r.why else '')}</td></tr>"
+        f"<td>{html.escape(snippet(r.why[0].text, 220) if r.why else '')}</td></tr>"
         for i, r in enumerate(results, 1)
     )
     head = "<tr><th>#</th><th>Paper</th><th>arXiv</th><th>Score</th><th>Why</th></tr>"
@@ -168,11 +169,6 @@ def paper_ref(choice: str) -> str:
     """ "Title [2106.09685]" -> "2106.09685"; free text passes through."""
     match = re.search(r"\[([^\[\]]+)\]\s*$", choice or "")
     return match.group(1) if match else (choice or "").strip()
-
-
-def _snippet(text: str, width: int = 220) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
 # ---- uploads -------------------------------------------------------------------------

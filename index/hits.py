@@ -39,3 +39,9 @@ class Hit:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+def snippet(text: str, width: int) -> str:
+    """A one-line preview of passage text, cut to `width` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
