@@ -55,9 +55,10 @@ def fit_passages(hits: list[Hit], budget_tokens: int) -> list[Hit]:
     return chosen
 
 
-def format_passages(hits: list[Hit]) -> str:
+def format_passages(hits: list[Hit], first: int = 1) -> str:
+    """Passages numbered from `first`, inside a data block they cannot close."""
     blocks = []
-    for n, hit in enumerate(hits, 1):
+    for n, hit in enumerate(hits, first):
         where = f", page {hit.page}" if hit.page else ""
         title = html.escape(hit.title, quote=False)
         text = html.escape(hit.passage, quote=False)  # no passage can close the data block
@@ -65,11 +66,11 @@ def format_passages(hits: list[Hit]) -> str:
     return "<passages>\n" + "\n\n".join(blocks) + "\n</passages>"
 
 
-def answer_messages(question: str, hits: list[Hit], lang: str) -> list[dict]:
+def answer_messages(question: str, hits: list[Hit], lang: str, first: int = 1) -> list[dict]:
     """Passages (as data), then the question and the answer language, named."""
     language = language_name(lang)
     user = (
-        f"{format_passages(hits)}\n\nQuestion: {question}\n\n"
+        f"{format_passages(hits, first)}\n\nQuestion: {question}\n\n"
         f"Answer in {language}, in a few sentences, citing passages as [n]. "
         f"If the passages do not contain the answer, say so in {language}."
     )

@@ -100,15 +100,9 @@ def _messages(
         if final
         else "Write short notes on what these passages say about the paper."
     )
-    messages = answer_messages(task, _as_hits(paper, numbered), language)
     # Passages of one part keep their paper-wide numbers.
-    if numbered and numbered[0][0] != 1:
-        offset = numbered[0][0] - 1
-        content = messages[1]["content"]
-        for n in range(len(numbered), 0, -1):
-            content = content.replace(f"\n[{n}] (", f"\n[{n + offset}] (", 1)
-        messages[1]["content"] = content
-    return messages
+    first = numbered[0][0] if numbered else 1
+    return answer_messages(task, _as_hits(paper, numbered), language, first)
 
 
 def _part_notes(llm: LLM, paper: PaperRecord, part, language: str) -> str:

@@ -224,3 +224,31 @@ def test_uncited_sentences_copied_from_a_passage_get_its_marker(settings):
         "It is also great fun to use."
     )
     assert [c.n for c in result.citations] == [1]
+
+
+def test_passages_can_be_numbered_from_any_start():
+    from assistant.prompts import format_passages
+
+    block = format_passages(HITS[:2], first=7)
+    assert "[7] (LoRA)" in block and "[8] (Layer Normalization, page 3)" in block
+    assert "[1]" not in block
+
+
+def test_long_papers_are_summarized_in_parts_with_paper_wide_numbers(library, ingestor):
+    from assistant.summarize import summarize_stream
+    from tests.papers_fixture import all_sources
+
+    for source in all_sources():
+        ingestor.ingest_doc(source)
+    library.settings = library.settings.model_copy(update={"context_tokens": 10})
+    server = FakeOpenAI("Notes citing [1] and [2].")
+    try:
+        items = list(summarize_stream(library, "2106.09685", lang="en", llm=llm_for(server)))
+    finally:
+        server.close()
+    prompts = [r["messages"][-1]["content"] for r in server.requests]
+    assert len(prompts) == 3  # two parts, then the combination
+    assert "[1] (" in prompts[0] and "[2] (" in prompts[1] and "[1] (" not in prompts[1]
+    assert "<notes part=1>" in prompts[2]
+    final = items[-1]
+    assert final.mode == "llm" and [c.n for c in final.citations] == [1, 2]
