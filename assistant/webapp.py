@@ -114,36 +114,45 @@ def sources_panel(answer: Answer | None) -> str:
 
 
 def hits_table(hits) -> str:
-    if not hits:
-        return "<p><em>No results.</em></p>"
-    rows = "".join(
-        f"<tr><td>{h.rank}</td><td>{link(h.url, h.title)}</td>"
-        f"<td>{html.escape(h.arxiv_id or '')}</td><td>{h.score:.3f}</td>"
-        f"<td>{html.escape(h.lang or '?')}{', p.' + str(h.page) if h.page else ''}</td>"
-        f"<td>{html.escape(snippet(h.passage, 220))}</td></tr>"
+    rows = [
+        [
+            str(h.rank),
+            link(h.url, h.title),
+            html.escape(h.arxiv_id or ""),
+            f"{h.score:.3f}",
+            html.escape(h.lang or "?") + (f", p.{h.page}" if h.page else ""),
+            html.escape(snippet(h.passage, 220)),
+        ]
         for h in hits
-    )
-    head = (
-        "<tr><th>#</th><th>Paper</th><th>arXiv</th><th>Score</th>"
-        "<th>Where</th><th>Passage</th></tr>"
-    )
-    return f"<table class='pl-table'>{head}{rows}</table>"
+    ]
+    return _table(["#", "Paper", "arXiv", "Score", "Where", "Passage"], rows, "No results.")
 
 
 def similar_table(results) -> str:
-    if not results:
-        return "<p><em>No similar papers.</em></p>"
-    rows = "".join(
-        f"<tr><td>{i}</td><td>{link(r.paper.url, r.paper.title)}</td>"
-        f"<td>{html.escape(r.paper.arxiv_id or '')}</td><td>{r.score:.3f}</td>"
-        f"<td>{html.escape(snippet(r.why[0].text, 220) if r.why else '')}</td></tr>"
+    rows = [
+        [
+            str(i),
+            link(r.paper.url, r.paper.title),
+            html.escape(r.paper.arxiv_id or ""),
+            f"{r.score:.3f}",
+            html.escape(snippet(r.why[0].text, 220) if r.why else ""),
+        ]
         for i, r in enumerate(results, 1)
-    )
-    head = "<tr><th>#</th><th>Paper</th><th>arXiv</th><th>Score</th><th>Why</th></tr>"
-    return f"<table class='pl-table'>{head}{rows}</table>"
+    ]
+    return _table(["#", "Paper", "arXiv", "Score", "Why"], rows, "No similar papers.")
 
 
-def library_rows(library: Library) -> list[list]:
+def _table(headers: list[str], rows: list[list[str]], empty: str) -> str:
+    """An HTML table from cells that are already escaped."""
+    if not rows:
+        return f"<p><em>{empty}</em></p>"
+    head = "<tr>" + "".join(f"<th>{h}</th>" for h in headers) + "</tr>"
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table class='pl-table'>{head}{body}</table>"
+
+
+def library_rows(library: Library, papers: list | None = None) -> list[list]:
+    papers = library.store.papers() if papers is None else papers
     return [
         [
             p.title,
@@ -153,13 +162,14 @@ def library_rows(library: Library) -> list[list]:
             "yes" if p.has_pdf else "no",
             p.id,
         ]
-        for p in library.store.papers()
+        for p in papers
     ]
 
 
-def paper_choices(library: Library) -> list[str]:
+def paper_choices(library: Library, papers: list | None = None) -> list[str]:
+    papers = library.store.papers() if papers is None else papers
     choices = []
-    for p in library.store.papers():
+    for p in papers:
         choices.append(f"{p.title} [{p.arxiv_id or p.id}]")
         choices += [f"{t} [{p.arxiv_id or p.id}]" for t in p.titles.values() if t != p.title]
     return choices
@@ -349,8 +359,13 @@ def build(app: App) -> gr.Blocks:
         def on_load():
             if not app.ready.is_set():
                 return gr.skip(), gr.skip(), gr.skip()
-            choices = paper_choices(lib)
-            return (gr.update(choices=choices), gr.update(choices=choices), library_rows(lib))
+            papers = lib.store.papers()  # one catalog pass for the pickers and the table
+            choices = paper_choices(lib, papers)
+            return (
+                gr.update(choices=choices),
+                gr.update(choices=choices),
+                library_rows(lib, papers),
+            )
 
         demo.load(on_load, outputs=[paper, summary_paper, table])
     return demo
