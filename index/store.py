@@ -557,14 +557,17 @@ class Store:
             build=build,
         )
 
-    def _raw_passage_vectors(self) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
-        rows = self._db.execute("SELECT id, lang, vector FROM passages ORDER BY id").fetchall()
+    def _raw_passage_vectors(self) -> tuple[np.ndarray, np.ndarray, list, list[str]]:
+        """(ids, vectors, languages, paper ids) of every passage, in one catalog pass."""
+        rows = self._db.execute(
+            "SELECT id, lang, paper_id, vector FROM passages ORDER BY id"
+        ).fetchall()
         ids = np.array([r["id"] for r in rows], dtype=np.int64)
         vectors = _stack([np.frombuffer(r["vector"], dtype=np.float32) for r in rows], self.dim)
-        return ids, vectors, [r["lang"] for r in rows]
+        return ids, vectors, [r["lang"] for r in rows], [r["paper_id"] for r in rows]
 
     def _centered_passage_vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        ids, vectors, langs = self._raw_passage_vectors()
+        ids, vectors, langs, _ = self._raw_passage_vectors()
         self._centering = LanguageCentering.fit(vectors, langs)
         self._centering.save(self.home / "passages.centering.npz")
         if not self.center_languages:
@@ -575,12 +578,11 @@ class Store:
         return [row[0] for row in self._db.execute("SELECT id FROM papers ORDER BY id")]
 
     def _paper_vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        ids, vectors, langs = self._raw_passage_vectors()
+        _, vectors, langs, papers = self._raw_passage_vectors()
         vectors = self._center_rows(vectors, langs)
-        paper_of = dict(self._db.execute("SELECT id, paper_id FROM passages").fetchall())
         by_paper: dict[str, list[np.ndarray]] = {}
-        for pid, vector in zip(ids.tolist(), vectors, strict=True):
-            by_paper.setdefault(paper_of[pid], []).append(vector)
+        for paper_id, vector in zip(papers, vectors, strict=True):
+            by_paper.setdefault(paper_id, []).append(vector)
         empty = [np.zeros(self.dim, dtype=np.float32)]
         order = self._paper_ids
         vectors = _stack([_normalized_mean(by_paper.get(pid) or empty) for pid in order], self.dim)

@@ -63,7 +63,8 @@ class Fetcher:
         polite_delay: float = 0.0,
         expect_pdf: bool = False,
     ) -> Path:
-        """Stream `url` to `dest` atomically: no partial file is ever left at `dest`."""
+        """Fetch `url` (in memory, within the size cap) and write it to `dest` atomically:
+        no partial file is ever left at `dest`."""
         fetched = self.get(url, max_bytes=max_bytes, polite_delay=polite_delay)
         if expect_pdf and not fetched.content.startswith(b"%PDF-"):
             got = fetched.content_type or "unknown content"
