@@ -68,6 +68,12 @@ class FakeOpenAI:
         self.base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
         threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
 
+    def __enter__(self) -> FakeOpenAI:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def close(self) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()

@@ -182,16 +182,13 @@ def test_ask_json_without_a_generator_cites_passages_and_says_so(home):
 def test_ask_through_an_openai_compatible_endpoint(home):
     from tests.fake_openai import FakeOpenAI
 
-    server = FakeOpenAI("Elle gèle les poids et apprend des matrices de faible rang [1][9].")
-    try:
+    with FakeOpenAI("Elle gèle les poids et apprend des matrices de faible rang [1][9].") as server:
         env = {
             "OPENAI_BASE_URL": server.base_url,
             "OPENAI_API_KEY": "k",
             "PAPERLENS_LLM_MODEL": "m",
         }
         proc = run(home, "ask", "Comment LoRA réduit-il les paramètres ?", "--json", env=env)
-    finally:
-        server.close()
     answer = json.loads(proc.stdout)
     assert answer["mode"] == "llm" and answer["lang"] == "fr" and answer["model"] == "m"
     assert answer["removed_markers"] == 1 and [c["n"] for c in answer["citations"]] == [1]

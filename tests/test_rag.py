@@ -47,11 +47,8 @@ def llm_for(server: FakeOpenAI, timeout: float = 5.0) -> OpenAICompatibleLLM:
 
 
 def test_request_carries_numbered_passages_and_the_language(settings):
-    server = FakeOpenAI("LoRA는 저랭크 행렬만 학습합니다 [1].")
-    try:
+    with FakeOpenAI("LoRA는 저랭크 행렬만 학습합니다 [1].") as server:
         result = answer("LoRA는 무엇인가요?", HITS, llm_for(server), lang="ko", settings=settings)
-    finally:
-        server.close()
     body = server.requests[0]
     assert body["stream"] is True and body["model"] == "fake-model"
     user = body["messages"][-1]["content"]
@@ -64,24 +61,18 @@ def test_request_carries_numbered_passages_and_the_language(settings):
 
 def test_streaming_yields_deltas_in_order_then_the_answer(settings):
     reply = "LoRA trains low-rank matrices [1] and keeps weights frozen [1]."
-    server = FakeOpenAI(reply)
-    try:
+    with FakeOpenAI(reply) as server:
         items = list(
             answer_stream("What is LoRA?", HITS, llm_for(server), lang="en", settings=settings)
         )
-    finally:
-        server.close()
     deltas, final = items[:-1], items[-1]
     assert len(deltas) > 3 and "".join(deltas) == reply
     assert isinstance(final, Answer) and final.text == reply
 
 
 def test_markers_for_passages_never_given_are_removed_and_counted(settings):
-    server = FakeOpenAI("LoRA is efficient [1][7], see also [2, 9].")
-    try:
+    with FakeOpenAI("LoRA is efficient [1][7], see also [2, 9].") as server:
         result = answer("q", HITS, llm_for(server), lang="en", settings=settings)
-    finally:
-        server.close()
     assert result.text == "LoRA is efficient [1], see also [2]."
     assert result.removed_markers == 2
     assert [c.n for c in result.citations] == [1, 2]
@@ -101,28 +92,21 @@ def test_injected_instructions_stay_inside_the_data_block():
 
 @pytest.mark.parametrize(("status", "message"), [(500, "HTTP 500"), (401, "HTTP 401")])
 def test_endpoint_errors_fall_back_to_cited_passages(settings, status, message):
-    server = FakeOpenAI(status=status)
-    try:
+    with FakeOpenAI(status=status) as server:
         with pytest.raises(LLMError, match=message):
             list(llm_for(server).stream_chat([{"role": "user", "content": "hi"}], max_tokens=5))
         result = answer("q", HITS, llm_for(server), lang="fr", settings=settings)
-    finally:
-        server.close()
     assert result.mode == "extractive"
     assert "Aucun générateur" in result.text and result.citations
 
 
 def test_a_timeout_is_an_llm_error(settings):
-    server = FakeOpenAI("late", delay=3.0)
-    try:
-        with pytest.raises(LLMError, match="timed out"):
-            list(
-                llm_for(server, timeout=0.5).stream_chat(
-                    [{"role": "user", "content": "x"}], max_tokens=5
-                )
+    with FakeOpenAI("late", delay=3.0) as server, pytest.raises(LLMError, match="timed out"):
+        list(
+            llm_for(server, timeout=0.5).stream_chat(
+                [{"role": "user", "content": "x"}], max_tokens=5
             )
-    finally:
-        server.close()
+        )
 
 
 def test_connection_refused_is_an_llm_error():
@@ -152,11 +136,8 @@ def test_follow_ups_are_condensed_for_retrieval():
     assert condense_question(history, "How much memory does it save?", None).startswith(
         "What is LoRA?"
     )
-    server = FakeOpenAI("LoRA memory savings")
-    try:
+    with FakeOpenAI("LoRA memory savings") as server:
         assert condense_question(history, "memory?", llm_for(server)) == "LoRA memory savings"
-    finally:
-        server.close()
 
 
 def test_get_llm_uses_the_configured_endpoint(tmp_path):
@@ -211,14 +192,11 @@ def test_the_bundled_local_model_answers_in_japanese_with_a_citation(tmp_path):
 
 
 def test_uncited_sentences_copied_from_a_passage_get_its_marker(settings):
-    server = FakeOpenAI(
+    with FakeOpenAI(
         "LoRA freezes the pretrained weights and trains low-rank matrices. "
         "It is also great fun to use."
-    )
-    try:
+    ) as server:
         result = answer("What is LoRA?", HITS, llm_for(server), lang="en", settings=settings)
-    finally:
-        server.close()
     assert result.text == (
         "LoRA freezes the pretrained weights and trains low-rank matrices [1]. "
         "It is also great fun to use."
@@ -241,11 +219,8 @@ def test_long_papers_are_summarized_in_parts_with_paper_wide_numbers(library, in
     for source in all_sources():
         ingestor.ingest_doc(source)
     library.settings = library.settings.model_copy(update={"context_tokens": 10})
-    server = FakeOpenAI("Notes citing [1] and [2].")
-    try:
+    with FakeOpenAI("Notes citing [1] and [2].") as server:
         items = list(summarize_stream(library, "2106.09685", lang="en", llm=llm_for(server)))
-    finally:
-        server.close()
     prompts = [r["messages"][-1]["content"] for r in server.requests]
     assert len(prompts) == 3  # two parts, then the combination
     assert "[1] (" in prompts[0] and "[2] (" in prompts[1] and "[1] (" not in prompts[1]
