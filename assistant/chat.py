@@ -7,8 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+import numpy as np
+
 from assistant.rag import Answer, answer_stream, condense_question
+from assistant.verify import SupportChecker
 from index.library import Library
+from index.rerank import Candidate
 from ingest.errors import PaperlensError
 from ingest.langid import detect_language
 
@@ -42,7 +46,35 @@ def ask_stream(
     target = question_language(question, lang)
     query = condense_question(list(history), question, llm) if history else question
     hits = library.searcher.search_passages(query, k=k)
-    yield from answer_stream(question, hits, llm, lang=target, settings=library.settings)
+    reranked = library.searcher.default_mode == "rerank"
+    yield from answer_stream(
+        question,
+        hits,
+        llm,
+        lang=target,
+        settings=library.settings,
+        checker=support_checker(library),
+        relevance=hits[0].score if hits and reranked else None,
+    )
+
+
+def support_checker(library: Library) -> SupportChecker | None:
+    """Sentence-vs-passage support measured by the reranker's model (cross-lingual).
+
+    Without a reranker, answers keep the weaker trigram attribution only.
+    """
+    reranker = library.reranker
+    if reranker is None:
+        return None
+
+    def similarity(sentences: list[str], given) -> np.ndarray:
+        documents = library.store.passage_documents(h.passage_id for h in given)
+        candidates = [
+            Candidate(h.passage_id, *documents.get(h.passage_id, ("", h.passage))) for h in given
+        ]
+        return reranker.similarity(sentences, candidates)
+
+    return SupportChecker(similarity, library.settings.support_threshold)
 
 
 def ask(library: Library, question: str, **options) -> Answer:

@@ -12,12 +12,26 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class FakeOpenAI:
     """Answers POST /v1/chat/completions with `reply`; records every request body."""
 
-    def __init__(self, reply: str = "", *, status: int = 200, delay: float = 0.0) -> None:
-        self.reply, self.status, self.delay = reply, status, delay
+    def __init__(
+        self,
+        reply: str = "",
+        *,
+        status: int = 200,
+        delay: float = 0.0,
+        models: tuple[str, ...] = ("fake-model",),
+    ) -> None:
+        self.reply, self.status, self.delay, self.models = reply, status, delay, models
         self.requests: list[dict] = []
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server API)
+                if self.path.rstrip("/").endswith("/models"):
+                    models = {"object": "list", "data": [{"id": m, "object": "model"} for m in fake.models]}
+                    self._send(200, json.dumps(models).encode(), "application/json")
+                else:
+                    self._send(404, b"{}", "application/json")
+
             def do_POST(self) -> None:  # noqa: N802 (http.server API)
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 fake.requests.append(body)
