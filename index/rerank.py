@@ -74,7 +74,9 @@ class EmbeddingReranker:
         self, model: str, *, cache: VectorCache, dim: int | None = None, batch_size: int = 8
     ) -> None:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # a "Loading weights" bar on every CLI call
         try:
             self._model = SentenceTransformer(model, device="cpu", truncate_dim=dim or None)
         except Exception as exc:  # bad path, hub unreachable, broken weights

@@ -19,8 +19,11 @@ class FakeOpenAI:
         status: int = 200,
         delay: float = 0.0,
         models: tuple[str, ...] = ("fake-model",),
+        replies: list[str] | None = None,
     ) -> None:
+        """`replies`, when given, answers successive requests in turn (the last repeats)."""
         self.reply, self.status, self.delay, self.models = reply, status, delay, models
+        self.replies = list(replies or [])
         self.requests: list[dict] = []
         fake = self
 
@@ -38,6 +41,8 @@ class FakeOpenAI:
             def do_POST(self) -> None:  # noqa: N802 (http.server API)
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 fake.requests.append(body)
+                if fake.replies:
+                    fake.reply = fake.replies.pop(0) if len(fake.replies) > 1 else fake.replies[0]
                 time.sleep(fake.delay)
                 if fake.status != 200:
                     self._send(fake.status, b'{"error": {"message": "boom"}}', "application/json")
