@@ -633,8 +633,13 @@ class Store:
                 self._set_meta(vector_build=build, vector_index=spec.to_json())
                 self._passages, self._papers = synced, None
                 self._centering, self._build = centering, build
-            for old in self.home.glob("p*.*.*"):
-                if old.suffix in (".faiss", ".json") and old.stem.split(".")[-1] != str(build):
+            keep = {
+                f"{name}.{build}.{ext}"
+                for name in ("passages", "papers")
+                for ext in ("faiss", "json")
+            }
+            for old in [*self.home.glob("passages.*"), *self.home.glob("papers.*")]:
+                if old.name not in keep:  # earlier builds, and the files of the old design
                     old.unlink(missing_ok=True)
             return spec
 
