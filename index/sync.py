@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.vectors import AnnIndex, IndexSpec
+from index.vectors import AnnIndex, IndexSpec, build_threads
 
 Vectors = tuple[np.ndarray, np.ndarray]  # (int64 ids, float32 vectors)
 CHECKPOINT_LAG = 5_000  # replayed changes after which a checkpoint is written
@@ -107,10 +107,11 @@ class SyncedIndex:
         head, _ = self._log_bounds()  # changes during the scan are replayed later
         spec = spec or IndexSpec.for_size(self._count())
         ann = AnnIndex.empty(spec, self.dim, seq=head)
-        if spec.needs_training:
-            ann.train(self._training_sample(spec.training_size))
-        for ids, vectors in self._scan():
-            ann.upsert(ids, vectors, remove=np.zeros(0, np.int64))
+        with build_threads():
+            if spec.needs_training:
+                ann.train(self._training_sample(spec.training_size))
+            for ids, vectors in self._scan():
+                ann.upsert(ids, vectors, remove=np.zeros(0, np.int64))
         return ann
 
     def _training_sample(self, size: int) -> np.ndarray:
