@@ -117,5 +117,5 @@ class SyncedIndex:
     def _training_sample(self, size: int) -> np.ndarray:
         """An evenly spread sample: every n-th vector of the scan."""
         step = max(1, self._count() // size)
-        rows = [vectors[::step] for _, vectors in self._scan()]
+        rows = [vectors[::step].copy() for _, vectors in self._scan()]  # not views of chunks
         return np.vstack(rows) if rows else np.zeros((0, self.dim), np.float32)
