@@ -841,7 +841,7 @@ class Store:
             return None
 
     def _lexical_through(self) -> int:
-        return int(self.manifest().get("lexical_through", 0))
+        return int(self.manifest().get("lexical_through", -1))
 
     def _catch_up_lexical(self) -> None:
         """Index passages written without postings (catalogs from before FTS, bulk loads)."""
