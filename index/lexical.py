@@ -1,4 +1,4 @@
-"""BM25 over passages (bm25s), with a tokenizer that works across scripts.
+"""BM25 over passages in the catalog (SQLite FTS5), with a tokenizer that works across scripts.
 
 Queries and papers in different languages still share technical terms,
 names and acronyms ("LoRA", "RLHF", "HumanEval", "7B"); BM25 catches those
@@ -7,14 +7,29 @@ exact matches that dense vectors blur. Tokenizing:
   matter: Devanagari vowel signs are combining marks, not letters);
 - Chinese, Japanese and Korean: overlapping character bigrams, the standard
   dictionary-free way to index scripts written without (or with few) spaces.
+
+Why FTS5 holds pre-tokenized text: the postings then live in the catalog,
+updated in the same transaction as the passages (incremental, crash-safe, no
+rebuild on open), while tokenizing stays ours. FTS5's whitespace-like
+`unicode61` tokenizer only splits the space-joined tokens back apart.
+
+Why scoring is done here rather than by FTS5's bm25(): FTS5 scores every
+passage containing any query term, so one common term ("models") costs a
+scan of a third of a 1M-passage library (~250 ms). Candidates come from the
+query's rarest terms (a bounded number of postings), then every candidate is
+scored with all query terms by BM25 (the Lucene variant bm25s used), from
+document frequencies kept in `lexical_terms`. A passage matching only very
+common terms is missed; its score would be low anyway.
 """
 
 from __future__ import annotations
 
+import math
+import sqlite3
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable
 
-import bm25s
 import numpy as np
 import regex
 
@@ -61,29 +76,130 @@ def _bigrams(run: str) -> list[str]:
     return [run[i : i + 2] for i in range(len(run) - 1)]
 
 
-class LexicalIndex:
-    """An in-memory BM25 index over (passage id, text) pairs."""
+SCHEMA = """
+CREATE VIRTUAL TABLE IF NOT EXISTS lexical_fts USING fts5(
+    terms, tokenize = "unicode61 remove_diacritics 0 categories 'L* M* N* Co'"
+);
+CREATE TABLE IF NOT EXISTS lexical_terms (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS lexical_stats (
+    id INTEGER PRIMARY KEY CHECK (id = 1), docs INTEGER NOT NULL, tokens INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO lexical_stats(id, docs, tokens) VALUES (1, 0, 0);
+"""
 
-    def __init__(self, ids: Sequence[int], texts: Sequence[str]) -> None:
-        self.ids = np.asarray(ids, dtype=np.int64)
-        self._bm25 = bm25s.BM25()
-        corpus = [tokenize(t) or ["<empty>"] for t in texts]
-        if corpus:
-            self._bm25.index(corpus, show_progress=False)
+K1, B = 1.5, 0.75  # bm25s' defaults, which the dev-query figures were tuned with
+# FTS5 evaluates bm25() for every posting it matches (~10 us each on a busy core):
+# candidate generation reads at most about this many postings...
+POSTINGS_BUDGET = 5_000
+CANDIDATE_FLOOR = 400  # ...and this many candidates (at least k) are rescored with all terms
+
+
+def add_passages(db: sqlite3.Connection, rows: Iterable[tuple[int, str]]) -> int:
+    """Index (passage id, text) pairs inside the caller's transaction."""
+    df: Counter[str] = Counter()
+    docs = tokens = 0
+    fts_rows = []
+    for pid, text in rows:
+        terms = tokenize(text)
+        fts_rows.append((int(pid), " ".join(terms)))
+        df.update(set(terms))
+        docs += 1
+        tokens += len(terms)
+    db.executemany("INSERT INTO lexical_fts(rowid, terms) VALUES (?, ?)", fts_rows)
+    _shift(db, df, docs, tokens, +1)
+    return docs
+
+
+def remove_passages(db: sqlite3.Connection, ids: Iterable[int]) -> None:
+    """Unindex passages inside the caller's transaction (ids not indexed are ignored)."""
+    ids = [int(i) for i in ids]
+    df: Counter[str] = Counter()
+    docs = tokens = 0
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for (terms,) in db.execute(
+            f"SELECT terms FROM lexical_fts WHERE rowid IN ({marks})", chunk
+        ):
+            words = terms.split()
+            df.update(set(words))
+            docs += 1
+            tokens += len(words)
+        db.execute(f"DELETE FROM lexical_fts WHERE rowid IN ({marks})", chunk)
+    _shift(db, df, docs, tokens, -1)
+
+
+def _shift(db: sqlite3.Connection, df: Counter, docs: int, tokens: int, sign: int) -> None:
+    db.executemany(
+        "INSERT INTO lexical_terms(term, df) VALUES (?, ?) "
+        "ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
+        [(term, sign * n) for term, n in df.items()],
+    )
+    if sign < 0:
+        db.execute("DELETE FROM lexical_terms WHERE df <= 0")
+    db.execute(
+        "UPDATE lexical_stats SET docs = docs + ?, tokens = tokens + ? WHERE id = 1",
+        (sign * docs, sign * tokens),
+    )
+
+
+class LexicalIndex:
+    """BM25 over the catalog's `lexical_fts` table; reads through `connect()`."""
+
+    def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
+        self._connect = connect
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return int(self._connect().execute("SELECT docs FROM lexical_stats").fetchone()[0])
 
     def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k passage ids and BM25 scores (only passages sharing a token)."""
-        if not len(self.ids):
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        tokens = [t for t in tokenize(query) if t in self._bm25.vocab_dict]
-        if not tokens:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        docs, scores = self._bm25.retrieve(
-            [tokens], k=min(k, len(self.ids)), show_progress=False, n_threads=1
+        db = self._connect()
+        docs, total = db.execute("SELECT docs, tokens FROM lexical_stats").fetchone()
+        terms = dict.fromkeys(tokenize(query))
+        if not docs or not terms or k <= 0:
+            return _empty()
+        marks = ",".join("?" * len(terms))
+        df = dict(
+            db.execute(f"SELECT term, df FROM lexical_terms WHERE term IN ({marks})", list(terms))
         )
-        docs, scores = docs[0], scores[0]
-        keep = scores > 0
-        return self.ids[docs[keep]], scores[keep]
+        if not df:
+            return _empty()
+        candidates = self._candidates(db, df, max(k, CANDIDATE_FLOOR))
+        idf = {t: math.log(1 + (docs - n + 0.5) / (n + 0.5)) for t, n in df.items()}
+        avgdl = total / docs
+        scored = []
+        for pid, text in candidates:
+            words = text.split()
+            norm = K1 * (1 - B + B * len(words) / avgdl)
+            score = 0.0
+            for term, weight in idf.items():
+                tf = words.count(term)  # C-speed; a Counter per candidate costs 3x more
+                if tf:
+                    score += weight * tf / (tf + norm)
+            scored.append((score, pid))
+        scored.sort(key=lambda item: (-item[0], item[1]))
+        scored = [s for s in scored[:k] if s[0] > 0]
+        return (
+            np.array([pid for _, pid in scored], dtype=np.int64),
+            np.array([score for score, _ in scored], dtype=np.float32),
+        )
+
+    @staticmethod
+    def _candidates(db: sqlite3.Connection, df: dict[str, int], limit: int) -> list:
+        """Passages ranked by FTS5 on the rarest query terms, within the postings budget."""
+        chosen, postings = [], 0
+        for term in sorted(df, key=df.get):
+            if chosen and postings + df[term] > POSTINGS_BUDGET:
+                break
+            chosen.append(term)
+            postings += df[term]
+        match = " OR ".join(f'"{term}"' for term in chosen)
+        return db.execute(
+            "SELECT rowid, terms FROM lexical_fts WHERE lexical_fts MATCH ? ORDER BY rank LIMIT ?",
+            (match, limit),
+        ).fetchall()
+
+
+def _empty() -> tuple[np.ndarray, np.ndarray]:
+    return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)

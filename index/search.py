@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (FAISS) + lexical (BM25), fused per paper.
+"""Hybrid retrieval: dense (FAISS) + lexical (BM25 over SQLite FTS5), fused per paper.
 
 Both rankers score passages; a paper's score under each ranker is its best
 passage's (max-pooling, so one strong English abstract line is enough to find
@@ -9,7 +9,6 @@ passage to show and cite.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -62,9 +61,6 @@ class Searcher:
         self.reranker = reranker
         self.rerank_candidates = rerank_candidates
         self.weights = (1.0, bm25_weight)  # dense, BM25
-        self._lexical: LexicalIndex | None = None
-        self._lexical_generation = -1
-        self._lock = threading.Lock()
 
     @property
     def default_mode(self) -> Mode:
@@ -148,14 +144,8 @@ class Searcher:
         return [Candidate(pid, *documents[pid]) for pid in passage_ids if pid in documents]
 
     def lexical(self) -> LexicalIndex:
-        """The BM25 index, rebuilt when the catalog has changed since it was built."""
-        with self._lock:
-            generation = self.store.generation
-            if self._lexical is None or generation != self._lexical_generation:
-                rows = list(self.store.iter_passage_texts())
-                self._lexical = LexicalIndex([r[0] for r in rows], [r[1] for r in rows])
-                self._lexical_generation = generation
-            return self._lexical
+        """The BM25 index: postings live in the catalog, updated with each commit."""
+        return self.store.lexical
 
     def _paper_of(self, rankings: list[RankedPassages]) -> dict[int, str]:
         ids = {int(i) for r in rankings for i in r.ids}

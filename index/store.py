@@ -1,12 +1,19 @@
 """The catalog (SQLite) and the vectors (FAISS) on disk, kept consistent.
 
 Why vectors live twice: each passage's vector is stored as a blob in its
-SQLite row, in the same transaction as the row itself. SQLite's commit is
-therefore the single commit point of an ingest: the row and its vector land
-together or not at all. The FAISS files are a derived, rebuildable cache,
-written to a temp file and renamed atomically, and stamped with the catalog's
-generation; if a crash leaves them behind the catalog, they are rebuilt from
-the blobs on the next open.
+SQLite row, in the same transaction as the row itself, its lexical postings
+(FTS5, index/lexical.py), its language's running vector sum and a change-log
+row. SQLite's commit is therefore the single commit point of an ingest.
+The FAISS files are checkpoints derived from it (index/sync.py): updated in
+memory from the change log after each commit, written atomically now and
+then, and caught up from the log when opened, never rebuilt whole unless
+missing or after an explicit rebuild (`paperlens reindex`, re-centering).
+
+Language centering is frozen into an index build (the `centering` table);
+the catalog keeps running per-language sums, and when the current means
+drift more than `DRIFT_TOLERANCE` from the frozen ones a small (flat) index
+is rebuilt with fresh means; a large one reports the drift in `stats()` and
+is re-centered by `rebuild_index()` / `paperlens reindex`.
 """
 
 from __future__ import annotations
@@ -19,11 +26,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import faiss
 import numpy as np
 
+from index import lexical
 from index.hits import Passage
-from index.vectors import LanguageCentering, load_or_build
+from index.lexical import LexicalIndex
+from index.sync import BUILD_CHUNK, SyncedIndex, Vectors
+from index.vectors import FLAT_LIMIT, AnnIndex, IndexSpec, LanguageCentering
 from ingest.errors import PaperlensError
 from ingest.models import PaperDoc, SourceDoc
 
@@ -68,7 +77,29 @@ CREATE TABLE IF NOT EXISTS passages (
 CREATE INDEX IF NOT EXISTS passages_paper ON passages(paper_id);
 CREATE INDEX IF NOT EXISTS passages_source ON passages(source_id);
 CREATE TABLE IF NOT EXISTS embed_cache (key TEXT PRIMARY KEY, vector BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    passage_id INTEGER NOT NULL,
+    paper_key INTEGER
+);
+CREATE TRIGGER IF NOT EXISTS passage_added AFTER INSERT ON passages BEGIN
+    INSERT INTO changes(passage_id, paper_key)
+    VALUES (new.id, (SELECT rowid FROM papers WHERE id = new.paper_id));
+END;
+CREATE TRIGGER IF NOT EXISTS passage_removed AFTER DELETE ON passages BEGIN
+    INSERT INTO changes(passage_id, paper_key)
+    VALUES (old.id, (SELECT rowid FROM papers WHERE id = old.paper_id));
+END;
+CREATE TRIGGER IF NOT EXISTS passage_vector_changed AFTER UPDATE OF vector ON passages BEGIN
+    INSERT INTO changes(passage_id, paper_key)
+    VALUES (new.id, (SELECT rowid FROM papers WHERE id = new.paper_id));
+END;
+CREATE TABLE IF NOT EXISTS lang_sums (lang TEXT PRIMARY KEY, n INTEGER NOT NULL, total BLOB);
+CREATE TABLE IF NOT EXISTS centering (lang TEXT PRIMARY KEY, mean BLOB NOT NULL);
 """
+SCHEMA += lexical.SCHEMA
+
+DRIFT_TOLERANCE = 0.02  # largest move of a language mean before a small index is re-centered
 
 
 class IndexMismatchError(PaperlensError):
@@ -145,18 +176,34 @@ class Store:
         self.model_name = model_name
         self.dim = dim
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.home / "catalog.sqlite", check_same_thread=False)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
         self._db.executescript(SCHEMA)
         if verify:
             self._check_manifest()
-        self._passage_index: faiss.IndexIDMap2 | None = None
-        self._paper_index: faiss.IndexIDMap2 | None = None
-        self._paper_ids: list[str] = []
         self.center_languages = center_languages
+        self._passages: SyncedIndex | None = None
+        self._papers: SyncedIndex | None = None
         self._centering: LanguageCentering | None = None
+        self._build = -1
+        self._rebuild_lock = threading.Lock()
+        self.lexical = LexicalIndex(lambda: self._db)
+        if verify:
+            self._catch_up_lexical()
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """This thread's connection (sqlite3 connections must not be shared across threads)."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.home / "catalog.sqlite", timeout=30)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            self._local.db = db
+            with self._lock:
+                self._connections.append(db)
+        return db
 
     # ---- manifest -------------------------------------------------------------
 
@@ -233,7 +280,22 @@ class Store:
             source_id = self._upsert_source(old_id, source, now)
             for paper in source.papers:
                 self._upsert_paper(paper, now)
-            rows = [
+            self._insert_passages(source_id, passages, vectors)
+            self._delete_orphan_papers()
+            self._bump_generation()
+        self._after_write()
+        return len(passages)
+
+    def _insert_passages(
+        self, source_id: int, passages: list[NewPassage], vectors: np.ndarray
+    ) -> None:
+        """Rows, postings and language sums of new passages (inside the caller's transaction)."""
+        texts, langs, blobs = [], [], []
+        for p, vec in zip(passages, vectors, strict=True):
+            blob = np.asarray(vec, dtype=np.float32).tobytes()
+            cur = self._db.execute(
+                "INSERT INTO passages(source_id, paper_id, kind, lang, page, header, text, "
+                "start, end, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     source_id,
                     p.paper_id,
@@ -244,19 +306,42 @@ class Store:
                     p.text,
                     p.start,
                     p.end,
-                    np.asarray(vec, dtype=np.float32).tobytes(),
-                )
-                for p, vec in zip(passages, vectors, strict=True)
-            ]
-            self._db.executemany(
-                "INSERT INTO passages(source_id, paper_id, kind, lang, page, header, text, "
-                "start, end, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
+                    blob,
+                ),
             )
-            self._delete_orphan_papers()
-            self._bump_generation()
-        self._invalidate()
-        return len(rows)
+            texts.append((int(cur.lastrowid), p.embed_text))
+            langs.append(p.lang)
+            blobs.append(blob)
+        lexical.add_passages(self._db, texts)
+        self._add_sums(langs, blobs, +1)
+        if texts:
+            self._set_meta(lexical_through=max(self._lexical_through(), texts[-1][0]))
+
+    def _delete_passages(self, where: str, args: tuple) -> None:
+        """Delete passages with their postings and language sums (caller's transaction)."""
+        rows = self._db.execute(f"SELECT id, lang, vector FROM passages WHERE {where}", args)
+        rows = rows.fetchall()
+        if not rows:
+            return
+        lexical.remove_passages(self._db, [r["id"] for r in rows])
+        self._add_sums([r["lang"] for r in rows], [r["vector"] for r in rows], -1)
+        self._db.execute(f"DELETE FROM passages WHERE {where}", args)
+
+    def _add_sums(self, langs: list[str | None], blobs: list[bytes], sign: int) -> None:
+        by_lang: dict[str, list[bytes]] = {}
+        for lang, blob in zip(langs, blobs, strict=True):
+            by_lang.setdefault(lang or "", []).append(blob)
+        for lang, group in by_lang.items():
+            total = np.frombuffer(b"".join(group), dtype=np.float32).reshape(len(group), -1)
+            row = self._db.execute(
+                "SELECT n, total FROM lang_sums WHERE lang = ?", (lang,)
+            ).fetchone()
+            n, old = (row["n"], np.frombuffer(row["total"], np.float32)) if row else (0, 0.0)
+            new = (old + sign * total.sum(axis=0, dtype=np.float64)).astype(np.float32)
+            self._db.execute(
+                "INSERT OR REPLACE INTO lang_sums(lang, n, total) VALUES (?, ?, ?)",
+                (lang, n + sign * len(group), new.tobytes()),
+            )
 
     def record_failure(self, uri: str, kind: str, error: str) -> None:
         """Remember a failed source (its earlier good passages, if any, stay)."""
@@ -288,25 +373,26 @@ class Store:
                 normalized="l2",
             )
             self._bump_generation()
+            self._recount_sums()
         self.model_name, self.dim = model_name, dim
-        self._invalidate()
+        self.rebuild_index()
 
     def all_embed_texts(self) -> list[tuple[int, str]]:
         return [(pid, text) for pid, text, _ in self.iter_passage_texts()]
 
     def delete_paper(self, paper_id: str) -> bool:
         with self._lock, self._db:
-            self._db.execute("DELETE FROM passages WHERE paper_id = ?", (paper_id,))
+            self._delete_passages("paper_id = ?", (paper_id,))
             deleted = self._db.execute("DELETE FROM papers WHERE id = ?", (paper_id,)).rowcount
             self._bump_generation()
-        self._invalidate()
+        self._after_write()
         return bool(deleted)
 
     def _delete_source_passages(self, uri: str) -> int | None:
         row = self._db.execute("SELECT id FROM sources WHERE uri = ?", (uri,)).fetchone()
         if row is None:
             return None
-        self._db.execute("DELETE FROM passages WHERE source_id = ?", (row["id"],))
+        self._delete_passages("source_id = ?", (row["id"],))
         return int(row["id"])
 
     def _upsert_source(self, old_id: int | None, source: SourceDoc, now: str) -> int:
@@ -466,7 +552,7 @@ class Store:
             row[0]: row[1]
             for row in self._db.execute("SELECT kind, COUNT(*) FROM passages GROUP BY kind")
         }
-        index_files = [self.home / "passages.faiss", self.home / "catalog.sqlite"]
+        index_files = [self.home / "catalog.sqlite", *self.home.glob("passages.*.faiss")]
         return {
             "papers": one("SELECT COUNT(*) FROM papers"),
             "passages": one("SELECT COUNT(*) FROM passages"),
@@ -482,6 +568,7 @@ class Store:
             "model": self.model_name,
             "dim": self.dim,
             "index_bytes": sum(p.stat().st_size for p in index_files if p.exists()),
+            **self.index_stats(),
             "home": str(self.home),
         }
 
@@ -506,41 +593,29 @@ class Store:
         index = self.passage_index()
         if index.ntotal == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        scores, ids = index.search(self.center(query, lang), min(k, index.ntotal))
+        scores, ids = index.search(self.center(query, lang), k)
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
 
     def center(self, vector: np.ndarray, lang: str | None) -> np.ndarray:
         """A query-side vector in the same (language-centered) space as the index."""
-        row = np.asarray(vector, dtype=np.float32).reshape(1, -1)
-        if not self.center_languages:
-            return np.ascontiguousarray(row)
-        self.passage_index()
-        return self._centering.apply(row, [lang])
+        row = np.ascontiguousarray(np.asarray(vector, dtype=np.float32).reshape(1, -1))
+        return self._center_rows(row, [lang])
 
-    def passage_index(self) -> faiss.IndexIDMap2:
-        with self._lock:
-            if self._passage_index is None:
-                centering_file = self.home / "passages.centering.npz"
-                index = self._load_or_build("passages.faiss", self._centered_passage_vectors)
-                if self._centering is None:  # the index was current on disk
-                    try:
-                        self._centering = LanguageCentering.load(centering_file)
-                    except (OSError, ValueError, KeyError):
-                        (self.home / "passages.json").unlink(missing_ok=True)
-                        index = self._load_or_build(
-                            "passages.faiss", self._centered_passage_vectors
-                        )
-                self._passage_index = index
-            return self._passage_index
+    def passage_index(self) -> AnnIndex:
+        """The passage index, caught up with the catalog (cheap when nothing changed)."""
+        self._open_vectors()
+        return self._passages.current()
 
-    def paper_index(self) -> tuple[faiss.IndexIDMap2, list[str]]:
-        """Paper-level vectors (mean of a paper's passages), ids = row in `paper ids`."""
+    def paper_index(self) -> tuple[AnnIndex, dict[int, str]]:
+        """Paper-level vectors (mean of a paper's passages), ids = key in `paper ids`."""
+        self._open_vectors()
         with self._lock:
-            if self._paper_index is None:
-                self._paper_ids = self._paper_order()
-                self._paper_index = self._load_or_build("papers.faiss", self._paper_vectors)
-            return self._paper_index, self._paper_ids
+            if self._papers is None:
+                self._papers = self._synced_papers(self._build, self._centering)
+            papers = self._papers
+        keys = {row[0]: row[1] for row in self._db.execute("SELECT rowid, id FROM papers")}
+        return papers.current(), keys
 
     def passage_vectors(self, paper_id: str) -> tuple[list[int], np.ndarray]:
         """A paper's passage ids and their (centered) vectors, to explain similarity."""
@@ -554,61 +629,258 @@ class Store:
         _, vectors = self.passage_vectors(paper_id)
         return _normalized_mean(list(vectors)) if len(vectors) else None
 
-    def _center_rows(self, vectors: np.ndarray, langs: list[str | None]) -> np.ndarray:
-        if not self.center_languages:
-            return vectors
-        self.passage_index()
-        return self._centering.apply(vectors, langs)
+    def rebuild_index(self, spec: IndexSpec | None = None) -> IndexSpec:
+        """A new index build: fresh language means, index type chosen by size, trained.
 
-    def _load_or_build(self, name: str, build) -> faiss.IndexIDMap2:
-        stamp_model = self.model_name + ("+centered" if self.center_languages else "")
-        return load_or_build(
-            self.home / name,
-            generation=self.generation,
-            model=stamp_model,
+        The explicit step behind `paperlens reindex`; searches keep using the
+        previous build until the new one is committed.
+        """
+        with self._rebuild_lock:
+            centering = self._fresh_centering()
+            build = int(self.manifest().get("vector_build", 0)) + 1
+            synced = self._synced_passages(build, centering)
+            spec = synced.rebuild(spec).spec
+            with self._lock, self._db:
+                self._db.execute("DELETE FROM centering")
+                self._db.executemany("INSERT INTO centering VALUES (?, ?)", centering.to_rows())
+                self._set_meta(vector_build=build, vector_index=spec.to_json())
+                self._passages, self._papers = synced, None
+                self._centering, self._build = centering, build
+            keep = {
+                f"{name}.{build}.{ext}"
+                for name in ("passages", "papers")
+                for ext in ("faiss", "json")
+            }
+            for old in [*self.home.glob("passages.*"), *self.home.glob("papers.*")]:
+                if old.name not in keep:  # earlier builds, and the files of the old design
+                    old.unlink(missing_ok=True)
+            return spec
+
+    def checkpoint(self) -> None:
+        """Write the in-memory indexes, then drop the change log both files cover."""
+        with self._lock:
+            indexes = [s for s in (self._passages, self._papers) if s is not None]
+            build = self._build
+        for synced in indexes:
+            synced.save()
+        if build < 0:
+            return
+        seqs = [self._file_seq(f"{name}.{build}.json") for name in ("passages", "papers")]
+        seqs = [s for s in seqs if s is not None]
+        if seqs:
+            with self._lock, self._db:
+                self._db.execute("DELETE FROM changes WHERE seq <= ?", (min(seqs),))
+
+    def index_stats(self) -> dict:
+        """Index type, and how far the language means moved since the index was built."""
+        meta = self.manifest()
+        frozen = self._frozen_centering()
+        drift = frozen.drift(self._fresh_centering()) if self.center_languages else 0.0
+        return {
+            "vector_index": json.loads(meta.get("vector_index", "null") or "null"),
+            "centering_drift": round(drift, 4),
+        }
+
+    def _open_vectors(self) -> None:
+        """Load the current build's indexes (catching up), or make the first build."""
+        build = int(self.manifest().get("vector_build", 0))
+        with self._lock:
+            if self._passages is not None and build == self._build:
+                return
+            if build:
+                self._centering = self._frozen_centering()
+                self._passages = self._synced_passages(build, self._centering)
+                self._papers, self._build = None, build
+        if not build or self._drifted():
+            self.rebuild_index()
+
+    def _after_write(self) -> None:
+        """Apply the commit to the loaded index; re-center a small library that drifted."""
+        with self._lock:
+            loaded = self._passages is not None
+        if loaded:
+            self.passage_index()
+            if self._drifted():
+                self.rebuild_index()
+
+    def _drifted(self) -> bool:
+        if not self.center_languages or self._count() > FLAT_LIMIT:
+            return False  # a large index is re-centered by an explicit rebuild
+        return self._frozen_centering().drift(self._fresh_centering()) > DRIFT_TOLERANCE
+
+    def _stamp(self, build: int) -> dict:
+        return {
+            "model": self.model_name + ("+centered" if self.center_languages else ""),
+            "build": build,
+        }
+
+    def _synced_passages(self, build: int, centering: LanguageCentering) -> SyncedIndex:
+        def fetch(keys: list[int]) -> Vectors:
+            rows = []
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows += self._db.execute(
+                    f"SELECT id, lang, vector FROM passages WHERE id IN ({marks})", chunk
+                ).fetchall()
+            return self._centered(rows, centering)
+
+        def scan() -> Iterator[Vectors]:
+            last = -1
+            while True:
+                rows = self._db.execute(
+                    "SELECT id, lang, vector FROM passages WHERE id > ? ORDER BY id LIMIT ?",
+                    (last, BUILD_CHUNK),
+                ).fetchall()
+                if not rows:
+                    return
+                last = rows[-1]["id"]
+                yield self._centered(rows, centering)
+
+        return SyncedIndex(
+            path=self.home / f"passages.{build}.faiss",
+            stamp=self._stamp(build),
             dim=self.dim,
-            build=build,
+            key="passage_id",
+            connect=lambda: self._db,
+            fetch=fetch,
+            scan=scan,
+            count=self._count,
         )
 
-    def _raw_passage_vectors(self) -> tuple[np.ndarray, np.ndarray, list, list[str]]:
-        """(ids, vectors, languages, paper ids) of every passage, in one catalog pass."""
-        rows = self._db.execute(
-            "SELECT id, lang, paper_id, vector FROM passages ORDER BY id"
-        ).fetchall()
-        ids = np.array([r["id"] for r in rows], dtype=np.int64)
-        vectors = _stack([np.frombuffer(r["vector"], dtype=np.float32) for r in rows], self.dim)
-        return ids, vectors, [r["lang"] for r in rows], [r["paper_id"] for r in rows]
+    def _synced_papers(self, build: int, centering: LanguageCentering) -> SyncedIndex:
+        def vectors_of(papers: list[sqlite3.Row]) -> Vectors:
+            by_id = {row["id"]: row["rowid"] for row in papers}
+            ids = list(by_id)
+            marks = ",".join("?" * len(ids))
+            rows = self._db.execute(
+                f"SELECT paper_id, lang, vector FROM passages WHERE paper_id IN ({marks})", ids
+            ).fetchall()
+            grouped: dict[str, list] = {}
+            for row in rows:
+                grouped.setdefault(row["paper_id"], []).append(row)
+            keys, means = [], []
+            for paper_id, group in grouped.items():
+                _, centered = self._centered(
+                    [(0, r["lang"], r["vector"]) for r in group], centering
+                )
+                keys.append(by_id[paper_id])
+                means.append(_normalized_mean(list(centered)))
+            return np.array(keys, dtype=np.int64), _stack(means, self.dim)
 
-    def _centered_passage_vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        ids, vectors, langs, _ = self._raw_passage_vectors()
-        self._centering = LanguageCentering.fit(vectors, langs)
-        self._centering.save(self.home / "passages.centering.npz")
+        def fetch(keys: list[int]) -> Vectors:
+            found = [np.zeros(0, np.int64)], [np.zeros((0, self.dim), np.float32)]
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                papers = self._db.execute(
+                    f"SELECT rowid, id FROM papers WHERE rowid IN ({marks})", chunk
+                ).fetchall()
+                if papers:
+                    ids, vectors = vectors_of(papers)
+                    found[0].append(ids)
+                    found[1].append(vectors)
+            return np.concatenate(found[0]), np.vstack(found[1])
+
+        def scan() -> Iterator[Vectors]:
+            papers = self._db.execute("SELECT rowid, id FROM papers ORDER BY rowid").fetchall()
+            for start in range(0, len(papers), 500):
+                yield vectors_of(papers[start : start + 500])
+
+        return SyncedIndex(
+            path=self.home / f"papers.{build}.faiss",
+            stamp=self._stamp(build),
+            dim=self.dim,
+            key="paper_key",
+            connect=lambda: self._db,
+            fetch=fetch,
+            scan=scan,
+            count=lambda: self._db.execute("SELECT COUNT(*) FROM papers").fetchone()[0],
+        )
+
+    def _centered(self, rows, centering: LanguageCentering) -> Vectors:
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        vectors = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32)
+        vectors = vectors.reshape(len(rows), self.dim) if rows else np.zeros((0, self.dim))
+        if self.center_languages:
+            vectors = centering.apply(vectors, [r[1] for r in rows])
+        return ids, np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def _center_rows(self, vectors: np.ndarray, langs: list[str | None]) -> np.ndarray:
         if not self.center_languages:
-            return ids, vectors
-        return ids, self._centering.apply(vectors, langs)
+            return np.ascontiguousarray(vectors, dtype=np.float32)
+        self._open_vectors()
+        return self._centering.apply(vectors, langs)
 
-    def _paper_order(self) -> list[str]:
-        return [row[0] for row in self._db.execute("SELECT id FROM papers ORDER BY id")]
+    def _count(self) -> int:
+        row = self._db.execute("SELECT SUM(n) FROM lang_sums").fetchone()
+        return int(row[0] or 0)
 
-    def _paper_vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        _, vectors, langs, papers = self._raw_passage_vectors()
-        vectors = self._center_rows(vectors, langs)
-        by_paper: dict[str, list[np.ndarray]] = {}
-        for paper_id, vector in zip(papers, vectors, strict=True):
-            by_paper.setdefault(paper_id, []).append(vector)
-        empty = [np.zeros(self.dim, dtype=np.float32)]
-        order = self._paper_ids
-        vectors = _stack([_normalized_mean(by_paper.get(pid) or empty) for pid in order], self.dim)
-        return np.arange(len(order), dtype=np.int64), vectors
+    def _sums(self) -> dict[str, tuple[int, np.ndarray]]:
+        if self.manifest().get("lang_sums") != "ok":
+            with self._lock, self._db:
+                self._recount_sums()
+        return {
+            row["lang"]: (row["n"], np.frombuffer(row["total"], dtype=np.float32))
+            for row in self._db.execute("SELECT lang, n, total FROM lang_sums WHERE n > 0")
+        }
 
-    def _invalidate(self) -> None:
-        with self._lock:
-            self._passage_index = None
-            self._paper_index = None
-            self._centering = None
+    def _recount_sums(self) -> None:
+        """Per-language vector sums from every passage (inside the caller's transaction)."""
+        self._db.execute("DELETE FROM lang_sums")
+        last = -1
+        while True:
+            rows = self._db.execute(
+                "SELECT id, lang, vector FROM passages WHERE id > ? ORDER BY id LIMIT ?",
+                (last, BUILD_CHUNK),
+            ).fetchall()
+            if not rows:
+                break
+            last = rows[-1]["id"]
+            self._add_sums([r["lang"] for r in rows], [r["vector"] for r in rows], +1)
+        self._set_meta(lang_sums="ok")
+
+    def _fresh_centering(self) -> LanguageCentering:
+        return LanguageCentering.from_sums(self._sums(), self.dim)
+
+    def _frozen_centering(self) -> LanguageCentering:
+        rows = self._db.execute("SELECT lang, mean FROM centering").fetchall()
+        return LanguageCentering.from_rows([(r[0], r[1]) for r in rows], self.dim)
+
+    def _file_seq(self, name: str) -> int | None:
+        try:
+            return int(json.loads((self.home / name).read_text())["seq"])
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def _lexical_through(self) -> int:
+        return int(self.manifest().get("lexical_through", -1))
+
+    def _catch_up_lexical(self) -> None:
+        """Index passages written without postings (catalogs from before FTS, bulk loads)."""
+        while True:
+            through = self._lexical_through()
+            rows = self._db.execute(
+                "SELECT id, header, text FROM passages WHERE id > ? ORDER BY id LIMIT ?",
+                (through, BUILD_CHUNK),
+            ).fetchall()
+            if not rows:
+                return
+            texts = [
+                (r["id"], f"{r['header']}\n{r['text']}" if r["header"] else r["text"]) for r in rows
+            ]
+            with self._lock, self._db:
+                lexical.add_passages(self._db, texts)
+                self._set_meta(lexical_through=rows[-1]["id"])
 
     def close(self) -> None:
-        self._db.close()
+        """Checkpoint the vector indexes and close every thread's connection."""
+        self.checkpoint()
+        with self._lock:
+            for db in self._connections:
+                db.close()
+            self._connections.clear()
+            self._local = threading.local()
 
 
 # ---- helpers -------------------------------------------------------------------

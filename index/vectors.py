@@ -1,47 +1,168 @@
-"""FAISS files derived from the catalog: built, stamped, written atomically.
+"""FAISS indexes derived from the catalog, and the language centering they use.
 
-The stamp records the catalog generation and model the file was built from;
-a file whose stamp does not match is stale (e.g. a crash between the catalog
-commit and the file write) and is rebuilt from the catalog's vectors.
+The catalog (SQLite) is the commit point; a FAISS file is a checkpoint of it,
+stamped with the catalog change-log position (`seq`) it reflects. Opening
+loads the checkpoint and replays the log after `seq` (see index/sync.py), so
+a file that lags behind the catalog is caught up, not rebuilt.
+
+Which index: exact inner product (flat) below `FLAT_LIMIT` vectors; above it
+IVF with 8-bit scalar quantization (a quarter of the memory of flat, scans
+`nprobe` of `nlist` lists). Training the IVF quantizer is an explicit step
+(a full build: first build, `paperlens reindex`), never a search-path surprise.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import faiss
 import numpy as np
 
-VectorSource = Callable[[], tuple[np.ndarray, np.ndarray]]  # -> (int64 ids, float32 vectors)
+FLAT_LIMIT = 50_000  # exact search stays under ~20 ms below this on 2 busy cores
+
+# Searches are single queries: OpenMP's spinning threads cost more than they
+# give (flat top-200 over 100k: 150 ms with 2 threads vs 37 ms with 1 on the
+# shared 2-core box). Full builds raise it for their duration (`build_threads`).
+faiss.omp_set_num_threads(1)
 
 
-def load_or_build(
-    path: Path, *, generation: int, model: str, dim: int, build: VectorSource
-) -> faiss.IndexIDMap2:
-    """The index at `path` if it is current, else a fresh one from `build()`."""
-    stamp = path.with_suffix(".json")
-    wanted = {"generation": generation, "model": model}
-    if path.exists() and stamp.exists():
+@contextmanager
+def build_threads() -> Iterator[None]:
+    """All cores for a bulk build (training, adding), back to one afterwards."""
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(1)
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    """Index type and parameters, recorded in the catalog manifest."""
+
+    kind: str = "flat"  # "flat" | "ivf-sq8"
+    nlist: int = 0
+    nprobe: int = 0
+
+    @classmethod
+    def for_size(cls, n: int, flat_limit: int = FLAT_LIMIT) -> IndexSpec:
+        if n < flat_limit:
+            return cls()
+        nlist = 1 << round(math.log2(2 * math.sqrt(n)))  # ~2 sqrt(n): 2048 at 1M
+        return cls("ivf-sq8", nlist, max(16, nlist // 24))
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> IndexSpec:
+        return cls(**json.loads(text))
+
+    def new_index(self, dim: int) -> faiss.Index:
+        if self.kind == "flat":
+            return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        quantizer = faiss.IndexFlatIP(dim)
+        index = faiss.IndexIVFScalarQuantizer(
+            quantizer, dim, self.nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+        )
+        index.own_fields = True
+        quantizer.this.disown()
+        return index
+
+    @property
+    def needs_training(self) -> bool:
+        return self.kind != "flat"
+
+    @property
+    def training_size(self) -> int:
+        return 40 * self.nlist
+
+
+class AnnIndex:
+    """One FAISS index in memory with the log position it reflects; thread-safe.
+
+    FAISS indexes are not safe to search while another thread adds to them,
+    so searches and updates take one lock; both are short (ms).
+    """
+
+    def __init__(self, index: faiss.Index, spec: IndexSpec, seq: int) -> None:
+        self.index = index
+        self.spec = spec
+        self.seq = seq
+        self._lock = threading.Lock()
+        if spec.kind != "flat":
+            faiss.extract_index_ivf(index).nprobe = spec.nprobe
+
+    @classmethod
+    def empty(cls, spec: IndexSpec, dim: int, seq: int = 0) -> AnnIndex:
+        return cls(spec.new_index(dim), spec, seq)
+
+    @property
+    def ntotal(self) -> int:
+        return int(self.index.ntotal)
+
+    def train(self, vectors: np.ndarray) -> None:
+        if self.spec.needs_training and len(vectors):
+            self.index.train(np.ascontiguousarray(vectors, dtype=np.float32))
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, ids) like faiss, k clipped to the index size."""
+        with self._lock:
+            k = min(k, self.ntotal)
+            if k <= 0:
+                n = len(queries)
+                return np.zeros((n, 0), np.float32), np.zeros((n, 0), np.int64)
+            return self.index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+
+    def upsert(self, ids: np.ndarray, vectors: np.ndarray, remove: np.ndarray) -> None:
+        """Remove `remove` ids (idempotent), then add (ids, vectors): a replay step."""
+        with self._lock:
+            if len(remove):
+                self.index.remove_ids(np.asarray(remove, dtype=np.int64))
+            if len(ids):
+                self.index.add_with_ids(
+                    np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, np.int64)
+                )
+
+    def save(self, path: Path, stamp: dict) -> None:
+        """Checkpoint: serialize under the lock, write outside it, stamp last.
+
+        A crash between the two renames leaves a stamp older than the file;
+        replaying from it is harmless because replay is idempotent.
+        """
+        with self._lock:
+            data = faiss.serialize_index(self.index)
+            stamp = {**stamp, "seq": self.seq, "spec": asdict(self.spec)}
+        write_atomic(path, lambda tmp: data.tofile(tmp))
+        write_atomic(_stamp_path(path), lambda tmp: tmp.write_text(json.dumps(stamp)))
+
+    @classmethod
+    def load(cls, path: Path, stamp: dict) -> AnnIndex | None:
+        """The checkpoint at `path` if its stamp matches `stamp` (model, build...)."""
         try:
-            if json.loads(stamp.read_text()) == wanted:
-                return faiss.read_index(str(path))
-        except (ValueError, RuntimeError):
-            pass  # unreadable stamp or index: rebuild below
-    ids, vectors = build()
-    index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
-    if len(ids):
-        index.add_with_ids(vectors, ids)
-    write_atomic(path, lambda tmp: faiss.write_index(index, str(tmp)))
-    write_atomic(stamp, lambda tmp: tmp.write_text(json.dumps(wanted)))
-    return index
+            found = json.loads(_stamp_path(path).read_text())
+            if {k: found.get(k) for k in stamp} != stamp:
+                return None
+            index = faiss.read_index(str(path))
+        except (OSError, ValueError, RuntimeError):
+            return None
+        return cls(index, IndexSpec(**found["spec"]), int(found["seq"]))
+
+
+def _stamp_path(path: Path) -> Path:
+    return path.with_suffix(".json")
 
 
 def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
     """Write through a temp file in the same folder, then rename over `path`."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         write(tmp)
         os.replace(tmp, path)
@@ -58,6 +179,10 @@ class LanguageCentering:
     from the library's passages, shrunk towards the global mean for languages
     with few passages) removes most of that component; measured on the dev
     queries it lifts dense recall@5 from 0.58 to 0.79 (see README).
+
+    The means are computed from per-language running sums the catalog keeps
+    (`from_sums`) and frozen into the index build; `drift` says how far the
+    current means have moved from the frozen ones.
     """
 
     PRIOR = 20  # pseudo-count pulling a rare language's mean towards the global mean
@@ -69,39 +194,55 @@ class LanguageCentering:
 
     @classmethod
     def fit(cls, vectors: np.ndarray, langs: list[str | None]) -> LanguageCentering:
-        if len(vectors) < cls.MIN_PASSAGES:
-            dim = vectors.shape[1] if vectors.ndim == 2 else 0
-            return cls({}, np.zeros(dim, np.float32))
-        global_mean = vectors.mean(axis=0)
-        means = {}
-        for lang in {lang for lang in langs if lang}:
+        dim = vectors.shape[1] if vectors.ndim == 2 else 0
+        sums: dict[str, tuple[int, np.ndarray]] = {}
+        for lang in set(langs):
             rows = vectors[[i for i, x in enumerate(langs) if x == lang]]
-            means[lang] = (rows.sum(axis=0) + cls.PRIOR * global_mean) / (len(rows) + cls.PRIOR)
-        return cls(means, global_mean)
+            sums[lang or ""] = (len(rows), rows.sum(axis=0))
+        return cls.from_sums(sums, dim)
+
+    @classmethod
+    def from_sums(cls, sums: dict[str, tuple[int, np.ndarray]], dim: int) -> LanguageCentering:
+        """From {language ("" = unknown): (count, vector sum)}."""
+        total = sum(n for n, _ in sums.values())
+        if total < cls.MIN_PASSAGES:
+            return cls({}, np.zeros(dim, np.float32))
+        global_mean = sum(s for _, s in sums.values()) / total
+        means = {
+            lang: ((s + cls.PRIOR * global_mean) / (n + cls.PRIOR)).astype(np.float32)
+            for lang, (n, s) in sums.items()
+            if lang and n > 0
+        }
+        return cls(means, global_mean.astype(np.float32))
 
     def mean_for(self, lang: str | None) -> np.ndarray:
         return self.means.get(lang or "", self.global_mean)
 
+    def drift(self, current: LanguageCentering) -> float:
+        """Largest shift of any language's mean (or the global one) between two centerings."""
+        langs = set(self.means) | set(current.means)
+        shifts = [float(np.linalg.norm(self.global_mean - current.global_mean))]
+        shifts += [float(np.linalg.norm(self.mean_for(x) - current.mean_for(x))) for x in langs]
+        return max(shifts)
+
     def apply(self, vectors: np.ndarray, langs: list[str | None]) -> np.ndarray:
         if not len(vectors):
             return vectors
+        if not self.global_mean.any() and not self.means:
+            return np.ascontiguousarray(vectors, dtype=np.float32)
         shifted = vectors - np.vstack([self.mean_for(lang) for lang in langs])
         return _normalize(shifted)
 
-    def save(self, path: Path) -> None:
-        arrays = {f"lang_{k}": v for k, v in self.means.items()}
-
-        def write(tmp: Path) -> None:
-            with open(tmp, "wb") as handle:  # a handle: np.savez would append ".npz" to a path
-                np.savez(handle, _global=self.global_mean, **arrays)
-
-        write_atomic(path, write)
+    def to_rows(self) -> list[tuple[str, bytes]]:
+        """(language, mean) rows for the catalog; "*" is the global mean."""
+        rows = [("*", self.global_mean.astype(np.float32).tobytes())]
+        return rows + [(k, v.astype(np.float32).tobytes()) for k, v in self.means.items()]
 
     @classmethod
-    def load(cls, path: Path) -> LanguageCentering:
-        with np.load(path) as data:
-            means = {k.removeprefix("lang_"): data[k] for k in data.files if k.startswith("lang_")}
-            return cls(means, data["_global"])
+    def from_rows(cls, rows: list[tuple[str, bytes]], dim: int) -> LanguageCentering:
+        arrays = {k: np.frombuffer(v, dtype=np.float32) for k, v in rows}
+        global_mean = arrays.pop("*", np.zeros(dim, np.float32))
+        return cls(arrays, global_mean)
 
 
 def _normalize(vectors: np.ndarray) -> np.ndarray:

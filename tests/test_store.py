@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 
 import pytest
 
@@ -83,3 +84,61 @@ def test_paper_records_are_plain_data(ingestor, store):
     ingestor.ingest_doc(korean_digest())
     record = store.find_paper("2310.01889")
     assert dataclasses.asdict(record)["links"]["paper"].endswith("2310.01889")
+
+
+def test_a_lagging_index_is_caught_up_from_the_change_log_not_rebuilt(
+    ingestor, store, settings, embedder
+):
+    ingestor.ingest_doc(french_list())
+    store.passage_index()
+    store.checkpoint()
+    build = store.manifest()["vector_build"]
+
+    # Another process (the CLI) ingests and deletes while this one keeps its index.
+    other = Store(settings.home, model_name=embedder.name, dim=embedder.dim)
+    vectors = embedder.embed_passages(["layer normalization"])
+    ingestor.ingest_doc(korean_digest())
+    assert other.delete_paper("arxiv:1607.06450")
+    gone = {p.id for p in store.paper_passages("arxiv:1607.06450")}
+    assert not gone
+
+    for view in (store, Store(settings.home, model_name=embedder.name, dim=embedder.dim)):
+        index = view.passage_index()
+        assert index.ntotal == view.stats()["passages"]
+        assert view.manifest()["vector_build"] == build  # replayed, not rebuilt
+        ids, _ = view.search_passages(vectors[0], 50)
+        assert set(ids.tolist()) <= set(view.passages(ids.tolist()))
+
+
+def test_lexical_postings_follow_each_commit(library, ingestor, store):
+    ingestor.ingest_doc(korean_digest())
+    searcher = library.searcher
+    assert searcher.search("blockwise ring", k=1, mode="bm25")[0].arxiv_id == "2310.01889"
+    assert store.delete_paper("arxiv:2310.01889")
+    assert all(h.arxiv_id != "2310.01889" for h in searcher.search("blockwise ring", mode="bm25"))
+
+
+def test_searches_keep_working_while_an_ingest_runs(library, ingestor):
+    ingestor.ingest_doc(korean_digest())
+    searcher = library.searcher
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def search_until_done() -> None:
+        while not done.is_set():
+            try:
+                assert searcher.search("layer normalization", k=3)
+            except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+                errors.append(exc)
+                return
+
+    reader = threading.Thread(target=search_until_done)
+    reader.start()
+    try:
+        for source in all_sources():
+            ingestor.ingest_doc(source)
+    finally:
+        done.set()
+        reader.join()
+    assert not errors
+    assert library.store.passage_index().ntotal == library.store.stats()["passages"]

@@ -1,10 +1,10 @@
-"""Language centering and derived FAISS files."""
+"""Language centering, index choice and FAISS checkpoints."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from index.vectors import LanguageCentering, load_or_build
+from index.vectors import AnnIndex, IndexSpec, LanguageCentering
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:
@@ -34,26 +34,47 @@ def test_small_libraries_are_left_as_they_are():
     assert np.allclose(centering.apply(vectors, ["en"] * 10), vectors, atol=1e-6)
 
 
-def test_centering_survives_a_save_and_load(tmp_path):
+def test_centering_survives_catalog_rows():
     vectors = _unit(np.random.default_rng(2).standard_normal((200, 8)))
     langs = ["ja"] * 100 + [None] * 100
     centering = LanguageCentering.fit(vectors, langs)
-    centering.save(tmp_path / "c.npz")
-    loaded = LanguageCentering.load(tmp_path / "c.npz")
+    loaded = LanguageCentering.from_rows(centering.to_rows(), 8)
     assert np.allclose(loaded.apply(vectors, langs), centering.apply(vectors, langs))
 
 
-def test_derived_index_is_rebuilt_only_when_stale(tmp_path):
-    builds = []
+def test_running_sums_give_the_same_centering_as_a_fit():
+    vectors = _unit(np.random.default_rng(3).standard_normal((300, 8)))
+    langs = ["ko"] * 100 + ["fr"] * 150 + [None] * 50
+    sums = {}
+    for lang in ("ko", "fr", None):
+        rows = vectors[[i for i, x in enumerate(langs) if x == lang]]
+        sums[lang or ""] = (len(rows), rows.sum(axis=0))
+    fitted = LanguageCentering.fit(vectors, langs)
+    summed = LanguageCentering.from_sums(sums, 8)
+    assert fitted.drift(summed) < 1e-5
+    assert np.allclose(fitted.apply(vectors, langs), summed.apply(vectors, langs), atol=1e-5)
 
-    def build():
-        builds.append(1)
-        return np.arange(3, dtype=np.int64), _unit(np.eye(3, 4, dtype=np.float32) + 0.1)
 
-    path = tmp_path / "v.faiss"
-    load_or_build(path, generation=1, model="m", dim=4, build=build)
-    load_or_build(path, generation=1, model="m", dim=4, build=build)
-    assert len(builds) == 1
-    index = load_or_build(path, generation=2, model="m", dim=4, build=build)
-    assert len(builds) == 2 and index.ntotal == 3
+def test_index_type_follows_library_size():
+    assert IndexSpec.for_size(10_000).kind == "flat"
+    big = IndexSpec.for_size(1_000_000)
+    assert big.kind == "ivf-sq8" and 1000 <= big.nlist <= 4096 and big.nprobe >= 16
+    assert IndexSpec.from_json(big.to_json()) == big
+
+
+def test_checkpoint_round_trip_and_idempotent_replay(tmp_path):
+    vectors = _unit(np.random.default_rng(4).standard_normal((50, 16)))
+    spec = IndexSpec("ivf-sq8", nlist=4, nprobe=4)
+    ann = AnnIndex.empty(spec, 16, seq=7)
+    ann.train(vectors)
+    ids = np.arange(50, dtype=np.int64)
+    ann.upsert(ids, vectors, remove=ids)
+    ann.upsert(ids[:10], vectors[:10], remove=ids[:10])  # replaying twice changes nothing
+    assert ann.ntotal == 50
+    ann.save(tmp_path / "v.faiss", {"build": 1})
+    assert AnnIndex.load(tmp_path / "v.faiss", {"build": 2}) is None  # another build's file
+    loaded = AnnIndex.load(tmp_path / "v.faiss", {"build": 1})
+    assert loaded.seq == 7 and loaded.spec == spec and loaded.ntotal == 50
+    _, found = loaded.search(vectors[:5], 1)
+    assert found[:, 0].tolist() == [0, 1, 2, 3, 4]
     assert not list(tmp_path.glob(".*.tmp"))  # no temp files left behind
