@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ingest.digest_links import Link, classify_links, find_links
-from ingest.digest_text import is_prose, make_paper, split_title, strip_md, text_sections
+from ingest.digest_text import make_paper, split_title, strip_md, text_sections
 from ingest.models import PaperDoc, Section, normalize_title
 
 UnitKind = Literal["heading", "row", "item", "para"]
@@ -25,9 +25,17 @@ UnitKind = Literal["heading", "row", "item", "para"]
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 BULLET = re.compile(r"^(\s*)(?:[*+\-•●▪◦·]|\d+[.)])\s+")
 TABLE_SEPARATOR = re.compile(r"^\|?[\s:|\-]+\|?$")
-NUMBER_PREFIX = re.compile(r"^\s*(?:\d+[.)]|[•●▪◦·*\-+])\s*")
+NUMBER_PREFIX = re.compile(r"^\s*(?:\d+\)|\d+\.(?=\s)|[•●▪◦·*\-+](?=\s))\s*")
 FILLER_CELL = re.compile(r"^[\s\d/:.\-–,✅✔☑️❌xX✓]*$")
-TITLE_SPLIT = re.compile(r"\s{2,}|\s+[-–—]\s+|\s*[:：]\s+")
+# "Title  Description", "Title - description", "Title -description", "Title- a …";
+# not "Instruction- Following" nor "Journey - Part 2" (a capital goes on a title).
+TITLE_SPLIT = re.compile(r"\s{2,}|\s+[-–—]\s*(?=[a-z\d])|(?<=[\w)])[-–—]\s+(?=[a-z])")
+# Where a description starts when nothing separates it from the title
+# ("Some Title This paper presents …"), as DAIR.AI's rows sometimes do.
+DESCRIPTION_OPENER = re.compile(
+    r"\s(?=(?:This|These) (?:paper|work|study|survey|new|report|technical|position)\b|"
+    r"(?:Introduces|Proposes|Presents|Researchers|The authors)\b)"
+)
 MAX_TITLE = 200
 
 
@@ -296,28 +304,35 @@ def _line_title(line: str) -> str:
     if bold := re.match(r"^\*\*(.+?)\*\*", text):
         title = strip_md(bold[1])
     else:
-        plain = _without_links(text)
+        plain = _without_links(text, collapse=False)
         if not plain or FILLER_CELL.match(plain):
             return ""
         title = TITLE_SPLIT.split(plain, maxsplit=1)[0]
+        title = DESCRIPTION_OPENER.split(title, maxsplit=1)[0]
+        if len(title) > MAX_TITLE:
+            title = re.split(r"\s+[-–—:]\s+", title, maxsplit=1)[0]
     title = " ".join(title.replace("*", " ").split()).strip(" -–—:：")
-    if not title or len(title) > MAX_TITLE or is_prose(title) or FILLER_CELL.match(title):
+    if not title or len(title) > MAX_TITLE or title.endswith(".") or FILLER_CELL.match(title):
         return ""
     if Link(title, "", 0).generic:
         return ""
     return title
 
 
-def _without_links(text: str) -> str:
-    """Text with bare URLs and link-only markup removed; titled links keep their text."""
+def _without_links(text: str, *, collapse: bool = True) -> str:
+    """Text with bare URLs and link-only markup removed; titled links keep their text.
+
+    `collapse=False` keeps runs of spaces: DAIR.AI's 2025 rows separate the
+    title from its description by two spaces and nothing else.
+    """
     text = strip_md(text)
     text = re.sub(r"\(\s*https?://[^)\s]+\s*\)", " ", text)
     text = re.sub(r"https?://[^\s)\]]+", " ", text)
-    return " ".join(text.split())
+    return " ".join(text.split()) if collapse else text.strip()
 
 
 def _fallback(unit: Unit) -> str:
-    for line in unit.lines:
+    for line in unit.cells or unit.lines:
         text = _without_links(line)
         if text:
             return text[:MAX_TITLE]

@@ -182,6 +182,8 @@ def classify_links(links: list[Link]) -> dict[str, str]:
     out: dict[str, str] = {}
     for link in links:
         url, host = link.url, host_of(link.url)
+        if url in out.values():
+            continue
         kind = link.kind
         if host in ("github.com", "gitlab.com") or (
             host == "huggingface.co" and "/papers/" not in url
