@@ -91,7 +91,10 @@ def dair_rows(text: str) -> list[dict]:
             (a or b for a, b in ARXIV_IN_TEXT.findall(line)), None
         )
         link = paper[1] if paper else re.findall(r"\]\((https?://[^)]+)\)", line)[0]
-        rows.append(dict(week=week, title=title.strip("* "), arxiv=arxiv, link=link))
+        described = len(re.sub(r"[\W_]", "", first.replace(title, "", 1))) > 3
+        rows.append(
+            dict(week=week, title=title.strip("* "), arxiv=arxiv, link=link, described=described)
+        )
     return rows
 
 
@@ -112,7 +115,7 @@ def check_dair(text: str, papers: list[PaperDoc], *, need_week: bool = True) -> 
             and paper.arxiv_id == row["arxiv"]
             and normalize_title(paper.title) == normalize_title(row["title"])
             and (not need_week or paper.listed_under in weeks[row["arxiv"] or row["title"]])
-            and bool(paper.sections)
+            and (bool(paper.sections) or not row["described"])
             and row["link"] in paper.links.values()
         )
         ok_all += good

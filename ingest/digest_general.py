@@ -37,6 +37,8 @@ DESCRIPTION_OPENER = re.compile(
     r"(?:Introduces|Proposes|Presents|Researchers|The authors)\b)"
 )
 MAX_TITLE = 200
+REFERENCE = re.compile(r"https?://|\barXiv\s*[:：]\s*\d{4}\.", re.IGNORECASE)
+FOOTNOTE = re.compile(r"^\[\^[^\]]+\]:\s*")
 
 
 @dataclass
@@ -229,23 +231,35 @@ def _read_unit(unit: Unit, paper_table: bool, builder: _Builder) -> None:
     if not papers:
         builder.skip(_entry_name(unit))
         return
-    if labelled or len({_key(link) for link in papers}) == 1 or len(titled) < 2:
+    own = _own_title(unit)
+    keys = list(dict.fromkeys(_key(link) for link in papers))
+    if labelled or len(keys) == 1 or (own and len(titled) < 2):
         # One paper: the row's "Paper" link, else its only (or only titled) paper.
         main = labelled[0] if labelled else (list(titled.values()) or papers)[0]
         arxiv = main.arxiv_id or _first_arxiv(links)
-        title = _own_title(unit) or (main.text if not main.generic else "") or _fallback(unit)
+        title = own or (main.text if not main.generic else "") or _fallback(unit)
         builder.add(title, [main, *links], _description_lines(unit, title), unit.headings, arxiv)
         for extra in _extra_arxiv(papers, arxiv):
             name = extra.text if not extra.generic else f"arXiv {extra.arxiv_id}"
             builder.add(name, [extra], [], unit.headings)
         return
-    # Several titled papers in one entry ("[GPT](…), [GPT-2](…), [GPT-3](…)"): one each.
-    keyed = list(dict.fromkeys(_key(link) for link in papers))
-    for key in keyed:
-        link = titled.get(key) or next(lk for lk in papers if _key(lk) == key)
-        title = link.text if not link.generic else _line_title(unit.lines[link.line])
-        description = _description_lines(Unit(unit.kind, [unit.lines[link.line]], ()), title)
-        builder.add(title or f"arXiv {link.arxiv_id}", [link], description, unit.headings)
+    # Several papers in one entry ("[GPT](…), [GPT-2](…), [GPT-3](…)", a paragraph
+    # citing two arXiv ids): one each, described by the lines from its link on.
+    firsts = [next(lk for lk in papers if _key(lk) == key) for key in keys]
+    starts = sorted({link.line for link in firsts}) + [len(unit.lines)]
+    for key, first in zip(keys, firsts, strict=True):
+        link = titled.get(key) or first
+        title = link.text if not link.generic else _reference_name(link)
+        end = next(n for n in starts if n > first.line)
+        block = Unit(unit.kind, unit.lines[first.line : end], ())
+        builder.add(title, [link], _description_lines(block, title), unit.headings)
+
+
+def _reference_name(link: Link) -> str:
+    """A stand-in title for a bare reference; the arXiv follow-up finds the real one."""
+    if link.arxiv_id:
+        return f"arXiv {link.arxiv_id}"
+    return re.sub(r"^https?://(www\.)?", "", link.url)
 
 
 def _extra_arxiv(papers: list[Link], main: str | None) -> list[Link]:
@@ -312,6 +326,8 @@ def _line_title(line: str) -> str:
         if len(title) > MAX_TITLE:
             title = re.split(r"\s+[-–—:]\s+", title, maxsplit=1)[0]
     title = " ".join(title.replace("*", " ").split()).strip(" -–—:：")
+    if REFERENCE.search(title):
+        return ""  # a sentence citing a paper, not a title
     if not title or len(title) > MAX_TITLE or title.endswith(".") or FILLER_CELL.match(title):
         return ""
     if Link(title, "", 0).generic:
@@ -351,6 +367,7 @@ def _description_lines(unit: Unit, title: str | None) -> list[str]:
         for line in block.split("\n"):
             quoted = line.strip().startswith(">")
             line = NUMBER_PREFIX.sub("", line.strip().lstrip(">").strip())
+            line = FOOTNOTE.sub("", line)
             line = re.sub(r"\(\s*https?://\S+?\s*\)|https?://\S+", " ", line)
             line = " ".join(line.split())
             if title and line.startswith(title):

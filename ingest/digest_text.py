@@ -38,6 +38,10 @@ def split_title(line: str) -> tuple[str, str | None]:
 
 
 def title_language(title: str) -> str | None:
+    # One or two ASCII words ("ResNet", "1.58-bit Diffusion") are names, which
+    # lingua assigns to German or French at random; digests write them in English.
+    if title.isascii() and len(title.split()) <= 3:
+        return "en" if re.search(r"[A-Za-z]", title) else None
     return detect_language(title)
 
 
