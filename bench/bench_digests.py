@@ -152,7 +152,11 @@ def main() -> None:
     if not files:
         sys.exit(f"no digests under {args.corpus}")
     old = load_baseline()
-    read_digest("warm up the language detector: 한국어 日本語", content_type="text/plain")
+    # lingua loads its language models on first use: load them before timing
+    from ingest.langid import detect_language
+
+    for sample in ("a short English sentence about models", "Привет мир", "مرحبا بالعالم"):
+        detect_language(sample)
     print(f"digest parsing, {len(files)} files; baseline = parser at {BASELINE_COMMIT}")
     header = f"{'file':<36} {'entries':>7} {'papers':>6} {'arXiv':>9} {'time':>6}"
     print(header + " | old: papers arXiv time")

@@ -37,7 +37,10 @@ def split_title(line: str) -> tuple[str, str | None]:
     return line.strip(), None
 
 
-def title_language(title: str) -> str | None:
+def title_language(title: str, hint: str | None = None) -> str | None:
+    """Language of a title; `hint` is the language of the text describing it."""
+    if title.isascii() and hint == "en":
+        return "en"  # lingua takes ms per short title and adds nothing here
     # One or two ASCII words ("ResNet", "1.58-bit Diffusion") are names, which
     # lingua assigns to German or French at random; digests write them in English.
     if title.isascii() and len(title.split()) <= 3:
@@ -78,12 +81,13 @@ def make_paper(
 ) -> PaperDoc:
     """A PaperDoc with titles per language and the arXiv id from its links."""
     title = " ".join(title.split())
+    hint = sections[0].lang if sections else None
     titles = {}
     if english:
         titles["en"] = english
-        titles[title_language(title) or "und"] = title
+        titles[title_language(title, hint) or "und"] = title
     else:
-        titles[title_language(title) or "en"] = title
+        titles[title_language(title, hint) or "en"] = title
     if arxiv_id is None:
         arxiv_id = next((a for u in links.values() if (a := arxiv_id_of(u))), None)
     if arxiv_id and arxiv_id_of(links.get("paper", "")):
