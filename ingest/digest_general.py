@@ -29,7 +29,7 @@ NUMBER_PREFIX = re.compile(r"^\s*(?:\d+\)|\d+\.(?=\s)|[•●▪◦·*\-+](?=\s)
 FILLER_CELL = re.compile(r"^[\s\d/:.\-–,✅✔☑️❌xX✓]*$")
 # "Title  Description", "Title - description", "Title -description", "Title- a …";
 # not "Instruction- Following" nor "Journey - Part 2" (a capital goes on a title).
-TITLE_SPLIT = re.compile(r"\s{2,}|\s+[-–—]\s*(?=[a-z\d])|(?<=[\w)])[-–—]\s+(?=[a-z])")
+TITLE_SPLIT = re.compile(r"\s{2,}|\s+[-–—]\s*(?=[^\sA-Z])|(?<=[\w)])[-–—]\s+(?=[^\sA-Z])")
 # Where a description starts when nothing separates it from the title
 # ("Some Title This paper presents …"), as DAIR.AI's rows sometimes do.
 DESCRIPTION_OPENER = re.compile(

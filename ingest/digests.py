@@ -24,8 +24,8 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from ingest.digest_general import Reading, merge_papers, read_general
-from ingest.digest_links import BARE_URL, find_links
-from ingest.digest_text import is_prose, links_dict, make_paper, split_title, strip_md
+from ingest.digest_links import BARE_URL, MD_LINK, Link, find_links
+from ingest.digest_text import is_prose, links_dict, make_paper, split_title
 from ingest.htmltext import html_to_text, looks_like_html
 from ingest.langid import detect_language
 from ingest.models import PaperDoc, Section
@@ -334,7 +334,8 @@ def _blockmake_paper(title_line: str, body: list[Line]) -> PaperDoc:
             label = kind
             continue
         urls = URL.findall(line.text)
-        if urls and len(URL.sub("", line.text).strip()) < 3:
+        rest = URL.sub("", line.text).strip(" ·|,")
+        if urls and (len(rest) < 3 or Link(rest, "", 0).generic):  # "arXiv https://…"
             links.update({k: v for k, v in links_dict(urls).items() if k not in links})
             continue
         if label in ("intro", "abstract"):
@@ -355,7 +356,13 @@ def _clean(raw: str) -> Line:
         quoted, text = True, text[1:].lstrip()
     while match := BULLET.match(text):
         text = text[match.end() :]
-    return Line(strip_md(text).strip(), quoted, heading)
+    return Line(_strip_md(text).strip(), quoted, heading)
+
+
+def _strip_md(text: str) -> str:
+    """Emphasis off, links as "text url": the labelled reading finds URLs in lines."""
+    text = MD_LINK.sub(lambda m: f"{m[1]} {m[2]}", text)
+    return re.sub(r"(\*\*|__|`)", "", text)
 
 
 def _label(text: str) -> str | None:

@@ -393,3 +393,31 @@ def test_seed_digests_keep_their_paper_counts():
     seeds = sorted((CORPUS / "seeds").glob("*.txt"))
     counts = [len(parse_digest(p.read_text(encoding="utf-8"))) for p in seeds]
     assert counts == [10, 10, 10, 10, 43]
+
+
+def test_html_list_of_linked_papers_with_descriptions():
+    html = (
+        "<html><body><h2>今週の論文</h2><ul>"
+        '<li><a href="https://arxiv.org/abs/2401.00001">Tiny Experts</a> — 小さな専門家を組み合わせる。</li>'
+        '<li><a href="https://openreview.net/forum?id=abc">Sparse Probing</a> — 表現を調べる。</li>'
+        '<li><a href="https://example.com/jobs">求人</a></li></ul></body></html>'
+    )
+    result = read_digest(html)
+    assert [(p.title, p.arxiv_id) for p in result.papers] == [
+        ("Tiny Experts", "2401.00001"),
+        ("Sparse Probing", None),
+    ]
+    assert (
+        result.papers[0].sections[0].lang == "ja" and result.papers[0].listed_under == "今週の論文"
+    )
+    assert result.papers[1].links["paper"] == "https://openreview.net/forum?id=abc"
+    assert result.skipped == ["求人"]
+
+
+def test_labelled_digest_with_a_markdown_link_under_the_link_label():
+    text = MARKDOWN.replace(
+        "https://arxiv.org/abs/2309.17453", "[arXiv](https://arxiv.org/abs/2309.17453)"
+    )
+    (paper,) = parse_digest(text, content_type="text/markdown")
+    assert paper.arxiv_id == "2309.17453"
+    assert paper.title == "Efficient Streaming Language Models with Attention Sinks"
