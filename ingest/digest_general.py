@@ -18,7 +18,7 @@ from typing import Literal
 
 from ingest.digest_links import Link, classify_links, find_links
 from ingest.digest_text import make_paper, split_title, strip_md, text_sections
-from ingest.models import PaperDoc, Section, normalize_title
+from ingest.models import PaperDoc, normalize_title
 
 UnitKind = Literal["heading", "row", "item", "para"]
 
@@ -441,6 +441,3 @@ def merge_papers(into: PaperDoc, other: PaperDoc) -> None:
     into.sections += [s for s in other.sections if s.text not in known]
     if into.title.startswith("arXiv ") and not other.title.startswith("arXiv "):
         into.title = other.title
-
-
-__all__ = ["Reading", "Section", "read_general", "split_units"]
