@@ -40,6 +40,10 @@ class SourceOutcome:
     passages: int = 0
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    # Digests: entries seen (rows, items, headed blocks with links) and the
+    # names of those that yielded no paper; None/[] for PDFs and arXiv ids.
+    entries: int | None = None
+    skipped: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
@@ -120,6 +124,8 @@ class Ingestor:
             papers=len(doc.papers),
             passages=stored,
             warnings=list(getattr(doc, "warnings", []) or []),
+            entries=doc.entries,
+            skipped=list(doc.skipped),
         )
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
@@ -270,7 +276,8 @@ def describe(outcome: SourceOutcome) -> str:
         return f"error: {outcome.error}"
     if outcome.status == "unchanged":
         return f"unchanged: {outcome.uri or outcome.ref}"
-    line = f"ingested: {outcome.ref} ({outcome.papers} papers, {outcome.passages} passages)"
+    seen = f"{outcome.entries} entries, " if outcome.entries is not None else ""
+    line = f"ingested: {outcome.ref} ({seen}{outcome.papers} papers, {outcome.passages} passages)"
     for warning in outcome.warnings:
         line += f"\n  warning: {warning}"
     return line

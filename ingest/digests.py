@@ -1,14 +1,18 @@
 """Paper digests (text, Markdown, HTML; any language) -> one PaperDoc per paper.
 
-Digests come in a few shapes, tried in this order:
-1. DAIR.AI's "ML Papers of the Week" README: Markdown table rows
-   `| 1) **Title** - summary | [Paper](https://arxiv.org/abs/…) |`.
-2. Reading lists with `*auteur:` / `*original:` lines (the French lists).
-3. Labelled digests (the Korean, Japanese, Hindi translations): a title line
-   ("번역 제목 / English Title") followed by section labels such as
-   "논문 소개", "論文要旨", "पेपर लिंक", each in its own language.
-4. Heading-structured pages: one paper per heading (HTML `<h3>`, Markdown
-   `###`) that carries a paper link or a bilingual " / " title.
+Two kinds of reading, the best one kept, then checked against the text:
+- Shape readings for digests whose structure says more than their links:
+  reading lists with `*auteur:` / `*original:` lines (the French lists), and
+  labelled digests (the Korean, Japanese, Hindi translations: a title line
+  "번역 제목 / English Title" followed by section labels such as "논문 소개",
+  "論文要旨", "पेपर लिंक", each in its own language).
+- The general reading (ingest/digest_general.py): any page that links papers
+  under headings, in lists, in tables or in prose yields one paper per
+  linked paper. DAIR.AI's weekly tables, arXiv bot digests, reading lists
+  and indexes in any language go this way.
+Whatever reading wins, every arXiv paper the text links that it missed is
+added from the general reading, and the result says how many entries it saw
+and which it skipped, so no paper is lost silently.
 Each text block becomes a Section with its own detected language, so the
 Korean paragraph and the English original under it are two passages.
 """
@@ -17,12 +21,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from ingest.digest_general import Reading, merge_papers, read_general
+from ingest.digest_links import BARE_URL, MD_LINK, Link, find_links
+from ingest.digest_text import is_prose, links_dict, make_paper, split_title
 from ingest.htmltext import html_to_text, looks_like_html
 from ingest.langid import detect_language
-from ingest.models import PaperDoc, Section, find_arxiv_id
+from ingest.models import PaperDoc, Section
 
 LABELS: dict[str, tuple[str, ...]] = {
     "intro": (
@@ -75,13 +81,8 @@ LABEL_OF = {
     for kind, words in LABELS.items()
     for word in words
 }
-URL = re.compile(r"https?://[^\s<>()\[\]\"'，。]+")
-MD_LINK = re.compile(r"\[([^\]]*)\]\((https?://[^)\s]+)\)")
-TABLE_ROW = re.compile(
-    r"^\|\s*(?:\d+\)\s*)?\*\*(?P<title>.+?)\*\*\s*(?:[-–—:]\s*)?(?P<summary>.*?)\|(?P<links>.*)\|\s*$"
-)
+URL = BARE_URL
 BULLET = re.compile(r"^(?:[•●▪◦·\-+]\s+|\*\s+(?!\*)|\d+[.)]\s+)")
-BILINGUAL = re.compile(r"\s+/\s+")  # "번역 제목 / English Title"; not "TCP/IP"
 READING_LIST_KEY = re.compile(
     r"^\*\s*(auteur|author|auteurs|authors|original|source|lien|link)\s*[:：]\s*(.*)$", re.I
 )
@@ -94,48 +95,102 @@ class Line:
     heading: int  # Markdown heading level, 0 if none
 
 
+@dataclass
+class DigestResult:
+    """The papers of a digest and what the parser saw on the way (for the report)."""
+
+    papers: list[PaperDoc]
+    reading: str  # which reading won: "general", "labelled" or "reading list"
+    entries: int  # entries seen: rows, items, headed blocks that carry links
+    skipped: list[str] = field(default_factory=list)  # names of entries without a paper
+    merged: int = 0  # entries folded into a paper met earlier (same arXiv id or URL)
+    linked_arxiv: int = 0  # distinct arXiv ids the text links
+    missing_arxiv: list[str] = field(default_factory=list)  # linked but not extracted
+
+    def warnings(self) -> list[str]:
+        """Human lines for the ingest report: what was skipped or lost, by name."""
+        out = []
+        if self.skipped:
+            out.append(
+                f"{len(self.skipped)} of {self.entries} entries link no paper and were "
+                f"skipped: {name_some(self.skipped)}"
+            )
+        if self.missing_arxiv:
+            out.append(
+                f"{len(self.missing_arxiv)} linked arXiv papers were not extracted: "
+                f"{name_some(self.missing_arxiv)}"
+            )
+        return out
+
+
+def name_some(names: list[str], first: int = 3) -> str:
+    """'a', 'b', 'c' and 12 more."""
+    shown = ", ".join(f"'{n}'" for n in names[:first])
+    return shown + (f" and {len(names) - first} more" if len(names) > first else "")
+
+
 def parse_digest(text: str, *, content_type: str | None = None, uri: str = "") -> list[PaperDoc]:
     """All papers a digest describes; [] when it describes none (the caller reports it)."""
+    return read_digest(text, content_type=content_type).papers
+
+
+def read_digest(text: str, *, content_type: str | None = None) -> DigestResult:
+    """Papers plus the entries seen and skipped; see the module docstring."""
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
-        return []
+        return DigestResult([], "general", 0)
     if content_type == "text/html" or (content_type is None and looks_like_html(text)):
         text = html_to_text(text)
     raw = text.split("\n")
+    general = read_general(text)
     lines = [_clean(line) for line in raw]
-    parsers: list[Callable[[], list[PaperDoc]]] = [
-        lambda: _parse_table(raw),
-        lambda: _parse_reading_list(raw),
-        lambda: _parse_labelled(lines),
-        lambda: _parse_headings(lines),
-    ]
-    # Shapes can overlap (an HTML page with labels under <h3> titles): keep the
-    # reading that finds the most plausible papers.
-    return max((parser() for parser in parsers), key=_plausibility)
+    shapes = {"reading list": _parse_reading_list(raw), "labelled": _parse_labelled(lines)}
+    name, shape = max(shapes.items(), key=lambda item: _plausibility(item[1]))
+    # A shape reading knows more than links (labels, author lines) and wins
+    # when it explains the text at least as well as the general reading.
+    if shape and _plausibility(shape) >= _plausibility(general.papers):
+        reading = _with_missed_arxiv(Reading(papers=shape, entries=len(shape)), general)
+    else:
+        name, reading = "general", general
+    papers, merged = _one_per_arxiv(reading.papers)
+    linked = list(dict.fromkeys(a for link in find_links(raw) if (a := link.arxiv_id)))
+    found = {p.arxiv_id for p in papers}
+    return DigestResult(
+        papers=papers,
+        reading=name,
+        entries=reading.entries,
+        skipped=reading.skipped,
+        merged=reading.merged + merged,
+        linked_arxiv=len(linked),
+        missing_arxiv=[a for a in linked if a not in found],
+    )
+
+
+def _with_missed_arxiv(shape: Reading, general: Reading) -> Reading:
+    """A shape reading plus the arXiv papers only the general reading found."""
+    known = {p.arxiv_id for p in shape.papers if p.arxiv_id}
+    extra = [p for p in general.papers if p.arxiv_id and p.arxiv_id not in known]
+    return Reading(shape.papers + extra, shape.entries + len(extra), shape.skipped, shape.merged)
+
+
+def _one_per_arxiv(papers: list[PaperDoc]) -> tuple[list[PaperDoc], int]:
+    kept: dict[str, PaperDoc] = {}
+    out = []
+    for paper in papers:
+        if paper.arxiv_id and paper.arxiv_id in kept:
+            merge_papers(kept[paper.arxiv_id], paper)
+            continue
+        if paper.arxiv_id:
+            kept[paper.arxiv_id] = paper
+        out.append(paper)
+    return out, len(papers) - len(out)
 
 
 def _plausibility(papers: list[PaperDoc]) -> int:
-    return sum(1 + bool(p.arxiv_id) + bool(p.sections) - 2 * _is_prose(p.title) for p in papers)
+    return sum(1 + bool(p.arxiv_id) + bool(p.sections) - 2 * is_prose(p.title) for p in papers)
 
 
-# ---- shape 1: DAIR.AI tables ----------------------------------------------------
-
-
-def _parse_table(raw: list[str]) -> list[PaperDoc]:
-    papers = []
-    for row in raw:
-        match = TABLE_ROW.match(row.strip())
-        if not match or not MD_LINK.search(match["links"] + match["summary"]):
-            continue  # the header row, or a row without a paper link
-        title = _strip_md(match["title"]).strip()
-        summary = _strip_md(match["summary"]).strip(" -–—")
-        links = _classify_links([url for _, url in MD_LINK.findall(match["links"] + summary)])
-        sections = [Section("digest", summary, detect_language(summary) or "en", heading="summary")]
-        papers.append(_paper(title, None, links, sections if summary else []))
-    return papers
-
-
-# ---- shape 2: reading lists (*auteur: / *original:) -----------------------------
+# ---- shape: reading lists (*auteur: / *original:) -----------------------------
 
 
 def _parse_reading_list(raw: list[str]) -> list[PaperDoc]:
@@ -149,7 +204,7 @@ def _parse_reading_list(raw: list[str]) -> list[PaperDoc]:
     for n, (start, first) in enumerate(zip(starts, firsts, strict=True)):
         end = starts[n + 1] if n + 1 < len(starts) else len(stripped)
         titles = [line for line in stripped[start:first] if line]
-        papers.append(_reading_list_paper(titles, stripped[first:end]))
+        papers.append(_reading_listmake_paper(titles, stripped[first:end]))
     return papers
 
 
@@ -170,7 +225,7 @@ def _title_start(lines: list[str], first_key: int) -> int:
     while index >= 0 and len(found) < 2:
         line = lines[index]
         if line:
-            if READING_LIST_KEY.match(line) or _is_prose(line):
+            if READING_LIST_KEY.match(line) or is_prose(line):
                 break
             found.append(index)
         elif found and index > 0 and not lines[index - 1]:
@@ -187,7 +242,7 @@ def _looks_like_title_pair(upper: str, lower: str) -> bool:
     return bool(words(upper) & words(lower)) or ":" in upper or len(upper) > 45
 
 
-def _reading_list_paper(titles: list[str], body: list[str]) -> PaperDoc:
+def _reading_listmake_paper(titles: list[str], body: list[str]) -> PaperDoc:
     title, english = (titles[0] if titles else "untitled"), None
     for candidate in titles[1:]:
         if detect_language(candidate) == "en":
@@ -204,24 +259,24 @@ def _reading_list_paper(titles: list[str], body: list[str]) -> PaperDoc:
                 authors += [value] if value else []
                 pending_author = not value
             else:
-                links.update(_classify_links(URL.findall(value)))
+                links.update(links_dict(URL.findall(value)))
             continue
-        if pending_author and not _is_prose(line):
+        if pending_author and not is_prose(line):
             authors.append(line)
             pending_author = False
-        elif _is_prose(line):
+        elif is_prose(line):
             prose.append(line)
     lang = detect_language(" ".join(prose) or title) or "fr"
     sections = [
         Section("digest", " / ".join(titles), detect_language(title) or lang, heading="title")
     ]
     sections += [Section("digest", p, detect_language(p) or lang) for p in prose]
-    paper = _paper(title, english, links, sections)
+    paper = make_paper(title, english, links, sections)
     paper.authors = authors
     return paper
 
 
-# ---- shape 3: labelled digests -------------------------------------------------
+# ---- shape: labelled digests -------------------------------------------------
 
 
 def _parse_labelled(lines: list[Line]) -> list[PaperDoc]:
@@ -229,7 +284,7 @@ def _parse_labelled(lines: list[Line]) -> list[PaperDoc]:
     papers = []
     for n, start in enumerate(starts):
         end = starts[n + 1] if n + 1 < len(starts) else len(lines)
-        papers.append(_block_paper(lines[start].text, lines[start + 1 : end]))
+        papers.append(_blockmake_paper(lines[start].text, lines[start + 1 : end]))
     return papers
 
 
@@ -260,14 +315,14 @@ def _title_above(lines: list[Line], index: int) -> int | None:
         line = lines[above]
         if not line.text:
             continue
-        if _label(line.text) or line.quoted or URL.fullmatch(line.text) or _is_prose(line.text):
+        if _label(line.text) or line.quoted or URL.fullmatch(line.text) or is_prose(line.text):
             return None
         return above
     return None
 
 
-def _block_paper(title_line: str, body: list[Line]) -> PaperDoc:
-    local, english = _split_title(title_line)
+def _blockmake_paper(title_line: str, body: list[Line]) -> PaperDoc:
+    local, english = split_title(title_line)
     links: dict[str, str] = {}
     sections: list[Section] = []
     label = "intro"
@@ -279,34 +334,13 @@ def _block_paper(title_line: str, body: list[Line]) -> PaperDoc:
             label = kind
             continue
         urls = URL.findall(line.text)
-        if urls and len(URL.sub("", line.text).strip()) < 3:
-            links.update({k: v for k, v in _classify_links(urls).items() if k not in links})
+        rest = URL.sub("", line.text).strip(" ·|,")
+        if urls and (len(rest) < 3 or Link(rest, "", 0).generic):  # "arXiv https://…"
+            links.update({k: v for k, v in links_dict(urls).items() if k not in links})
             continue
         if label in ("intro", "abstract"):
             _add_text(sections, line, label)
-    return _paper(local, english, links, sections)
-
-
-# ---- shape 4: heading-structured pages -----------------------------------------
-
-
-def _parse_headings(lines: list[Line]) -> list[PaperDoc]:
-    levels = [line.heading for line in lines if line.heading]
-    papers = []
-    for level in sorted(set(levels), reverse=True):
-        starts = [i for i, line in enumerate(lines) if line.heading == level]
-        candidates = []
-        for n, start in enumerate(starts):
-            end = starts[n + 1] if n + 1 < len(starts) else len(lines)
-            body = [
-                line for line in lines[start + 1 : end] if not line.heading or line.heading > level
-            ]
-            paper = _block_paper(lines[start].text, body)
-            if "paper" in paper.links or BILINGUAL.search(lines[start].text):
-                candidates.append(paper)
-        if len(candidates) > len(papers):
-            papers = candidates
-    return papers
+    return make_paper(local, english, links, sections)
 
 
 # ---- shared helpers ----------------------------------------------------------------
@@ -326,6 +360,7 @@ def _clean(raw: str) -> Line:
 
 
 def _strip_md(text: str) -> str:
+    """Emphasis off, links as "text url": the labelled reading finds URLs in lines."""
     text = MD_LINK.sub(lambda m: f"{m[1]} {m[2]}", text)
     return re.sub(r"(\*\*|__|`)", "", text)
 
@@ -339,21 +374,6 @@ def _label(text: str) -> str | None:
     return LABEL_OF.get(key)
 
 
-def _is_prose(text: str) -> bool:
-    """Sentences, not titles: long, or ending like a sentence."""
-    return len(text) > 220 or (len(text) > 40 and bool(re.search(r"[.。!?।]$", text)))
-
-
-def _split_title(line: str) -> tuple[str, str | None]:
-    """("번역 제목", "English Title") from "번역 제목 / English Title"."""
-    parts = BILINGUAL.split(line, maxsplit=1)
-    if len(parts) == 2 and detect_language(parts[1]) == "en":
-        local = parts[0]
-        if detect_language(local) != "en" or any(ord(ch) > 0x2FF for ch in local):
-            return local.strip(), parts[1].strip()
-    return line.strip(), None
-
-
 def _add_text(sections: list[Section], line: Line, label: str) -> None:
     """Merge consecutive lines of one language under one label into one Section."""
     lang = detect_language(line.text)
@@ -362,44 +382,3 @@ def _add_text(sections: list[Section], line: Line, label: str) -> None:
         sections[-1] = Section("digest", f"{last.text}\n{line.text}", lang, heading=label)
     else:
         sections.append(Section("digest", line.text, lang, heading=label))
-
-
-def _classify_links(urls: list[str]) -> dict[str, str]:
-    links: dict[str, str] = {}
-    for url in urls:
-        url = url.rstrip(".,;")
-        host = re.sub(r"^https?://(www\.)?", "", url).split("/")[0].lower()
-        if host.endswith("arxiv.org"):
-            kind = "pdf" if "/pdf/" in url and "paper" in links else "paper"
-        elif host in ("github.com", "gitlab.com", "huggingface.co"):
-            kind = "code"
-        elif host in ("x.com", "twitter.com"):
-            kind = "tweet"
-        elif url.lower().endswith(".pdf"):
-            kind = "pdf" if "paper" in links else "paper"
-        else:
-            kind = "paper" if "paper" not in links else "post"
-        links.setdefault(kind, url)
-    return links
-
-
-def _paper(
-    title: str, english: str | None, links: dict[str, str], sections: list[Section]
-) -> PaperDoc:
-    title = " ".join(title.split())
-    titles = {}
-    if english:
-        titles["en"] = english
-        titles[detect_language(title) or "und"] = title
-    else:
-        titles[detect_language(title) or "en"] = title
-    arxiv_id = next((find_arxiv_id(u) for u in links.values() if "arxiv.org" in u), None)
-    if arxiv_id and links.get("paper", "").find("arxiv.org") >= 0:
-        links.setdefault("pdf", f"https://arxiv.org/pdf/{arxiv_id}")
-    return PaperDoc(
-        title=english or title,
-        titles=titles,
-        arxiv_id=arxiv_id,
-        links=links,
-        sections=[s for s in sections if s.text.strip()],
-    )

@@ -49,6 +49,9 @@ class PaperDoc:
     abstract: str | None = None
     links: dict[str, str] = field(default_factory=dict)
     sections: list[Section] = field(default_factory=list)
+    # The heading a digest lists the paper under (DAIR.AI's week, a topic),
+    # kept so a reader can tell which issue of a digest described it.
+    listed_under: str | None = None
 
     @property
     def paper_id(self) -> str:
@@ -65,6 +68,11 @@ class SourceDoc:
     papers: list[PaperDoc]
     title: str | None = None
     warnings: list[str] = field(default_factory=list)  # partial failures (e.g. PDF skipped)
+    # Digests only: how many entries (table rows, list items, headed blocks
+    # that carry links) the parser saw, and the names of those that yielded
+    # no paper, so a loss is always reported, never silent.
+    entries: int | None = None
+    skipped: list[str] = field(default_factory=list)
 
 
 def normalize_title(title: str) -> str:

@@ -120,14 +120,22 @@ def parse_raw(raw: RawSource, settings: Settings) -> SourceDoc:
             f"{raw.uri}: unsupported content type {raw.content_type} "
             "(expected a text, Markdown, HTML or PDF document)"
         )
-    from ingest.digests import parse_digest
+    from ingest.digests import read_digest
 
     text = decode_text(raw.data, raw.uri)
-    papers = parse_digest(text, content_type=raw.content_type, uri=raw.uri)
-    if not papers:
-        raise IngestError(f"{raw.uri}: no papers found (is this a paper digest?)")
+    result = read_digest(text, content_type=raw.content_type)
+    if not result.papers:
+        seen = f"; {result.entries} linked entries, none to a paper" if result.entries else ""
+        raise IngestError(f"{raw.uri}: no papers found (is this a paper digest?{seen})")
     return SourceDoc(
-        uri=raw.uri, sha256=raw.sha256, kind="digest", papers=papers, title=_first_line(text)
+        uri=raw.uri,
+        sha256=raw.sha256,
+        kind="digest",
+        papers=result.papers,
+        title=_first_line(text),
+        warnings=result.warnings(),
+        entries=result.entries,
+        skipped=result.skipped,
     )
 
 

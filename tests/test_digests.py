@@ -2,8 +2,25 @@
 
 from __future__ import annotations
 
-from ingest.digests import parse_digest
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from index.ingestion import SourceOutcome, describe
+from ingest.config import Settings
+from ingest.digests import name_some, parse_digest, read_digest
+from ingest.errors import IngestError
+from ingest.sources import RawSource, parse_raw
+from tests import digest_shapes as shapes
 from tests.digest_texts import FRENCH, JAPANESE, KOREAN
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus"
+REAL = CORPUS / "real"
+needs_real = pytest.mark.skipif(not REAL.is_dir(), reason="no ../shared/corpus/real here")
 
 HINDI = """[2024/06/03 ~ 06/09] इस सप्ताह के प्रमुख ML पेपर
 DAIR.AI के साप्ताहिक चयन पर आधारित लेख।
@@ -172,3 +189,235 @@ def test_texts_without_papers_yield_nothing():
     assert parse_digest("") == []
     assert parse_digest("   \n\n") == []
     assert parse_digest("Just a shopping list.\nMilk\nEggs\n") == []
+
+
+# ---- the general path: real digest shapes, in several languages ----------------------
+
+
+def read(text):
+    return read_digest(text, content_type="text/markdown")
+
+
+def test_dair_rows_in_every_style_with_week_description_and_links():
+    result = read(shapes.DAIR_WEEKS)
+    papers = {p.title: p for p in result.papers}
+    assert list(papers) == [
+        "Sparse Mixtures for Long Inputs",  # title and description split by two spaces
+        "Does Reasoning Help Retrieval?",
+        "Agent Safety Card",
+        "Workflow Graphs for Agents",  # nothing between title and "This paper …"
+        "Self-Adaptive LLMs",  # "Title - description"
+        "Memory Layers at Scale",  # "**Title** - description"
+        "Lab Blog on Interpretability",
+        "1.58-bit Diffusion",
+    ]
+    sparse = papers["Sparse Mixtures for Long Inputs"]
+    assert sparse.arxiv_id == "2506.01234" and sparse.titles == {"en": sparse.title}
+    assert sparse.listed_under == "Top ML Papers of the Week (June 2 - June 8) - 2025"
+    first = sparse.sections[0].text
+    assert first.startswith("This paper routes") and "Training is stable" in first
+    assert sparse.links["tweet"] == "https://x.com/example/status/11"
+    # listed again the next week: one paper, both notes
+    assert any("listed again" in s.text for s in sparse.sections) and result.merged == 1
+    # rows without an arXiv link keep their own link
+    assert papers["Agent Safety Card"].arxiv_id is None
+    assert papers["Agent Safety Card"].links["paper"].endswith("agent-safety-card.pdf")
+    assert papers["Lab Blog on Interpretability"].links["post"].endswith("/blog/circuits")
+    assert papers["Self-Adaptive LLMs"].links["code"] == "https://github.com/example/adapt"
+    assert result.entries == 10
+    assert result.skipped == ["Subscribe to our newsletter for the weekly list."]
+
+
+def test_korean_arxiv_bot_headings_with_links_in_parentheses():
+    papers = read(shapes.ARXIVBOT_KO).papers
+    assert [(p.title, p.arxiv_id) for p in papers] == [
+        ("Hierarchical Answer Aggregation for Reasoning Chains", "2405.10001"),
+        ("Code-Mixed Sentiment Models for Low-Resource Pairs", "2405.10002"),
+    ]
+    assert all(p.sections and p.sections[0].lang == "ko" for p in papers)
+    assert "동적으로" in papers[0].sections[0].text
+
+
+def test_chinese_index_tables_footnotes_and_several_papers_per_row():
+    result = read(shapes.MLI_ZH)
+    by_id = {p.arxiv_id: p for p in result.papers if p.arxiv_id}
+    assert set(by_id) == {"2407.00001", "2005.00003", "2108.00004", "1911.00005"} | {
+        "1512.00006",
+        "1704.00007",
+    }
+    titles = [p.title for p in result.papers]
+    assert {"GPT", "GPT-2", "GPT-3"} <= set(titles)  # one row, three papers
+    assert titles.count("GPT") == 1 and by_id["2005.00003"].title == "GPT-3"
+    resnet = by_id["1512.00006"]
+    assert resnet.title == "ResNet" and resnet.listed_under == "计算机视觉"
+    assert resnet.sections[0].text == "残差连接让很深的网络也能训练"
+    assert resnet.sections[0].lang == "zh" and resnet.titles == {"en": "ResNet"}
+    assert by_id["1911.00005"].title == "对归一化层的新研究"
+    # the same paper in the recorded table and the index: one paper, two notes
+    assert len([p for p in result.papers if p.arxiv_id == "2407.00001"]) == 1
+    # a row with only a video link is reported, by name
+    assert result.skipped == ["大模型训练流程 · 第五部分"]
+    assert "大模型训练流程 · 第五部分" in result.warnings()[0]
+
+
+def test_japanese_reading_list_keeps_papers_and_names_what_it_skips():
+    result = read(shapes.ARXIVTIMES_JA)
+    assert [(p.title, p.arxiv_id) for p in result.papers] == [
+        ("A Survey of Deep Learning for Science", "2003.00008"),
+        ("Deep Anomaly Detection: A Survey", "1901.00009"),
+        ("Unifying Deep and Shallow Anomaly Detection", "2009.00010"),  # a nested item
+    ]
+    survey = result.papers[0]
+    assert survey.sections[0].lang == "ja" and "ライブラリ" in survey.sections[0].text
+    assert result.papers[2].sections[0].text.startswith("浅い手法")
+    assert result.entries == 6
+    assert result.skipped == [
+        "Intro Course on Machine Learning",
+        "深層学習の教科書",
+        "A conference talk",
+    ]
+
+
+def test_korean_episode_lines_list_papers_as_short_names():
+    result = read(shapes.EPISODES_KO)
+    assert [(p.title, p.arxiv_id) for p in result.papers] == [
+        ("SwinT", "2103.00011"),
+        ("Gopher", None),
+        ("SEER", "2103.00012"),
+    ]
+    assert result.papers[1].links["paper"] == "https://storage.example.com/papers/gopher.pdf"
+    assert result.skipped == ["ep1:20210307"]
+
+
+def test_papers_cited_in_prose_by_arxiv_id_url_or_doi():
+    papers = read(shapes.PROSE_EN).papers
+    assert [p.arxiv_id for p in papers] == ["1706.03762", "1607.06450", None]
+    assert papers[0].title == "arXiv 1706.03762"  # the arXiv follow-up brings the real one
+    assert papers[2].links["paper"].startswith("https://doi.org/10.1038/")
+    assert "layer normalization" in papers[1].sections[0].text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [shapes.DAIR_WEEKS, shapes.ARXIVBOT_KO, shapes.MLI_ZH, shapes.ARXIVTIMES_JA]
+    + [shapes.EPISODES_KO, shapes.PROSE_EN, KOREAN, JAPANESE, FRENCH, HINDI, HTML, MARKDOWN],
+)
+def test_every_linked_arxiv_paper_is_extracted_once(text):
+    result = read_digest(text)
+    ids = [p.arxiv_id for p in result.papers if p.arxiv_id]
+    assert result.missing_arxiv == [] and len(ids) == len(set(ids))
+    assert set(ids) == set(re.findall(r"(\d{4}\.\d{4,5})", text)) - {"0000.0000"}
+
+
+# ---- reporting: no silent loss ---------------------------------------------------------
+
+
+def test_skipped_entries_are_named_then_counted():
+    assert name_some(["a", "b", "c", "d", "e"]) == "'a', 'b', 'c' and 2 more"
+    assert name_some(["a"]) == "'a'"
+
+
+def test_digest_sources_carry_entries_and_skipped_into_the_report():
+    raw = RawSource("mem://ja.md", shapes.ARXIVTIMES_JA.encode(), "text/markdown")
+    doc = parse_raw(raw, Settings())
+    assert doc.entries == 6 and len(doc.papers) == 3
+    assert doc.skipped == [
+        "Intro Course on Machine Learning",
+        "深層学習の教科書",
+        "A conference talk",
+    ]
+    (warning,) = doc.warnings
+    assert warning.startswith("3 of 6 entries link no paper and were skipped:")
+    outcome = SourceOutcome(
+        ref="ja.md",
+        status="ingested",
+        papers=3,
+        passages=5,
+        warnings=doc.warnings,
+        entries=doc.entries,
+        skipped=doc.skipped,
+    )
+    line = describe(outcome)
+    assert line.startswith("ingested: ja.md (6 entries, 3 papers, 5 passages)")
+    assert "\n  warning: 3 of 6 entries link no paper" in line and "'Intro Course" in line
+    assert outcome.to_json()["entries"] == 6 and len(outcome.to_json()["skipped"]) == 3
+
+
+def test_a_page_of_links_without_papers_says_what_it_saw():
+    text = "# Links\n\n* [A course](https://example.org/course)\n* [A talk](https://youtu.be/x)\n"
+    with pytest.raises(IngestError, match="no papers found .*2 linked entries, none to a paper"):
+        parse_raw(RawSource("mem://links.md", text.encode(), "text/markdown"), Settings())
+
+
+# ---- the real digests, as published (skipped where ../shared is absent) -----------------
+
+
+def _bench():
+    path = ROOT / "bench" / "bench_digests.py"
+    spec = importlib.util.spec_from_file_location("bench_digests", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_digests"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@needs_real
+@pytest.mark.slow
+def test_real_dair_readme_rows_are_recovered():
+    text = (REAL / "dair_ml_papers_of_the_week.md").read_text(encoding="utf-8")
+    report = _bench().check_dair(text, read(text).papers)
+    assert report["rows"] >= 1290
+    assert report["ok_arxiv"] >= 0.99 * report["with_arxiv"]
+    assert report["ok"] >= 0.97 * report["rows"]
+
+
+@needs_real
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ko_arxivbot_2024-05-22_cs.CL.md",
+        "zh_mli_paper_reading_README.md",
+        "ja_arxivtimes_materials_README.md",
+        "ko_weeklyarxivtalk_README.md",
+    ],
+)
+def test_real_digests_yield_their_linked_arxiv_papers(name):
+    text = (REAL / "digests" / name).read_text(encoding="utf-8")
+    linked = _bench().linked_arxiv(text)
+    found = {p.arxiv_id for p in read(text).papers}
+    assert linked and len(linked & found) >= 0.95 * len(linked)
+
+
+@pytest.mark.skipif(not (CORPUS / "seeds").is_dir(), reason="no ../shared/corpus/seeds here")
+def test_seed_digests_keep_their_paper_counts():
+    seeds = sorted((CORPUS / "seeds").glob("*.txt"))
+    counts = [len(parse_digest(p.read_text(encoding="utf-8"))) for p in seeds]
+    assert counts == [10, 10, 10, 10, 43]
+
+
+def test_html_list_of_linked_papers_with_descriptions():
+    html = (
+        "<html><body><h2>今週の論文</h2><ul>"
+        '<li><a href="https://arxiv.org/abs/2401.00001">Tiny Experts</a> — 小さな専門家を組み合わせる。</li>'
+        '<li><a href="https://openreview.net/forum?id=abc">Sparse Probing</a> — 表現を調べる。</li>'
+        '<li><a href="https://example.com/jobs">求人</a></li></ul></body></html>'
+    )
+    result = read_digest(html)
+    assert [(p.title, p.arxiv_id) for p in result.papers] == [
+        ("Tiny Experts", "2401.00001"),
+        ("Sparse Probing", None),
+    ]
+    assert (
+        result.papers[0].sections[0].lang == "ja" and result.papers[0].listed_under == "今週の論文"
+    )
+    assert result.papers[1].links["paper"] == "https://openreview.net/forum?id=abc"
+    assert result.skipped == ["求人"]
+
+
+def test_labelled_digest_with_a_markdown_link_under_the_link_label():
+    text = MARKDOWN.replace(
+        "https://arxiv.org/abs/2309.17453", "[arXiv](https://arxiv.org/abs/2309.17453)"
+    )
+    (paper,) = parse_digest(text, content_type="text/markdown")
+    assert paper.arxiv_id == "2309.17453"
+    assert paper.title == "Efficient Streaming Language Models with Attention Sinks"
