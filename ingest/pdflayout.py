@@ -128,16 +128,21 @@ def drop_margins(pages: list[PageLines]) -> None:
     repeated = _running_heads(pages)
     for page in pages:
         kept = []
+        body = [ln for ln in page.lines if len(ln.text) >= 30 and not ln.vertical]
+        left = min((ln.x0 for ln in body), default=0.1 * page.width)
+        right = max((ln.x1 for ln in body), default=0.9 * page.width)
         for line in page.lines:
+            # Page and line numbers sit outside the text block; an exponent that
+            # pdfium put on a line of its own sits inside it and stays.
+            outside = _in_band(line, page) or line.x1 <= left + 1 or line.x0 >= right - 1
             if line.vertical or ARXIV_STAMP_LINE.search(line.text) and _in_margin(line, page):
                 page.stamps.append(line.text)
-            elif (
+            elif not (
                 NUMBER_ONLY.match(line.text)
+                and outside
                 or _in_band(line, page)
                 and _shape(line.text) in repeated
             ):
-                continue
-            else:
                 kept.append(line)
         page.lines = kept
 
