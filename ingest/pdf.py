@@ -15,7 +15,7 @@ kept: they are often a third of a paper and are cited like any other page.
 from __future__ import annotations
 
 import re
-import statistics
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,7 +86,7 @@ def extract_pdf(data: bytes | Path, *, max_pages: int, name: str = "PDF") -> Pdf
     drop_margins(layout)
     for page in layout:
         reading_order(page)
-    body_size = statistics.median(ln.size for page in layout for ln in page.lines)
+    body_size = _body_size([ln for page in layout for ln in page.lines])
     pages = [
         _paragraphs([(ln.text, _styled(ln, body_size)) for ln in page.lines]) for page in layout
     ]
@@ -166,6 +166,14 @@ def parse_pdf_bytes(data: bytes, *, uri: str, settings: Settings) -> SourceDoc:
 
 
 # ---- cleaning -------------------------------------------------------------------
+
+
+def _body_size(lines: list[TextLine]) -> float:
+    """The font size of most characters (not of most lines: figures have many short ones)."""
+    sizes: Counter[float] = Counter()
+    for line in lines:
+        sizes[round(line.size, 1)] += len(line.text)
+    return sizes.most_common(1)[0][0] if sizes else 10.0
 
 
 def _styled(line: TextLine, body_size: float) -> bool:
@@ -295,7 +303,7 @@ def _front_matter(page: PageLines, text: str) -> FrontMatter:
     lines = [ln for ln in page.lines if any(ch.isalpha() for ch in ln.text)]
     if not lines:
         return FrontMatter()
-    body_size = statistics.median(ln.size for ln in lines)
+    body_size = _body_size(lines)
     top = [ln for ln in lines if ln.y1 >= 0.45 * page.height]
     biggest = max((ln.size for ln in top), default=0)
     title_lines: list[TextLine] = []

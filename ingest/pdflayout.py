@@ -108,11 +108,14 @@ def _runs(textpage: pdfium.PdfTextPage) -> list[TextLine]:
             continue
         pdfium_c.FPDFText_GetCharBox(raw, i, left, right, bottom, top)
         x0, x1, y0, y1 = left.value, right.value, bottom.value, top.value
-        if box and last_right is not None and x0 - last_right > GAP_EMS * size:
+        # A jump back to the left without a line break: pdfium glued the next
+        # line on (it does after a hyphen), e.g. a margin line number.
+        jumped = last_right is not None and x0 < last_right - 2 * size
+        if box and last_right is not None and (x0 - last_right > GAP_EMS * size or jumped):
             flush()
         if not box:
             size = pdfium_c.FPDFText_GetFontSize(raw, i) or 10.0
-            bold = pdfium_c.FPDFText_GetFontWeight(raw, i) >= 600
+            bold = _bold(raw, i)
         if box:
             box[:] = [min(box[0], x0), min(box[1], y0), max(box[2], x1), max(box[3], y1)]
         else:
@@ -121,6 +124,16 @@ def _runs(textpage: pdfium.PdfTextPage) -> list[TextLine]:
         last_right = x1
     flush()
     return runs
+
+
+def _bold(raw, index: int) -> bool:
+    """Weight from the font descriptor, else the name (standard 14 fonts have no weight)."""
+    if pdfium_c.FPDFText_GetFontWeight(raw, index) >= 600:
+        return True
+    name = ctypes.create_string_buffer(128)
+    flags = ctypes.c_int()
+    pdfium_c.FPDFText_GetFontInfo(raw, index, name, len(name), flags)
+    return bool(re.search(rb"bold|black|heavy", name.value, re.I)) or bool(flags.value & 1 << 18)
 
 
 def drop_margins(pages: list[PageLines]) -> None:
