@@ -107,7 +107,7 @@ def _read(raw: bytes, *, max_pages: int, name: str) -> tuple[list[PageLines], di
     try:
         document = pdfium.PdfDocument(raw)
     except pdfium.PdfiumError as exc:
-        if getattr(exc, "err_code", None) == pdfium_c.FPDF_ERR_PASSWORD:
+        if getattr(exc, "err_code", None) == pdfium_c.FPDF_ERR_PASSWORD or "password" in str(exc):
             raise IngestError(f"{name}: encrypted PDF, cannot read") from exc
         raise IngestError(f"{name}: not a valid PDF (truncated or corrupt)") from exc
     try:
