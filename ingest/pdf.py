@@ -41,11 +41,12 @@ HEADING = re.compile(
 )
 ABSTRACT = re.compile(r"^abstract\b[\s.:\u2014\u2013-]*(.*)$", re.I)
 ARXIV_STAMP = re.compile(r"arXiv:\s*(\d{4}\.\d{4,5})(v\d+)?")
-# pdfium marks a hyphen it saw at a line end as U+FFFE; producers also use U+00AD.
+# pdfium marks a hyphen it saw at a line end as U+0002 (U+FFFE in its page text);
+# producers also use U+00AD.
 SOFT_HYPHEN = "\ufffe"
 LIGATURES = str.maketrans(
     {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
-     "\ufb05": "st", "\ufb06": "st", "\u00ad": SOFT_HYPHEN}
+     "\ufb05": "st", "\ufb06": "st", "\u00ad": SOFT_HYPHEN, "\x02": SOFT_HYPHEN}
 )  # fmt: skip
 AFFILIATION = re.compile(
     r"@|universit|institut|college|school|department|dept\.|laborator|\blab\b|research"

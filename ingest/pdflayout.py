@@ -79,11 +79,11 @@ def _runs(textpage: pdfium.PdfTextPage) -> list[TextLine]:
     count = textpage.count_chars()
     if count <= 0:
         return []
-    text = textpage.get_text_range(0, count)
-    if len(text) != count:  # characters outside the BMP shift indices; fall back to no boxes
-        return [TextLine(ln, 0, 0, 0, 0, 10) for ln in text.splitlines() if ln.strip()]
-    left, right, bottom, top = (ctypes.c_double() for _ in range(4))
     raw = textpage.raw
+    # Per character, not get_text_range(): its UTF-16 surrogate pairs (math
+    # letters such as U+1D442) would shift every index after them.
+    text = "".join(chr(pdfium_c.FPDFText_GetUnicode(raw, i) or 32) for i in range(count))
+    left, right, bottom, top = (ctypes.c_double() for _ in range(4))
     runs: list[TextLine] = []
     chars: list[str] = []
     box: list[float] = []
@@ -92,8 +92,10 @@ def _runs(textpage: pdfium.PdfTextPage) -> list[TextLine]:
     last_right = None
 
     def flush() -> None:
-        if chars and "".join(chars).strip() and box:
-            runs.append(TextLine("".join(chars).strip(), *box, size, bold))
+        # pdfium gives a character outside the BMP as two surrogate halves: pair them.
+        run = "".join(chars).encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+        if run.strip() and box:
+            runs.append(TextLine(run.strip(), *box, size, bold))
         chars.clear()
         box.clear()
 
