@@ -290,9 +290,23 @@ def stats(as_json: JsonFlag = False) -> None:
 
 
 @app.command()
-def reindex() -> None:
-    """Re-embed every passage with the configured embedding model."""
-    count = library().reindex()
+def reindex(
+    index_only: Annotated[
+        bool,
+        typer.Option(
+            "--index-only",
+            help="Keep the vectors; rebuild the search index (type chosen by size, "
+            "language means refreshed, approximate index retrained).",
+        ),
+    ] = False,
+) -> None:
+    """Re-embed every passage with the configured embedding model (or --index-only)."""
+    lib = library()
+    if index_only:
+        spec = lib.store.rebuild_index()
+        typer.echo(f"rebuilt the search index: {spec.to_json()}")
+        return
+    count = lib.reindex()
     typer.echo(f"re-embedded {count} passages")
 
 

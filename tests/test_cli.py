@@ -252,3 +252,53 @@ def _wait_for_cached_vectors(db: Path, at_least: int, proc: subprocess.Popen) ->
             pass
         time.sleep(0.2)
     raise AssertionError("ingest never started embedding")
+
+
+def test_reindex_index_only_rebuilds_the_search_index_and_search_still_works(home):
+    proc = run(home, "reindex", "--index-only")
+    assert proc.stdout.startswith("rebuilt the search index")
+    hits = json.loads(run(home, "search", "레이어 정규화", "--json").stdout)
+    assert hits[0]["arxiv_id"] == "1607.06450"
+
+
+def test_generators_lists_what_can_answer_with_retrieval_only_last(home):
+    rows = json.loads(run(home, "generators", "--json").stdout)
+    assert rows[-1]["key"] == "none" and all({"key", "label"} <= set(r) for r in rows)
+
+
+def test_eval_answers_grades_each_question_and_reports_per_language(home, tmp_path):
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text(
+        json.dumps(
+            {
+                "id": "a",
+                "lang": "ko",
+                "question": "LoRA는 무엇을 고정하나요?",
+                "expect_arxiv": "2106.09685",
+                "must": [["LoRA"]],
+            },
+            ensure_ascii=False,
+        )
+        + "\n"
+        + json.dumps(
+            {
+                "id": "b",
+                "lang": "fr",
+                "question": "Quelle est la capitale de l'Australie ?",
+                "expect_none": True,
+            },
+            ensure_ascii=False,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    data = json.loads(
+        run(home, "eval-answers", str(questions), "--generator", "none", "--json").stdout
+    )
+    assert data["model"] is None and [q["id"] for q in data["questions"]] == ["a", "b"]
+    first = data["questions"][0]
+    assert first["cited_expected"] and first["markers_valid"] and first["mode"] == "extractive"
+    assert set(data["summary"]) == {"all", "fr", "ko"}
+    assert data["summary"]["all"]["cited_expected"] == 1.0
+    table = run(home, "eval-answers", str(questions), "--generator", "none").stdout
+    assert "abst.none" in table and "generator: none" in table
