@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     )
     llm_model: str | None = None
     local_llm: str = "auto"  # auto: the bundled GGUF when installed | off: never
+    # Which bundled GGUF (assistant/llm.py BUNDLED_MODELS): auto = the best one installed.
+    local_model: str = "auto"  # auto | qwen2.5-coder-1.5b | qwen2.5-coder-0.5b
     llm_timeout: float = 120.0
     context_tokens: int = 1800
 
