@@ -24,6 +24,14 @@ import openai
 from ingest.config import Settings
 from ingest.errors import PaperlensError
 
+# llama.cpp's CPU threads are OpenMP threads, which by default spin while they
+# wait for each other at every step. When another process holds one of two
+# cores, the spinning thread starves the working one: generation ran 10-70x
+# slower (bench/bench_gen.py). Passive waiting brings the CPU cost per token back
+# to one thread's there; on an idle machine it may add a little wake-up latency.
+# Set before llama_cpp (and its libgomp) loads; a value the user set wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 
 @dataclass(frozen=True)
 class BundledModel:
@@ -153,7 +161,7 @@ class LocalLLM:
         self.model_path = model_path
         self.name = name or model_path.stem
         self.n_ctx = n_ctx
-        self.threads = threads or max(1, os.cpu_count() or 1)
+        self.threads = threads or os.cpu_count() or 1
         self.n_batch = n_batch
         self.flash_attn = flash_attn
         self._llama = None
@@ -167,6 +175,7 @@ class LocalLLM:
                 model_path=str(self.model_path),
                 n_ctx=self.n_ctx,
                 n_threads=self.threads,
+                n_threads_batch=self.threads,
                 n_batch=self.n_batch,
                 flash_attn=self.flash_attn,
                 verbose=False,
@@ -262,4 +271,5 @@ def get_llm(settings: Settings) -> LLM | None:
     model = bundled_model(settings)
     if model is None:
         return None
-    return LocalLLM(assemble(model, settings.home / "models"), name=model.key)
+    path = assemble(model, settings.home / "models")
+    return LocalLLM(path, name=model.key, threads=settings.llm_threads or None)

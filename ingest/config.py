@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     local_llm: str = "auto"  # auto: the bundled GGUF when installed | off: never
     # Which bundled GGUF (assistant/llm.py BUNDLED_MODELS): auto = the best one installed.
     local_model: str = "auto"  # auto | qwen2.5-coder-1.5b | qwen2.5-coder-0.5b
+    # Threads for the local model; 0 = one per core.
+    llm_threads: int = 0
     llm_timeout: float = 120.0
     context_tokens: int = 1800
 
