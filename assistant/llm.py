@@ -156,7 +156,7 @@ class LocalLLM:
         n_ctx: int = 4096,
         threads: int | None = None,
         n_batch: int = 512,
-        flash_attn: bool = True,
+        flash_attn: bool = False,
     ):
         self.model_path = model_path
         self.name = name or model_path.stem
