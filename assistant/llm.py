@@ -26,10 +26,12 @@ from ingest.errors import PaperlensError
 
 # llama.cpp's CPU threads are OpenMP threads, which by default spin while they
 # wait for each other at every step. When another process holds one of two
-# cores, the spinning thread starves the working one: generation ran 10-70x
-# slower (bench/bench_gen.py). Passive waiting brings the CPU cost per token back
-# to one thread's there; on an idle machine it may add a little wake-up latency.
+# cores, the spinning thread starves the working one: generation ran up to 70x
+# slower than with one thread. Passive waiting brings the CPU cost per token
+# back to one thread's; on an idle machine it may add a little wake-up latency.
 # Set before llama_cpp (and its libgomp) loads; a value the user set wins.
+# (Flash attention, a q8_0 KV cache and n_batch 256 gained nothing measurable on
+# 2 cores at 1k-token prompts: bench/bench_gen.py.)
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
@@ -155,15 +157,11 @@ class LocalLLM:
         name: str | None = None,
         n_ctx: int = 4096,
         threads: int | None = None,
-        n_batch: int = 512,
-        flash_attn: bool = False,
     ):
         self.model_path = model_path
         self.name = name or model_path.stem
         self.n_ctx = n_ctx
         self.threads = threads or os.cpu_count() or 1
-        self.n_batch = n_batch
-        self.flash_attn = flash_attn
         self._llama = None
         self._lock = threading.Lock()
 
@@ -176,8 +174,6 @@ class LocalLLM:
                 n_ctx=self.n_ctx,
                 n_threads=self.threads,
                 n_threads_batch=self.threads,
-                n_batch=self.n_batch,
-                flash_attn=self.flash_attn,
                 verbose=False,
             )
         return self._llama
