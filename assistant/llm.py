@@ -293,8 +293,8 @@ def discover_generators(settings: Settings) -> list[GeneratorOption]:
                     )
                 )
     if settings.local_llm != "off" and _bundled_installed():
-        model = bundled_model(settings)
-        label = f"{model.key if model else 'bundled model'} (bundled, in-process)"
+        bundled = bundled_model(settings)
+        label = f"{bundled.key if bundled else 'bundled model'} (bundled, in-process)"
         options.append(GeneratorOption("bundled", label, lambda: _bundled(settings)))
     options.append(GeneratorOption("none", "none: answers quote passages", lambda: None))
     return options

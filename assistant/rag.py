@@ -70,6 +70,21 @@ class Answer:
         return asdict(self)
 
 
+CHECKS_FAILED = {
+    "en": "The generated answer did not pass paperlens' checks; here are the most relevant "
+    "passages:",
+    "ko": "생성된 답변이 검증을 통과하지 못했습니다. 가장 관련 있는 구절입니다:",
+    "ja": "生成された回答は検証を通過しませんでした。最も関連する箇所を示します:",
+    "zh": "生成的回答没有通过检查。以下是最相关的段落：",
+    "hi": "बनाया गया उत्तर जाँच में सफल नहीं हुआ; सबसे प्रासंगिक अंश ये हैं:",
+    "fr": "La réponse générée n'a pas passé les vérifications ; voici les passages les plus "
+    "pertinents :",
+    "de": "Die erzeugte Antwort hat die Prüfungen nicht bestanden; hier die relevantesten "
+    "Passagen:",
+    "es": "La respuesta generada no superó las comprobaciones; estos son los pasajes más "
+    "relevantes:",
+}
+
 STRICTER = {
     "ko": "반드시 한국어로만 답하세요. 한자, 일본어 가나, 영어 문장을 쓰지 마세요.",
     "ja": "必ず日本語だけで答えてください。ハングルや英語の文を使わないでください。",
@@ -117,13 +132,13 @@ def answer_stream(
         yield from _extractive(given, lang, why=str(exc), relevance=relevance)
         return
     if problem:
-        yield from _extractive(given, lang, why=problem, relevance=relevance)
+        yield from _extractive(given, lang, why=problem, relevance=relevance, checks_failed=True)
         return
     final = build_answer(text, given, lang, mode="llm", model=llm.name, checker=checker)
     final.relevance = relevance
     if final.sentences and not final.supported:
         why = "no sentence of the model's answer was supported by the passages"
-        yield from _extractive(given, lang, why=why, relevance=relevance)
+        yield from _extractive(given, lang, why=why, relevance=relevance, checks_failed=True)
         return
     yield final
 
@@ -203,9 +218,22 @@ def condense_question(history: list[tuple[str, str]], question: str, llm: LLM | 
 
 
 def _extractive(
-    given: list[Hit], lang: str, *, why: str, relevance: float | None = None
+    given: list[Hit],
+    lang: str,
+    *,
+    why: str,
+    relevance: float | None = None,
+    checks_failed: bool = False,
 ) -> Iterator[str | Answer]:
-    intro = RETRIEVAL_ONLY.get(lang, RETRIEVAL_ONLY["en"]).format(why=why)
+    """The best passages, cited, under a notice in the user's language.
+
+    When the model's draft failed the checks, the notice says so and the reason
+    (in English, from the checks) goes to the warnings, not into the text.
+    """
+    if checks_failed:
+        intro = CHECKS_FAILED.get(lang, CHECKS_FAILED["en"])
+    else:
+        intro = RETRIEVAL_ONLY.get(lang, RETRIEVAL_ONLY["en"]).format(why=why)
     shown = given[:3]
     body = "\n\n".join(
         f"[{n}] {hit.title}: {snippet(hit.passage, 400)}" for n, hit in enumerate(shown, 1)
@@ -214,6 +242,8 @@ def _extractive(
     yield text
     final = build_answer(text, shown, lang, mode="extractive", model=None)
     final.relevance = relevance
+    if checks_failed:
+        final.warnings.append(why)
     yield final
 
 

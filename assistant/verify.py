@@ -74,6 +74,9 @@ class SupportChecker:
                 kept.append(piece)
                 continue
             row = next(rows)
+            if _is_question(piece):  # small models echo the question; it answers nothing
+                dropped.append(piece.strip())
+                continue
             cited = [n for n in _markers(piece) if 1 <= n <= len(given)]
             if cited and max(row[n - 1] for n in cited) >= self.threshold:
                 kept.append(piece)
@@ -94,6 +97,10 @@ class SupportChecker:
 def _has_content(piece: str) -> bool:
     """A sentence worth checking: more than a marker or a few characters."""
     return len(MARKER.sub("", piece).strip()) >= 12
+
+
+def _is_question(piece: str) -> bool:
+    return MARKER.sub("", piece).strip().endswith(("?", "？"))
 
 
 def _markers(piece: str) -> list[int]:

@@ -93,6 +93,12 @@ def test_sentences_are_kept_recited_or_removed_by_support():
     assert checked.dropped == ["이 방법은 2025년 노벨상을 받았습니다 [2]."]
 
 
+def test_an_echo_of_the_question_is_not_an_answer():
+    checker = SupportChecker(keyword_similarity, threshold=0.5)
+    checked = checker.check("어텐션 싱크는 무엇인가요 [2]? 처음 토큰을 싱크로 남깁니다 [2].", HITS)
+    assert checked.text == "처음 토큰을 싱크로 남깁니다 [2]." and checked.supported == 1
+
+
 def test_a_wrong_language_answer_is_asked_again_once_in_stricter_words(settings):
     replies = [
         "Attention sinks keep the first tokens [2].",
@@ -109,7 +115,8 @@ def test_twice_in_the_wrong_language_falls_back_to_cited_passages_with_the_reaso
     with FakeOpenAI("Attention sinks keep the first tokens [2].") as server:
         result = answer("어텐션 싱크란?", HITS, llm_for(server), lang="ko", settings=settings)
     assert result.mode == "extractive" and result.citations
-    assert "English" in result.text  # the reason, inside the Korean retrieval-only notice
+    assert result.text.startswith("생성된 답변이 검증을 통과하지 못했습니다")
+    assert any("English" in w for w in result.warnings)
 
 
 def test_an_answer_no_passage_supports_is_not_shown_as_cited(settings):
