@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from assistant.rag import Answer, answer_stream, condense_question
+from assistant.relevance import passage_relevance, weak_evidence_note
 from index.library import Library
 from ingest.errors import PaperlensError
 from ingest.langid import detect_language
@@ -42,7 +43,21 @@ def ask_stream(
     target = question_language(question, lang)
     query = condense_question(list(history), question, llm) if history else question
     hits = library.searcher.search_passages(query, k=k)
-    yield from answer_stream(question, hits, llm, lang=target, settings=library.settings)
+    relevance = passage_relevance(library, query, [(h.passage_id, h.paper_id) for h in hits])
+    for item in answer_stream(question, hits, llm, lang=target, settings=library.settings):
+        if isinstance(item, Answer):
+            item = with_relevance(item, relevance)
+        yield item
+
+
+def with_relevance(answer: Answer, relevance: dict[int, float]) -> Answer:
+    """Give each citation its relevance; warn when the best retrieved passage is weak."""
+    for citation in answer.citations:
+        citation.relevance = relevance.get(citation.passage_id)
+    note = weak_evidence_note(max(relevance.values(), default=None))
+    if note and answer.mode != "no-results":
+        answer.warnings.append(note)
+    return answer
 
 
 def ask(library: Library, question: str, **options) -> Answer:
