@@ -14,7 +14,8 @@ import importlib.util
 import os
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -164,3 +165,33 @@ def get_llm(settings: Settings) -> LLM | None:
         return None
     path = local_model_path(settings)
     return LocalLLM(path) if path else None
+
+
+@dataclass(frozen=True)
+class GeneratorOption:
+    """One generator a user can pick (minimal local version until main's lands)."""
+
+    key: str
+    label: str
+    make: Callable[[], LLM | None]
+
+
+def discover_generators(settings: Settings) -> list[GeneratorOption]:
+    """Every generator usable now, best first; retrieval-only is always last."""
+    options: list[GeneratorOption] = []
+    if settings.llm_base_url:
+        model = settings.llm_model or "default"
+        options.append(
+            GeneratorOption(
+                "endpoint", f"{model} at {settings.llm_base_url}", lambda: get_llm(settings)
+            )
+        )
+    if settings.local_llm != "off" and importlib.util.find_spec("llama_cpp") is not None:
+        local = settings.model_copy(update={"llm_base_url": None})
+        options.append(
+            GeneratorOption(
+                "bundled", f"{LOCAL_MODEL_NAME} (bundled, in-process)", lambda: get_llm(local)
+            )
+        )
+    options.append(GeneratorOption("none", "none: answers quote passages", lambda: None))
+    return options
