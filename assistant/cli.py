@@ -239,12 +239,23 @@ def reindex() -> None:
 
 @app.command()
 def serve(
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 7860,
+    port: Annotated[
+        int | None,
+        typer.Option(help="Port (default: GRADIO_SERVER_PORT, PAPERLENS_PORT, else 7860)."),
+    ] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(help="Address to listen on (default: GRADIO_SERVER_NAME, else 127.0.0.1)."),
+    ] = None,
+    root_path: Annotated[
+        str | None,
+        typer.Option(help="URL prefix behind a reverse proxy (default: GRADIO_ROOT_PATH)."),
+    ] = None,
 ) -> None:
     """Start the Gradio app (same as `python app.py`)."""
     from assistant.webapp import main as run_app
 
-    run_app(port=port)
+    run_app(port=port, host=host, root_path=root_path)
 
 
 def main() -> None:
