@@ -507,7 +507,7 @@ def build(app: App) -> gr.Blocks:
             )
             text = gr.Textbox(label="…or papers like this text", lines=3)
             similar_button = gr.Button("Find similar papers")
-            similar_out = clickable_html()
+            similar_out = clickable_html("", "similar-out")
             similar_text, similar_image, similar_show = evidence_view(app)
             similar_out.click(similar_show, None, [similar_text, similar_image])
 
@@ -562,6 +562,7 @@ def build(app: App) -> gr.Blocks:
                 file_count="multiple",
                 label="Upload PDF / text / Markdown / HTML",
                 file_types=list(SUPPORTED),
+                elem_id="upload-files",
             )
             fetch_pdfs = gr.Checkbox(value=False, label="Also fetch arXiv PDFs for digest papers")
             with gr.Row():
