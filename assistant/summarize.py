@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from assistant.chat import support_checker
 from assistant.citations import check_citations
 from assistant.llm import LLM, LLMError
 from assistant.prompts import answer_messages, estimate_tokens, language_name
-from assistant.rag import Answer, Citation, language_warnings
+from assistant.rag import Answer, Citation, stricter_messages
 from assistant.similar import resolve_paper
+from assistant.verify import language_problem
 from index.hits import Hit, Passage
 from index.library import Library
 from index.search import passage_url
@@ -52,10 +54,26 @@ def summarize_stream(
         for delta in llm.stream_chat(messages, max_tokens=SUMMARY_TOKENS):
             text += delta
             yield delta
+        problem = language_problem(text, lang)
+        if problem:  # once more, with the language rule repeated in that language
+            stricter = stricter_messages(messages, lang)
+            text = "".join(llm.stream_chat(stricter, max_tokens=SUMMARY_TOKENS))
+            problem = language_problem(text, lang)
     except LLMError as exc:
         yield from _extractive(paper, passages, lang, note=f"the generator failed: {exc}")
         return
-    yield _answer(paper, passages, text, lang, mode="llm", model=llm.name)
+    if problem:
+        yield from _extractive(paper, passages, lang, note=problem)
+        return
+    final = _answer(paper, passages, text, lang, mode="llm", model=llm.name)
+    checker = support_checker(library)
+    if checker is not None:
+        checked = checker.check(final.text, _as_hits(paper, list(enumerate(passages, 1))))
+        final = _answer(paper, passages, checked.text, lang, mode="llm", model=llm.name)
+        final.sentences, final.supported = checked.sentences, checked.supported
+        if checked.dropped:
+            final.warnings.append(f"{len(checked.dropped)} unsupported sentence(s) removed")
+    yield final
 
 
 def _parts(passages: list[Passage], budget: int) -> list[list[tuple[int, Passage]]]:
@@ -156,5 +174,5 @@ def _answer(
         removed_markers=removed,
         mode=mode,
         model=model,
-        warnings=language_warnings(cleaned, lang, mode),
+        warnings=[],
     )

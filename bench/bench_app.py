@@ -83,11 +83,20 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="paperlens-app-bench-"))
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
-    env = {**os.environ, "PAPERLENS_HOME": str(home), "PAPERLENS_PORT": str(port),
-           "PAPERLENS_LOCAL_LLM": "auto" if args.llm else "off"}
+    env = {
+        **os.environ,
+        "PAPERLENS_HOME": str(home),
+        "PAPERLENS_PORT": str(port),
+        "PAPERLENS_LOCAL_LLM": "auto" if args.llm else "off",
+    }
     start = time.perf_counter()
-    app = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, cwd=ROOT,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    app = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py")],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_until(lambda: page_served(url), 120)
         served = time.perf_counter() - start
@@ -96,8 +105,10 @@ def main() -> None:
         ready = time.perf_counter() - start
         first_answer = ask(url, QUESTIONS[0])
         print(f"## 1. Start-up on a fresh data dir ({home})")
-        print(f"  first page served {served:6.1f} s; ready (samples indexed) {ready:6.1f} s; "
-              f"first answer {ready + first_answer:6.1f} s ({first_answer:.2f} s to answer)")
+        print(
+            f"  first page served {served:6.1f} s; ready (samples indexed) {ready:6.1f} s; "
+            f"first answer {ready + first_answer:6.1f} s ({first_answer:.2f} s to answer)"
+        )
 
         jobs = [QUESTIONS[i % len(QUESTIONS)] for i in range(args.users * args.questions)]
         sequential = [ask(url, q) for q in QUESTIONS]
@@ -113,8 +124,10 @@ def main() -> None:
         mode = "local generator" if args.llm else "retrieval-only answers"
         print(f"## 2. {args.users} concurrent users x {args.questions} questions ({mode})")
         print(f"  one at a time (baseline)   {percentiles(sequential)}")
-        print(f"  {args.users} users at once        {percentiles(latencies)}   errors {errors}"
-              f"   ratio p50 {statistics.median(latencies) / statistics.median(sequential):.1f}x")
+        print(
+            f"  {args.users} users at once        {percentiles(latencies)}   errors {errors}"
+            f"   ratio p50 {statistics.median(latencies) / statistics.median(sequential):.1f}x"
+        )
     finally:
         app.terminate()
         app.wait(timeout=30)

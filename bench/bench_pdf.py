@@ -30,9 +30,26 @@ from ingest.config import Settings
 from ingest.pdf import extract_pdf
 
 WORDS = [
-    "attention", "model", "layer", "token", "training", "retrieval", "passage", "embedding",
-    "language", "transformer", "gradient", "dataset", "benchmark", "vector", "sparse", "dense",
-    "query", "answer", "citation", "paper",
+    "attention",
+    "model",
+    "layer",
+    "token",
+    "training",
+    "retrieval",
+    "passage",
+    "embedding",
+    "language",
+    "transformer",
+    "gradient",
+    "dataset",
+    "benchmark",
+    "vector",
+    "sparse",
+    "dense",
+    "query",
+    "answer",
+    "citation",
+    "paper",
 ]
 
 

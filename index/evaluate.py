@@ -8,9 +8,12 @@ the catalog knows) normalizes to the expected title.
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from index.search import MODES, Mode, Searcher
 from index.store import PaperRecord
@@ -32,9 +35,14 @@ class EvalQuery:
 @dataclass
 class Scores:
     ranks: list[int | None] = field(default_factory=list)  # 1-based rank of the expected paper
+    seconds: list[float] = field(default_factory=list)  # search latency per query
+    # Top hit is a wrong paper in the query's own language: same-language bias.
+    same_language_misses: int = 0
 
-    def add(self, rank: int | None) -> None:
+    def add(self, rank: int | None, seconds: float = 0.0, same_language_miss: bool = False) -> None:
         self.ranks.append(rank)
+        self.seconds.append(seconds)
+        self.same_language_misses += same_language_miss
 
     def recall(self, k: int) -> float:
         return _mean([1.0 if r is not None and r <= k else 0.0 for r in self.ranks])
@@ -49,6 +57,9 @@ class Scores:
             "recall@1": round(self.recall(1), 4),
             "recall@5": round(self.recall(5), 4),
             "mrr": round(self.mrr, 4),
+            "same_language_top_miss": self.same_language_misses,
+            "p50_ms": round(_percentile(self.seconds, 50) * 1000, 1),
+            "p95_ms": round(_percentile(self.seconds, 95) * 1000, 1),
         }
 
 
@@ -79,18 +90,27 @@ def load_queries(path: Path) -> list[EvalQuery]:
 
 
 def evaluate(
-    searcher: Searcher, queries: list[EvalQuery], modes: tuple[Mode, ...] = MODES
+    searcher: Searcher, queries: list[EvalQuery], modes: tuple[Mode, ...] | None = None
 ) -> dict[str, dict[str, dict]]:
-    """{mode: {"all": scores, "<lang>": scores, ...}} for each retrieval mode."""
+    """{mode: {"all": scores, "<lang>": scores, ...}} for each retrieval stage.
+
+    Every stage runs on the same index in the same process, so the rows compare.
+    """
+    if modes is None:
+        modes = tuple(m for m in MODES if m != "rerank" or searcher.reranker is not None)
     papers = {p.id: p for p in searcher.store.papers()}
     results: dict[str, dict[str, dict]] = {}
     for mode in modes:
+        searcher.search(queries[0].query, k=1, mode=mode) if queries else None  # warm caches
         by_lang: dict[str, Scores] = defaultdict(Scores)
         for query in queries:
+            started = time.perf_counter()
             hits = searcher.search(query.query, k=CUTOFF, mode=mode)
+            seconds = time.perf_counter() - started
             rank = next((h.rank for h in hits if matches(papers.get(h.paper_id), query)), None)
-            by_lang["all"].add(rank)
-            by_lang[query.lang].add(rank)
+            biased = bool(hits) and rank != 1 and hits[0].lang == query.lang
+            for key in ("all", query.lang):
+                by_lang[key].add(rank, seconds, biased)
         results[mode] = {lang: s.to_json() for lang, s in sorted(by_lang.items())}
     return results
 
@@ -107,11 +127,20 @@ def matches(paper: PaperRecord | None, query: EvalQuery) -> bool:
 
 
 def format_table(results: dict[str, dict[str, dict]]) -> str:
-    """Side-by-side table: one row per language, R@1/R@5/MRR per mode."""
+    """Side-by-side table: one row per language, R@1/R@5/MRR per mode; then latency
+    and same-language bias per mode."""
     modes = list(results)
     langs = sorted({lang for r in results.values() for lang in r}, key=lambda x: (x != "all", x))
     head = f"{'lang':<6}{'n':>4}  " + "  ".join(f"{m + ' R@1/R@5/MRR':<24}" for m in modes)
     lines = [head, "-" * len(head)]
+    footer = []
+    for mode in modes:
+        overall = results[mode].get("all", {})
+        footer.append(
+            f"{mode:<7} latency p50 {overall.get('p50_ms', 0):.0f} ms, "
+            f"p95 {overall.get('p95_ms', 0):.0f} ms; top hit a wrong paper in the "
+            f"query's language: {overall.get('same_language_top_miss', 0)}/{overall.get('n', 0)}"
+        )
     for lang in langs:
         n = results[modes[0]].get(lang, {}).get("n", 0)
         cells = []
@@ -123,7 +152,11 @@ def format_table(results: dict[str, dict[str, dict]]) -> str:
                 else "-".ljust(24)
             )
         lines.append(f"{lang:<6}{n:>4}  " + "  ".join(cells))
-    return "\n".join(lines)
+    return "\n".join([*lines, "", *footer])
+
+
+def _percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else 0.0
 
 
 def _mean(values: list[float]) -> float:

@@ -74,12 +74,14 @@ class Ingestor:
         *,
         fetcher=None,
         show_progress: bool = True,
+        prepare_rerank: Callable[[list[str]], None] | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.settings = settings
         self.fetcher = fetcher
         self.show_progress = show_progress
+        self.prepare_rerank = prepare_rerank  # caches reranker vectors for stored papers
 
     def ingest(
         self,
@@ -109,6 +111,8 @@ class Ingestor:
             raise IngestError(f"{doc.uri}: no text to index")
         vectors = self.embed_passages([p.embed_text for p in passages])
         stored = self.store.replace_source(doc, passages, vectors)
+        if self.prepare_rerank:
+            self.prepare_rerank(list(dict.fromkeys(p.paper_id for p in doc.papers)))
         return SourceOutcome(
             ref=doc.uri,
             status="ingested",

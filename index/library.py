@@ -9,9 +9,11 @@ import threading
 from functools import cached_property
 
 import numpy as np
+from tqdm import tqdm
 
 from index.embeddings import Embedder, make_embedder
 from index.ingestion import EventCallback, Ingestor, IngestReport
+from index.rerank import Reranker, make_reranker
 from index.search import Searcher
 from index.store import Store
 from ingest.config import Settings
@@ -37,17 +39,45 @@ class Library:
         )
 
     @cached_property
+    def reranker(self) -> Reranker | None:
+        return make_reranker(self.settings, self.store)
+
+    @cached_property
     def searcher(self) -> Searcher:
-        return Searcher(self.store, self.embedder, bm25_weight=self.settings.bm25_weight)
+        return Searcher(
+            self.store,
+            self.embedder,
+            bm25_weight=self.settings.bm25_weight,
+            reranker=self.reranker,
+            rerank_candidates=self.settings.rerank_candidates,
+        )
 
     def ingest(
         self, args: list[str], *, pdfs: bool = True, on_event: EventCallback | None = None
     ) -> IngestReport:
         with self._lock:
             ingestor = Ingestor(
-                self.store, self.embedder, self.settings, show_progress=self.show_progress
+                self.store,
+                self.embedder,
+                self.settings,
+                show_progress=self.show_progress,
+                prepare_rerank=self.prepare_rerank if self.reranker else None,
             )
             return ingestor.ingest(args, pdfs=pdfs, on_event=on_event)
+
+    def prepare_rerank(self, paper_ids: list[str]) -> None:
+        """Cache the reranker's vectors for these papers' passages, so that search
+        never embeds passages with the large model on the query path."""
+        ids = [p.id for pid in paper_ids for p in self.store.paper_passages(pid)]
+        candidates = self.searcher.candidates_for(ids)
+        with tqdm(
+            total=len(candidates),
+            desc="reranker vectors",
+            unit="passage",
+            disable=not self.show_progress,
+            leave=False,
+        ) as bar:
+            self.reranker.prepare(candidates, on_progress=bar.update)
 
     def reindex(self) -> int:
         """Re-embed every passage with the current model; returns the passage count."""

@@ -19,11 +19,13 @@ import numpy as np
 from index.embeddings import Embedder
 from index.hits import Hit, Passage
 from index.lexical import LexicalIndex
+from index.rerank import Candidate, Reranker
 from index.store import PaperRecord, Store
+from ingest.errors import PaperlensError
 from ingest.langid import detect_language
 
-Mode = Literal["hybrid", "dense", "bm25"]
-MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")
+Mode = Literal["rerank", "hybrid", "dense", "bm25"]
+MODES: tuple[Mode, ...] = ("bm25", "dense", "hybrid", "rerank")
 
 
 @dataclass(frozen=True)
@@ -51,30 +53,38 @@ class Searcher:
         *,
         candidates: int = 200,
         bm25_weight: float = 0.5,
+        reranker: Reranker | None = None,
+        rerank_candidates: int = 40,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.candidates = candidates
+        self.reranker = reranker
+        self.rerank_candidates = rerank_candidates
         self.weights = (1.0, bm25_weight)  # dense, BM25
         self._lexical: LexicalIndex | None = None
         self._lexical_generation = -1
         self._lock = threading.Lock()
 
-    def search(self, query: str, k: int = 5, mode: Mode = "hybrid") -> list[Hit]:
+    @property
+    def default_mode(self) -> Mode:
+        return "rerank" if self.reranker is not None else "hybrid"
+
+    def search(self, query: str, k: int = 5, mode: Mode | None = None) -> list[Hit]:
         """The k best papers for `query`, each with its best passage."""
         query = query.strip()
         if not query or k <= 0:
             return []
-        rankings = self._rank(query, mode)
+        rankings = self._rank(query, mode or self.default_mode)
         fused = fuse(rankings, self._paper_of(rankings), weights=self.weights)
         return self._hits(fused[:k])
 
-    def search_passages(self, query: str, k: int = 8, mode: Mode = "hybrid") -> list[Hit]:
+    def search_passages(self, query: str, k: int = 8, mode: Mode | None = None) -> list[Hit]:
         """The k best passages (several per paper allowed), for answering questions."""
         query = query.strip()
         if not query or k <= 0:
             return []
-        fused = fuse(self._rank(query, mode), None, weights=self.weights)[:k]
+        fused = fuse(self._rank(query, mode or self.default_mode), None, weights=self.weights)[:k]
         passages = self.store.passages(int(f.paper_id) for f in fused)
         chosen = [
             PaperScore(passages[f.passage_id].paper_id, f.score, f.passage_id)
@@ -103,6 +113,10 @@ class Searcher:
     # ---- internals ------------------------------------------------------------
 
     def _rank(self, query: str, mode: Mode) -> list[RankedPassages]:
+        if mode == "rerank":
+            if self.reranker is None:
+                raise PaperlensError("no reranker is configured (PAPERLENS_RERANK_MODEL)")
+            return [self._rerank(query, self._rank(query, "hybrid"))]
         rankings = []
         if mode in ("hybrid", "dense"):
             vector = self.embedder.embed_queries([query])[0]
@@ -112,6 +126,26 @@ class Searcher:
         if mode in ("hybrid", "bm25"):
             rankings.append(RankedPassages(*self.lexical().search(query, self.candidates)))
         return rankings
+
+    def _rerank(self, query: str, rankings: list[RankedPassages]) -> RankedPassages:
+        """The fused top passages, re-scored by the reranker, best first."""
+        fused = fuse(rankings, None, weights=self.weights)[: self.rerank_candidates]
+        candidates = self.candidates_for([int(f.paper_id) for f in fused])
+        if not candidates:
+            return RankedPassages(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+        scores = self.reranker.score(query, candidates)
+        order = np.argsort(-scores, kind="stable")
+        ids = np.array([candidates[i].passage_id for i in order], dtype=np.int64)
+        return RankedPassages(ids, scores[order].astype(np.float32))
+
+    def candidates_for(self, passage_ids: Sequence[int]) -> list[Candidate]:
+        """Passages as the reranker reads them: the paper's titles, then the text.
+
+        The titles are those stored with the passage at ingest (its header), so the
+        reranker's cached vector stays valid when later sources add titles.
+        """
+        documents = self.store.passage_documents(passage_ids)
+        return [Candidate(pid, *documents[pid]) for pid in passage_ids if pid in documents]
 
     def lexical(self) -> LexicalIndex:
         """The BM25 index, rebuilt when the catalog has changed since it was built."""

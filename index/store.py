@@ -400,6 +400,19 @@ class Store:
         )
         return [Passage(**dict(row)) for row in rows]
 
+    def passage_documents(self, ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+        """(header, text) of each passage: what was embedded, titles as they were then."""
+        ids = [int(i) for i in ids]
+        found: dict[int, tuple[str, str]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self._db.execute(
+                f"SELECT id, header, text FROM passages WHERE id IN ({marks})", chunk
+            ):
+                found[row["id"]] = (row["header"], row["text"])
+        return found
+
     def iter_passage_texts(self) -> Iterator[tuple[int, str, str | None]]:
         """(id, header + text, lang) for every passage, for the lexical index."""
         for row in self._db.execute("SELECT id, header, text, lang FROM passages ORDER BY id"):

@@ -45,6 +45,22 @@ class Settings(BaseSettings):
     center_languages: bool = True
     # Weight of BM25 next to dense retrieval in hybrid search (z-score fusion).
     bm25_weight: float = 0.5
+    # Second stage: re-score the fused top candidates with a stronger model.
+    # "embeddinggemma-300m" (assembled from PyPI by `make install`), a
+    # sentence-transformers name or path, or "off".
+    rerank_model: str = "embeddinggemma-300m"
+    rerank_dim: int = 256  # Matryoshka truncation of the reranker's vectors (0 = full)
+    rerank_candidates: int = 40  # fused passages the reranker re-scores
+    # Answers, measured with the default reranker (see README): abstain when the
+    # best passage's reranker score is below `abstain_below` (dev questions:
+    # answerable >= 0.49, unanswerable <= 0.36); drop answer sentences whose
+    # similarity to every given passage is below `support_threshold` (a sentence
+    # vs its paper's passage in another language: 90% >= 0.57; vs another
+    # paper's: 90% <= 0.44). Other reranking models need their own values.
+    abstain_below: float = 0.42
+    support_threshold: float = 0.45
+    # Where bundled model folders live (default: inside the installation, the venv).
+    models_dir: Path | None = None
 
     # Passages: sized well under E5's 512-token window (CJK ~1 token/char).
     chunk_chars: int = 700
@@ -74,6 +90,13 @@ class Settings(BaseSettings):
     )
     llm_model: str | None = None
     local_llm: str = "auto"  # auto: the bundled GGUF when installed | off: never
+    # Which generator answers: auto (endpoint, else a local server, else bundled) or a
+    # key from `paperlens generators` (e.g. "bundled", "none").
+    generator: str = "auto"
+    # Probe these OpenAI-compatible servers on loopback when no endpoint is set
+    # (Ollama, llama.cpp's server).
+    discover_servers: bool = True
+    local_servers: list[str] = ["http://127.0.0.1:11434/v1", "http://127.0.0.1:8080/v1"]
     llm_timeout: float = 120.0
     context_tokens: int = 1800
 

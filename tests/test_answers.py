@@ -1,0 +1,137 @@
+"""Trustworthy answers: language and script checks with one retry, sentence support
+(wrong citations moved, unsupported sentences removed), abstention."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assistant.llm import OpenAICompatibleLLM
+from assistant.rag import answer
+from assistant.scripts import foreign_letters, native_share, script_purity
+from assistant.verify import SupportChecker, language_problem
+from index.hits import Hit
+from ingest.config import Settings
+from tests.fake_openai import FakeOpenAI
+
+
+def hit(n: int, title: str, text: str, lang: str = "en") -> Hit:
+    return Hit(
+        n,
+        f"arxiv:000{n}",
+        f"000{n}",
+        title,
+        0.7,
+        text,
+        n,
+        None,
+        lang,
+        "digest",
+        "test://",
+        f"https://arxiv.org/abs/000{n}",
+    )
+
+
+HITS = [
+    hit(1, "Ring Attention", "Ring Attention splits long sequences into blocks across devices."),
+    hit(2, "StreamingLLM", "Keeping the first tokens as attention sinks lets models stream text."),
+]
+
+
+def keyword_similarity(sentences, given):
+    """A stand-in for the embedding model: 1.0 when a sentence names the passage's topic."""
+    topics = {"Ring Attention": ("블록", "block", "device"), "StreamingLLM": ("싱크", "sink")}
+    return np.array(
+        [[float(any(w in s.lower() for w in topics[h.title])) for h in given] for s in sentences]
+    )
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return Settings(home=tmp_path, abstain_below=0.42)
+
+
+def llm_for(server: FakeOpenAI) -> OpenAICompatibleLLM:
+    return OpenAICompatibleLLM(server.base_url, model="fake", api_key=None, timeout=5)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "purity"),
+    [
+        ("어텐션 싱크는 처음 토큰을 캐시에 남깁니다.", "ko", 1.0),
+        ("LoRA는 저랭크 행렬만 학습합니다.", "ko", 1.0),  # Latin terms are fine
+        ("400万 토크ン 이상으로 확장합니다", "ko", 1 - 2 / 13),  # a kanji and a katakana
+        ("トークンを保持する", "ja", 1.0),
+    ],
+)
+def test_script_purity_counts_letters_from_other_scripts(text, lang, purity):
+    assert script_purity(text, lang) == pytest.approx(purity)
+
+
+def test_a_hindi_answer_written_in_english_is_not_hindi():
+    assert foreign_letters("This answer is in English.", "hi") == []
+    assert native_share("This answer is in English.", "hi") == 0.0
+    assert "Latin" in language_problem("यह उत्तर LoRA, RLHF, PPO, DPO, KV cache, GPU memory", "hi")
+
+
+def test_language_problems_are_named():
+    assert language_problem("어텐션 싱크는 처음 토큰을 남깁니다 [1].", "ko") is None
+    assert "English" in language_problem("Attention sinks keep the first tokens [1].", "ko")
+    assert "mixed" in language_problem("어텐션 싱크는 400万 토크ン 이상을 처리합니다 [1].", "ko")
+
+
+def test_sentences_are_kept_recited_or_removed_by_support():
+    checker = SupportChecker(keyword_similarity, threshold=0.5)
+    text = (
+        "어텐션 싱크는 처음 토큰을 남겨 스트리밍을 돕습니다 [1]. "  # cites the wrong passage
+        "링 어텐션은 블록으로 나누어 계산합니다 [1]. "  # right
+        "이 방법은 2025년 노벨상을 받았습니다 [2]."  # nothing supports it
+    )
+    checked = checker.check(text, HITS)
+    assert checked.sentences == 3 and checked.supported == 2 and checked.recited == 1
+    assert "[2]" in checked.text.split(".")[0] and "노벨상" not in checked.text
+    assert checked.dropped == ["이 방법은 2025년 노벨상을 받았습니다 [2]."]
+
+
+def test_a_wrong_language_answer_is_asked_again_once_in_stricter_words(settings):
+    replies = [
+        "Attention sinks keep the first tokens [2].",
+        "어텐션 싱크는 처음 토큰을 남깁니다 [2].",
+    ]
+    with FakeOpenAI(replies=replies) as server:
+        result = answer("어텐션 싱크란?", HITS, llm_for(server), lang="ko", settings=settings)
+    assert len(server.requests) == 2
+    assert "반드시 한국어로만" in server.requests[1]["messages"][-1]["content"]
+    assert result.mode == "llm" and result.text == "어텐션 싱크는 처음 토큰을 남깁니다 [2]."
+
+
+def test_twice_in_the_wrong_language_falls_back_to_cited_passages_with_the_reason(settings):
+    with FakeOpenAI("Attention sinks keep the first tokens [2].") as server:
+        result = answer("어텐션 싱크란?", HITS, llm_for(server), lang="ko", settings=settings)
+    assert result.mode == "extractive" and result.citations
+    assert "English" in result.text  # the reason, inside the Korean retrieval-only notice
+
+
+def test_an_answer_no_passage_supports_is_not_shown_as_cited(settings):
+    checker = SupportChecker(keyword_similarity, threshold=0.5)
+    with FakeOpenAI("이 논문은 노벨상을 받은 단백질 구조 예측 방법입니다 [1].") as server:
+        result = answer(
+            "질문", HITS, llm_for(server), lang="ko", settings=settings, checker=checker
+        )
+    assert result.mode == "extractive"
+    assert "노벨상" not in result.text
+
+
+def test_weak_evidence_means_abstaining_in_the_users_language(settings):
+    with FakeOpenAI("should not be asked") as server:
+        result = answer(
+            "Quelle est la capitale de l'Australie ?",
+            HITS,
+            llm_for(server),
+            lang="fr",
+            settings=settings,
+            relevance=0.2,
+        )
+    assert not server.requests
+    assert result.abstained and result.mode == "no-results" and not result.citations
+    assert result.text.startswith("Je n'ai rien trouvé")
