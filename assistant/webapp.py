@@ -367,6 +367,16 @@ def paper_ref(choice: str) -> str:
     return match.group(1) if match else (choice or "").strip()
 
 
+def reranking(app: App) -> str:
+    settings = app.library.settings
+    name = getattr(settings, "rerank_model", "off") or "off"
+    if name == "off":
+        return "off (hybrid dense + BM25 fusion only)"
+    loaded = getattr(app.library, "reranker", None) is not None
+    state = "" if loaded else " — not installed, so search uses hybrid fusion only"
+    return f"{name} over the top {getattr(settings, 'rerank_candidates', '?')} passages{state}"
+
+
 def settings_markdown(app: App) -> str:
     """What the app runs on: generators, models, index statistics."""
     stats = app.library.store.stats()
@@ -377,7 +387,7 @@ def settings_markdown(app: App) -> str:
         f"**Generator in use:** {current}",
         f"**Generators detected:**\n{found}",
         f"**Embedding model:** {app.library.embedder.name} ({stats['dim']} dims)",
-        "**Reranking:** none (hybrid dense + BM25 fusion; no reranker model ships offline)",
+        f"**Reranking:** {reranking(app)}",
         f"**Index:** {stats['papers']} papers, {stats['passages']} passages "
         f"({stats['pdf_papers']} papers with PDF pages), {stats['sources']} sources "
         f"({stats['failed_sources']} failed), {stats['index_bytes'] / 1e6:.1f} MB",

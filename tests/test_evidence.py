@@ -88,3 +88,21 @@ def test_arxiv_pdfs_are_found_in_the_download_cache(library):
 def test_an_unknown_passage_is_a_one_line_error(library):
     with pytest.raises(PaperlensError, match="no passage 12345"):
         passage_context(library, 12345)
+
+
+@pytest.mark.slow
+def test_the_cli_shows_a_passage_in_context(tmp_path):
+    import json
+
+    from tests.test_cli import run
+
+    pdf = tmp_path / "sinks.pdf"
+    pdf.write_bytes(paper_pdf())
+    home = tmp_path / "home"
+    run(home, "ingest", str(pdf))
+    hits = json.loads(run(home, "search", "rotary embeddings ALiBi", "--json").stdout)
+    png = tmp_path / "page.png"
+    shown = run(home, "passage", str(hits[0]["passage_id"]), "--png", str(png), "--json")
+    evidence = json.loads(shown.stdout)
+    assert evidence["page"] == 2 and evidence["has_image"] and evidence["highlighted"]
+    assert Image.open(png).format == "PNG"
