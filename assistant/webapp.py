@@ -64,10 +64,9 @@ CITE_CLICKS = """
     const cite = event.target.closest('a.pl-cite');
     if (!cite) return;
     event.preventDefault();
-    const panel = document.getElementById(cite.dataset.panel);
-    const item = panel && panel.querySelector(`[data-n="${cite.dataset.n}"]`);
-    if (item) item.click();
-  });
+    const item = document.getElementById(cite.getAttribute('href').slice(1));
+    if (item) { item.scrollIntoView({block: 'nearest'}); item.click(); }
+  }, true);
 }
 """
 CSS = """
@@ -425,11 +424,15 @@ def store_uploads(paths: list[str], settings: Settings) -> tuple[list[str], list
 # ---- the UI --------------------------------------------------------------------------
 
 
-def evidence_view(app: App):
+def evidence_view(app: App, key: str):
     """A passage-in-context area: its text (or digest entry) and its PDF page image."""
-    text = gr.HTML("", elem_classes=["pl-evidence-box"])
+    text = gr.HTML("", elem_id=f"{key}-evidence")
     image = gr.Image(
-        label="The cited page (passage highlighted)", type="pil", visible=False, interactive=False
+        label="The cited page (passage highlighted)",
+        type="pil",
+        visible=False,
+        interactive=False,
+        elem_id=f"{key}-evidence-image",
     )
 
     def show(evt: gr.EventData):
@@ -469,7 +472,7 @@ def build(app: App) -> gr.Blocks:
             sources = clickable_html(
                 "<p><em>Cited passages appear here.</em></p>", "ask-sources-box"
             )
-            ask_text, ask_image, ask_show = evidence_view(app)
+            ask_text, ask_image, ask_show = evidence_view(app, "ask")
             sources.click(ask_show, None, [ask_text, ask_image])
             gr.Examples(EXAMPLES, inputs=question)
 
@@ -502,7 +505,7 @@ def build(app: App) -> gr.Blocks:
             query = gr.Textbox(label="Query (any language)")
             search_button = gr.Button("Search")
             results = clickable_html()
-            search_text, search_image, search_show = evidence_view(app)
+            search_text, search_image, search_show = evidence_view(app, "search")
             results.click(search_show, None, [search_text, search_image])
             search_button.click(
                 lambda q: _guard(lambda: hits_table(lib.searcher.search(q, k=10))),
@@ -518,7 +521,7 @@ def build(app: App) -> gr.Blocks:
             text = gr.Textbox(label="…or papers like this text", lines=3)
             similar_button = gr.Button("Find similar papers")
             similar_out = clickable_html("", "similar-out")
-            similar_text, similar_image, similar_show = evidence_view(app)
+            similar_text, similar_image, similar_show = evidence_view(app, "similar")
             similar_out.click(similar_show, None, [similar_text, similar_image])
 
             def on_similar(choice: str, body: str) -> str:
@@ -536,7 +539,7 @@ def build(app: App) -> gr.Blocks:
                 summary_stop = gr.Button("Stop", variant="stop", scale=1)
             summary_text = gr.HTML()
             summary_sources = clickable_html("", "summary-sources-box")
-            sum_text, sum_image, sum_show = evidence_view(app)
+            sum_text, sum_image, sum_show = evidence_view(app, "summary")
             summary_sources.click(sum_show, None, [sum_text, sum_image])
 
             def on_summarize(choice: str, language: str) -> Iterator:

@@ -119,6 +119,12 @@ def test_ask_in_japanese_shows_a_cited_source_passage(page):
     source.wait_for(timeout=120_000)
     assert "Attention Is All You Need" in source.inner_text()
     assert "[1]" in source.inner_text()
+    # The answer's [1] marker opens that passage in context (here: its digest entry).
+    page.locator("a.pl-cite").first.click()
+    entry = page.locator("#ask-evidence .pl-evidence")
+    entry.wait_for(timeout=60_000)
+    assert "Attention Is All You Need" in entry.inner_text()
+    assert entry.locator("mark").count() == 1  # the passage, marked inside its entry
     page.screenshot(path=str(ARTIFACTS / "ask-japanese.png"), full_page=True)
 
 
@@ -127,7 +133,9 @@ def test_upload_a_pdf_and_see_it_in_the_library(page, tmp_path):
     pdf.write_bytes(paper_pdf())
     page.get_by_role("tab", name="Library").click()
     page.locator("#upload-files input[type=file]").set_input_files(str(pdf))
-    page.get_by_text("attention-sinks.pdf").first.wait_for(timeout=60_000)  # upload finished
+    page.locator("#upload-files").get_by_text("attention-sinks.pdf").wait_for(
+        timeout=60_000
+    )  # upload finished
     page.get_by_role("button", name="Add to library").click()
     page.get_by_text("ingested:").first.wait_for(timeout=180_000)
     page.screenshot(path=str(ARTIFACTS / "library-upload.png"), full_page=True)
@@ -161,13 +169,11 @@ def test_a_citation_opens_its_pdf_page_with_the_passage_highlighted(page):
     row = page.locator("tr[data-passage]").first
     row.wait_for(timeout=60_000)
     row.click()
-    heading = page.locator(".pl-evidence h4").first
+    heading = page.locator("#search-evidence .pl-evidence h4")
     heading.wait_for(timeout=60_000)
     assert "page 2" in heading.inner_text()
-    assert "#page=2" in page.locator(".pl-evidence a").first.get_attribute("href")
-    page.locator("img[src*='.png'], img[src*='.webp'], img[src*='gradio_api']").first.wait_for(
-        timeout=30_000
-    )
+    assert "#page=2" in page.locator("#search-evidence .pl-evidence a").get_attribute("href")
+    page.locator("#search-evidence-image img").first.wait_for(timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "citation-page.png"), full_page=True)
 
 
@@ -216,4 +222,5 @@ def test_a_second_user_sees_their_place_in_the_queue(page, app_url):
     second.get_by_text("queue:").first.wait_for(timeout=30_000)
     second.screenshot(path=str(ARTIFACTS / "queue.png"), full_page=True)
     second.get_by_role("button", name="Stop").click()
+    second.get_by_text("queue:").first.wait_for(state="hidden", timeout=30_000)  # cancelled
     second.close()
