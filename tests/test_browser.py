@@ -129,13 +129,15 @@ def test_ask_in_japanese_shows_a_cited_source_passage(page):
 
 
 def test_upload_a_pdf_and_see_it_in_the_library(page, tmp_path):
+
     pdf = tmp_path / "attention-sinks.pdf"
     pdf.write_bytes(paper_pdf())
     page.get_by_role("tab", name="Library").click()
+    page.get_by_role("button", name="Add to library").wait_for()
+    page.wait_for_timeout(2_500)  # let the tab's first refresh tick land before uploading
+    uploaded = page.locator("#upload-files").get_by_text("attention-sinks.pdf")
     page.locator("#upload-files input[type=file]").set_input_files(str(pdf))
-    page.locator("#upload-files").get_by_text("attention-sinks.pdf").wait_for(
-        timeout=60_000
-    )  # upload finished
+    uploaded.wait_for(timeout=60_000)  # upload finished
     page.get_by_role("button", name="Add to library").click()
     page.get_by_text("ingested:").first.wait_for(timeout=180_000)
     page.screenshot(path=str(ARTIFACTS / "library-upload.png"), full_page=True)
