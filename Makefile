@@ -21,11 +21,12 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-# The browser tests drive Debian's chromium. Installing it needs root and the
-# Debian mirror; where that fails, those tests skip with a clear reason.
+# The browser tests drive Debian's chromium; fonts-noto-cjk makes Korean/Japanese
+# legible in their screenshots. Installing needs root and the Debian mirror;
+# where that fails, those tests skip with a clear reason.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 \
+	@{ command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "noto.*cjk"; } || { \
+	  (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk) >/dev/null 2>&1 \
 	  || echo "note: could not install chromium; browser tests will be skipped"; }
 
 run: install

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from assistant.rag import Answer, answer_stream, condense_question
+from assistant.relevance import passage_relevance, weak_evidence_note
 from assistant.verify import SupportChecker
 from index.library import Library
 from index.rerank import Candidate
@@ -47,7 +48,8 @@ def ask_stream(
     query = condense_question(list(history), question, llm) if history else question
     hits = library.searcher.search_passages(query, k=k)
     reranked = library.searcher.default_mode == "rerank"
-    yield from answer_stream(
+    relevance = passage_relevance(library, query, [(h.passage_id, h.paper_id) for h in hits])
+    for item in answer_stream(
         question,
         hits,
         llm,
@@ -55,7 +57,21 @@ def ask_stream(
         settings=library.settings,
         checker=support_checker(library),
         relevance=hits[0].score if hits and reranked else None,
-    )
+    ):
+        if isinstance(item, Answer):
+            item = with_relevance(item, relevance, warn=not reranked)
+        yield item
+
+
+def with_relevance(answer: Answer, relevance: dict[int, float], *, warn: bool = True) -> Answer:
+    """Give each citation its relevance; warn when the best retrieved passage is weak
+    (unless the reranker's relevance already judged the answer, see rag.py)."""
+    for citation in answer.citations:
+        citation.relevance = relevance.get(citation.passage_id)
+    note = weak_evidence_note(max(relevance.values(), default=None)) if warn else None
+    if note and answer.mode != "no-results":
+        answer.warnings.append(note)
+    return answer
 
 
 def support_checker(library: Library) -> SupportChecker | None:

@@ -279,6 +279,32 @@ def generators(as_json: JsonFlag = False) -> None:
 
 
 @app.command()
+def passage(
+    passage_id: Annotated[int, typer.Argument(help="A passage id (citations' passage_id).")],
+    png: Annotated[
+        Path | None, typer.Option(help="Write the PDF page, passage highlighted, here.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show a cited passage in context: its PDF page (as a PNG) or its digest entry."""
+    from assistant.evidence import passage_context
+
+    evidence = passage_context(library(), passage_id)
+    if png is not None and evidence.image:
+        png.write_bytes(evidence.image)
+    if as_json:
+        typer.echo(json.dumps(evidence.to_json(), ensure_ascii=False, indent=2))
+        return
+    where = f"page {evidence.page}" if evidence.page else evidence.kind
+    typer.echo(f"{evidence.title} ({where})  {evidence.url or evidence.source}")
+    typer.echo(evidence.context or evidence.text)
+    for note in evidence.notes:
+        typer.echo(f"note: {note}")
+    if png is not None and evidence.image:
+        typer.echo(f"page image: {png}")
+
+
+@app.command()
 def stats(as_json: JsonFlag = False) -> None:
     """Papers, passages, sources, languages, model and index size."""
     data = library().store.stats()
@@ -312,12 +338,23 @@ def reindex(
 
 @app.command()
 def serve(
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 7860,
+    port: Annotated[
+        int | None,
+        typer.Option(help="Port (default: GRADIO_SERVER_PORT, PAPERLENS_PORT, else 7860)."),
+    ] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(help="Address to listen on (default: GRADIO_SERVER_NAME, else 127.0.0.1)."),
+    ] = None,
+    root_path: Annotated[
+        str | None,
+        typer.Option(help="URL prefix behind a reverse proxy (default: GRADIO_ROOT_PATH)."),
+    ] = None,
 ) -> None:
     """Start the Gradio app (same as `python app.py`)."""
     from assistant.webapp import main as run_app
 
-    run_app(port=port)
+    run_app(port=port, host=host, root_path=root_path)
 
 
 def main() -> None:

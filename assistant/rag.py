@@ -50,6 +50,9 @@ class Citation:
     page: int | None
     passage: str
     url: str | None
+    passage_id: int | None = None  # to show the passage in context (assistant/evidence.py)
+    score: float | None = None  # the search score that selected it (fused, relative)
+    relevance: float | None = None  # cosine with the question (assistant/relevance.py)
 
 
 @dataclass
@@ -248,4 +251,14 @@ def _extractive(
 
 
 def _citation(n: int, hit: Hit) -> Citation:
-    return Citation(n, hit.paper_id, hit.arxiv_id, hit.title, hit.page, hit.passage, hit.url)
+    return Citation(
+        n,
+        hit.paper_id,
+        hit.arxiv_id,
+        hit.title,
+        hit.page,
+        hit.passage,
+        hit.url,
+        passage_id=hit.passage_id,
+        score=hit.score,
+    )

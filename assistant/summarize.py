@@ -163,6 +163,7 @@ def _answer(
             page=passages[n - 1].page,
             passage=passages[n - 1].text,
             url=passage_url(paper, passages[n - 1]),
+            passage_id=passages[n - 1].id,
         )
         for n in cited
     ]

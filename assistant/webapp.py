@@ -1,13 +1,19 @@
-"""The Gradio app: Ask, Search, Similar papers, Summarize, Library.
+"""The Gradio app: Ask, Search, Similar papers, Summarize, Library, Settings.
 
 Thin by design: every handler calls the same functions as the CLI and only
 renders. All document text is HTML-escaped before it is shown; links are
-only ever http(s).
+only ever http(s), or PDFs this app serves from the user's own library.
+
+Clicking a cited passage (in a sources panel or a search table) shows it in
+context (assistant/evidence.py): its PDF page with the passage highlighted,
+or its digest entry. Pickers and tables follow the catalog's generation, so
+an ingest or delete anywhere (another tab, the CLI) shows up without a reload.
 """
 
 from __future__ import annotations
 
 import html
+import io
 import logging
 import os
 import re
@@ -15,12 +21,16 @@ import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import gradio as gr
+from PIL import Image
 
 from assistant.chat import ask_stream
-from assistant.llm import get_llm
+from assistant.evidence import Evidence, passage_context
+from assistant.llm import discover_generators, get_llm
 from assistant.rag import Answer
+from assistant.relevance import WEAK_EVIDENCE
 from assistant.similar import similar_to_paper, similar_to_text
 from assistant.summarize import summarize_stream
 from index.hits import snippet
@@ -40,6 +50,32 @@ EXAMPLES = [
     "DPR और BM25 में क्या अंतर है?",
     "What does Mamba change compared to attention?",
 ]
+# Clicks on a passage inside an HTML panel reach Python as a "click" event
+# carrying the passage id; [n] markers in an answer click their sources entry.
+PASSAGE_CLICKS = """
+element.addEventListener('click', (event) => {
+  const item = event.target.closest('[data-passage]');
+  if (item && !event.target.closest('a[href]')) trigger('click', {passage: item.dataset.passage});
+});
+"""
+CITE_CLICKS = """
+() => {
+  document.addEventListener('click', (event) => {
+    const cite = event.target.closest('a.pl-cite');
+    if (!cite) return;
+    event.preventDefault();
+    const item = document.getElementById(cite.getAttribute('href').slice(1));
+    if (item) { item.scrollIntoView({block: 'nearest'}); item.click(); }
+  }, true);
+}
+"""
+CSS = """
+.pl-source { cursor: pointer; border-left: 3px solid transparent; padding-left: 6px; }
+.pl-source:hover { border-left-color: #f5b400; }
+.pl-score { color: #666; font-size: 0.85em; }
+.pl-weak { color: #b45309; }
+tr[data-passage] { cursor: pointer; }
+"""
 
 
 class App:
@@ -49,8 +85,51 @@ class App:
         self.settings = settings
         self.library = Library(settings, show_progress=False)
         self.llm = get_llm(settings)
+        self.generators = discover_generators(settings)
+        self.generator_key = self._key_of(self.llm)
         self.status = "starting: loading the embedding model…"
         self.ready = threading.Event()
+        self.served_pdfs: set[Path] = set()  # local PDFs the app may serve (see launch)
+
+    def _key_of(self, llm) -> str:
+        """Which discovered option is in use: get_llm picks the first one found."""
+        return self.generators[0].key if llm is not None and self.generators else "none"
+
+    def use_generator(self, key: str) -> str:
+        """Switch the generator for every new question (running answers keep theirs)."""
+        option = next((o for o in self.generators if o.key == key), None)
+        if option is None:
+            raise PaperlensError(f"no generator {key!r}")
+        self.llm = option.make()
+        self.generator_key = key
+        self.status = self._ready_line()
+        return option.label
+
+    def pdf_link(self, evidence: Evidence) -> str | None:
+        """A link that opens the passage's PDF at its page, served only if it is ours."""
+        if evidence.url and safe_url(evidence.url):
+            return evidence.url
+        if evidence.url and evidence.url.startswith("file://"):
+            path = Path(evidence.source).resolve()
+            if self._may_serve(path):
+                return f"gradio_api/file={quote(str(path))}#page={evidence.page or 1}"
+        return None
+
+    def _may_serve(self, path: Path) -> bool:
+        roots = [self.settings.home / "uploads", self.settings.cache_dir / "pdf"]
+        inside = any(path.is_relative_to(r.resolve()) for r in roots if r.exists())
+        return inside or path in self.served_pdfs
+
+    def allowed_paths(self) -> list[str]:
+        """What Gradio may serve: uploads, arXiv's PDF cache, and the library's local PDFs."""
+        for source in self.library.store.sources():
+            path = Path(source.uri)
+            if path.suffix.lower() == ".pdf" and path.is_file():
+                self.served_pdfs.add(path.resolve())
+        roots = [self.settings.home / "uploads", self.settings.cache_dir / "pdf"]
+        for root in roots:
+            root.mkdir(parents=True, exist_ok=True)
+        return [str(r.resolve()) for r in roots] + [str(p) for p in self.served_pdfs]
 
     def warm_up(self) -> None:
         """Load the model and index the bundled samples on first run (background)."""
@@ -97,20 +176,50 @@ def link(url: str | None, text: str) -> str:
     )
 
 
-def sources_panel(answer: Answer | None) -> str:
+def sources_panel(answer: Answer | None, panel: str = "ask-sources") -> str:
+    """Cited passages, each clickable to show it in context, with its scores."""
     if answer is None or not answer.citations:
         return "<p><em>No cited passages.</em></p>"
     items = []
     for c in answer.citations:
         where = f", page {c.page}" if c.page else ""
         items.append(
-            f'<div class="pl-source" id="src-{c.n}"><strong>[{c.n}]</strong> '
-            f"{link(c.url, c.title)}{html.escape(where)}"
+            f'<div class="pl-source" id="{panel}-{c.n}" data-n="{c.n}"'
+            f'{_passage_attr(c.passage_id)} title="Show this passage in context">'
+            f"<strong>[{c.n}]</strong> {link(c.url, c.title)}{html.escape(where)} "
+            f"{score_badge(c.score, c.relevance)}"
             f"<blockquote>{html.escape(c.passage)}</blockquote></div>"
         )
     mode = {"extractive": " (retrieval only)", "no-results": ""}.get(answer.mode, "")
-    notes = "".join(f"<p><em>Note: {html.escape(w)}</em></p>" for w in answer.warnings)
-    return f"{notes}<h4>Sources{html.escape(mode)}</h4>" + "".join(items)
+    notes = "".join(
+        f'<p class="{"pl-weak" if w.startswith("weak evidence") else ""}"><em>Note: '
+        f"{html.escape(w)}</em></p>"
+        for w in answer.warnings
+    )
+    hint = "<p class='pl-score'>Click a passage to see it in its page or digest entry.</p>"
+    return f"{notes}<h4>Sources{html.escape(mode)}</h4>{hint}" + "".join(items)
+
+
+def score_badge(score: float | None, relevance: float | None = None) -> str:
+    parts = []
+    if relevance is not None:
+        weak = " pl-weak" if relevance < WEAK_EVIDENCE else ""
+        parts.append(f'<span class="pl-score{weak}">relevance {relevance:.2f}</span>')
+    if score is not None:
+        parts.append(f'<span class="pl-score">score {score:.2f}</span>')
+    return " · ".join(parts)
+
+
+def cite_links(text: str, panel: str) -> str:
+    """Escaped answer text whose [n] markers click the matching sources entry."""
+    return re.sub(
+        r"\[(\d+)\]",
+        lambda m: (
+            f'<a class="pl-cite" href="#{panel}-{m[1]}" data-panel="{panel}-box" '
+            f'data-n="{m[1]}">[{m[1]}]</a>'
+        ),
+        html.escape(text),
+    )
 
 
 def hits_table(hits) -> str:
@@ -125,7 +234,8 @@ def hits_table(hits) -> str:
         ]
         for h in hits
     ]
-    return _table(["#", "Paper", "arXiv", "Score", "Where", "Passage"], rows, "No results.")
+    attrs = [_passage_attr(h.passage_id) for h in hits]
+    return _table(["#", "Paper", "arXiv", "Score", "Where", "Passage"], rows, "No results.", attrs)
 
 
 def similar_table(results) -> str:
@@ -139,31 +249,106 @@ def similar_table(results) -> str:
         ]
         for i, r in enumerate(results, 1)
     ]
-    return _table(["#", "Paper", "arXiv", "Score", "Why"], rows, "No similar papers.")
+    attrs = [_passage_attr(r.why[0].id if r.why else None) for r in results]
+    return _table(["#", "Paper", "arXiv", "Score", "Why"], rows, "No similar papers.", attrs)
 
 
-def _table(headers: list[str], rows: list[list[str]], empty: str) -> str:
+def _table(
+    headers: list[str], rows: list[list[str]], empty: str, attrs: list[str] | None = None
+) -> str:
     """An HTML table from cells that are already escaped."""
     if not rows:
         return f"<p><em>{empty}</em></p>"
+    attrs = attrs or [""] * len(rows)
     head = "<tr>" + "".join(f"<th>{h}</th>" for h in headers) + "</tr>"
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    body = "".join(
+        f"<tr{a}>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>"
+        for row, a in zip(rows, attrs, strict=True)
+    )
     return f"<table class='pl-table'>{head}{body}</table>"
 
 
-def library_rows(library: Library, papers: list | None = None) -> list[list]:
+def _passage_attr(passage_id: int | None) -> str:
+    return f' data-passage="{int(passage_id)}"' if passage_id is not None else ""
+
+
+def evidence_html(evidence: Evidence, link_url: str | None) -> str:
+    """The header and text of a passage shown in context (the page image is separate)."""
+    where = f"page {evidence.page}" if evidence.page else evidence.kind
+    opener = (
+        f' · <a href="{html.escape(link_url)}" target="_blank" rel="noopener">'
+        f"{'open the PDF at this page' if evidence.kind == 'pdf' else 'open the source'}</a>"
+        if link_url
+        else ""
+    )
+    source = (
+        ""
+        if evidence.kind == "pdf"
+        else f"<p class='pl-score'>from {html.escape(evidence.source)}</p>"
+    )
+    notes = "".join(f"<p><em>{html.escape(n)}</em></p>" for n in evidence.notes)
+    body = evidence.context or evidence.text
+    quoted = html.escape(body)
+    if evidence.context and evidence.text in body:  # mark the passage inside its entry
+        quoted = quoted.replace(
+            html.escape(evidence.text), f"<mark>{html.escape(evidence.text)}</mark>", 1
+        )
+    return (
+        f"<div class='pl-evidence'><h4>{html.escape(evidence.title)} — {html.escape(where)}"
+        f"{opener}</h4>{source}{notes}<blockquote>{quoted}</blockquote></div>"
+    )
+
+
+LIBRARY_HEADERS = ["Select", "Title", "Languages", "Sources", "Passages", "PDF", "id"]
+SOURCE_HEADERS = ["Source", "Kind", "Status", "Problems", "Ingested"]
+
+
+def library_rows(
+    library: Library, papers: list | None = None, text: str = "", lang: str = "all"
+) -> list[list]:
+    """Table rows (a Select checkbox first), filtered by title text and language."""
     papers = library.store.papers() if papers is None else papers
-    return [
-        [
-            p.title,
-            ", ".join(p.languages),
-            len(p.sources),
-            p.n_passages,
-            "yes" if p.has_pdf else "no",
-            p.id,
-        ]
-        for p in papers
-    ]
+    needle = (text or "").strip().casefold()
+    rows = []
+    for p in papers:
+        titles = " ".join([p.title, *p.titles.values(), p.arxiv_id or "", p.id]).casefold()
+        if needle and needle not in titles:
+            continue
+        if lang and lang != "all" and lang not in p.languages:
+            continue
+        rows.append(
+            [
+                False,
+                p.title,
+                ", ".join(p.languages),
+                len(p.sources),
+                p.n_passages,
+                "yes" if p.has_pdf else "no",
+                p.id,
+            ]
+        )
+    return rows
+
+
+def selected_ids(table) -> list[str]:
+    """Paper ids of the rows whose Select box is ticked (a DataFrame or a list of rows)."""
+    rows = table.values.tolist() if hasattr(table, "values") else list(table or [])
+    return [str(row[-1]) for row in rows if row and row[0] in (True, "true", "True", 1)]
+
+
+def source_rows(library: Library) -> list[list]:
+    """Every ingested source: status, error, and warnings/skipped when the store has them."""
+    rows = []
+    for s in library.store.sources():
+        problems = [s.error] if s.error else []
+        warnings = getattr(s, "warnings", None)
+        if warnings:
+            problems += list(warnings) if isinstance(warnings, list | tuple) else [str(warnings)]
+        skipped = getattr(s, "skipped", None)
+        if skipped:
+            problems.append(f"{skipped} entries skipped")
+        rows.append([s.uri, s.kind, s.status, "; ".join(problems), s.ingested_at])
+    return rows
 
 
 def paper_choices(library: Library, papers: list | None = None) -> list[str]:
@@ -179,6 +364,36 @@ def paper_ref(choice: str) -> str:
     """ "Title [2106.09685]" -> "2106.09685"; free text passes through."""
     match = re.search(r"\[([^\[\]]+)\]\s*$", choice or "")
     return match.group(1) if match else (choice or "").strip()
+
+
+def reranking(app: App) -> str:
+    settings = app.library.settings
+    name = getattr(settings, "rerank_model", "off") or "off"
+    if name == "off":
+        return "off (hybrid dense + BM25 fusion only)"
+    loaded = getattr(app.library, "reranker", None) is not None
+    state = "" if loaded else " — not installed, so search uses hybrid fusion only"
+    return f"{name} over the top {getattr(settings, 'rerank_candidates', '?')} passages{state}"
+
+
+def settings_markdown(app: App) -> str:
+    """What the app runs on: generators, models, index statistics."""
+    stats = app.library.store.stats()
+    current = next((o.label for o in app.generators if o.key == app.generator_key), "none")
+    found = "\n".join(f"  - `{o.key}`: {o.label}" for o in app.generators)
+    languages = ", ".join(f"{k} {v}" for k, v in sorted(stats["languages"].items()))
+    lines = [
+        f"**Generator in use:** {current}",
+        f"**Generators detected:**\n{found}",
+        f"**Embedding model:** {app.library.embedder.name} ({stats['dim']} dims)",
+        f"**Reranking:** {reranking(app)}",
+        f"**Index:** {stats['papers']} papers, {stats['passages']} passages "
+        f"({stats['pdf_papers']} papers with PDF pages), {stats['sources']} sources "
+        f"({stats['failed_sources']} failed), {stats['index_bytes'] / 1e6:.1f} MB",
+        f"**Passages by language:** {languages or 'none'}",
+        f"**Data directory:** `{stats['home']}`",
+    ]
+    return html.escape("\n\n".join(lines), quote=False)
 
 
 # ---- uploads -------------------------------------------------------------------------
@@ -209,6 +424,34 @@ def store_uploads(paths: list[str], settings: Settings) -> tuple[list[str], list
 # ---- the UI --------------------------------------------------------------------------
 
 
+def evidence_view(app: App, key: str):
+    """A passage-in-context area: its text (or digest entry) and its PDF page image."""
+    text = gr.HTML("", elem_id=f"{key}-evidence")
+    image = gr.Image(
+        label="The cited page (passage highlighted)",
+        type="pil",
+        visible=False,
+        interactive=False,
+        elem_id=f"{key}-evidence-image",
+    )
+
+    def show(evt: gr.EventData):
+        try:
+            evidence = passage_context(app.library, int(evt.passage))
+        except (PaperlensError, ValueError, AttributeError) as exc:
+            return f"<p>⚠️ {html.escape(str(exc))}</p>", gr.update(visible=False, value=None)
+        page = Image.open(io.BytesIO(evidence.image)) if evidence.image else None
+        return evidence_html(evidence, app.pdf_link(evidence)), gr.update(
+            visible=page is not None, value=page
+        )
+
+    return text, image, show
+
+
+def clickable_html(value: str = "", elem_id: str | None = None) -> gr.HTML:
+    return gr.HTML(value, elem_id=elem_id, js_on_load=PASSAGE_CLICKS)
+
+
 def build(app: App) -> gr.Blocks:
     lib = app.library
     with gr.Blocks(title="paperlens") as demo:
@@ -216,15 +459,21 @@ def build(app: App) -> gr.Blocks:
             "# paperlens\nSearch and ask across ML paper digests and papers, in any language."
         )
         status = gr.Markdown(app.status)
-        gr.Timer(2.0).tick(lambda: app.status, outputs=status)
+        seen = gr.State(-1)  # the catalog generation this page last showed
 
         with gr.Tab("Ask"):
             chatbot = gr.Chatbot(height=420, label="Answers cite passages as [n]")
             with gr.Row():
                 question = gr.Textbox(placeholder="Ask in any language…", scale=5, label="Question")
                 lang = gr.Dropdown(LANGUAGES, value="auto", label="Answer language", scale=1)
-            ask_button = gr.Button("Ask", variant="primary")
-            sources = gr.HTML("<p><em>Cited passages appear here.</em></p>")
+            with gr.Row():
+                ask_button = gr.Button("Ask", variant="primary", scale=4)
+                ask_stop = gr.Button("Stop", variant="stop", scale=1)
+            sources = clickable_html(
+                "<p><em>Cited passages appear here.</em></p>", "ask-sources-box"
+            )
+            ask_text, ask_image, ask_show = evidence_view(app, "ask")
+            sources.click(ask_show, None, [ask_text, ask_image])
             gr.Examples(EXAMPLES, inputs=question)
 
             def on_ask(message: str, history: list, language: str) -> Iterator:
@@ -237,8 +486,8 @@ def build(app: App) -> gr.Blocks:
                     text = ""
                     for item in ask_stream(lib, message, lang=language, history=pairs, llm=app.llm):
                         if isinstance(item, Answer):
-                            history[-1]["content"] = html.escape(item.text)
-                            yield history, "", sources_panel(item)
+                            history[-1]["content"] = cite_links(item.text, "ask-sources")
+                            yield history, "", sources_panel(item, "ask-sources")
                         else:
                             text += item
                             history[-1]["content"] = html.escape(text)
@@ -247,17 +496,17 @@ def build(app: App) -> gr.Blocks:
                     history[-1]["content"] = f"⚠️ {html.escape(str(exc))}"
                     yield history, "", gr.skip()
 
-            ask_button.click(
-                on_ask, [question, chatbot, lang], [chatbot, question, sources], concurrency_limit=2
-            )
-            question.submit(
-                on_ask, [question, chatbot, lang], [chatbot, question, sources], concurrency_limit=2
-            )
+            ask_io = ([question, chatbot, lang], [chatbot, question, sources])
+            asked = ask_button.click(on_ask, *ask_io, concurrency_limit=1, concurrency_id="llm")
+            submitted = question.submit(on_ask, *ask_io, concurrency_limit=1, concurrency_id="llm")
+            ask_stop.click(None, cancels=[asked, submitted])
 
         with gr.Tab("Search"):
             query = gr.Textbox(label="Query (any language)")
             search_button = gr.Button("Search")
-            results = gr.HTML()
+            results = clickable_html()
+            search_text, search_image, search_show = evidence_view(app, "search")
+            results.click(search_show, None, [search_text, search_image])
             search_button.click(
                 lambda q: _guard(lambda: hits_table(lib.searcher.search(q, k=10))),
                 query,
@@ -271,7 +520,9 @@ def build(app: App) -> gr.Blocks:
             )
             text = gr.Textbox(label="…or papers like this text", lines=3)
             similar_button = gr.Button("Find similar papers")
-            similar_out = gr.HTML()
+            similar_out = clickable_html("", "similar-out")
+            similar_text, similar_image, similar_show = evidence_view(app, "similar")
+            similar_out.click(similar_show, None, [similar_text, similar_image])
 
             def on_similar(choice: str, body: str) -> str:
                 if body and body.strip():
@@ -283,9 +534,13 @@ def build(app: App) -> gr.Blocks:
         with gr.Tab("Summarize"):
             summary_paper = gr.Dropdown(choices=[], allow_custom_value=True, label="Paper")
             summary_lang = gr.Dropdown(LANGUAGES[1:], value="en", label="Language")
-            summary_button = gr.Button("Summarize")
-            summary_text = gr.Markdown()
-            summary_sources = gr.HTML()
+            with gr.Row():
+                summary_button = gr.Button("Summarize", variant="primary", scale=4)
+                summary_stop = gr.Button("Stop", variant="stop", scale=1)
+            summary_text = gr.HTML()
+            summary_sources = clickable_html("", "summary-sources-box")
+            sum_text, sum_image, sum_show = evidence_view(app, "summary")
+            summary_sources.click(sum_show, None, [sum_text, sum_image])
 
             def on_summarize(choice: str, language: str) -> Iterator:
                 try:
@@ -295,19 +550,24 @@ def build(app: App) -> gr.Blocks:
                         lib, paper_ref(choice), lang=language, llm=app.llm
                     ):
                         if isinstance(item, Answer):
-                            yield html.escape(item.text), sources_panel(item)
+                            yield (
+                                f"<p>{cite_links(item.text, 'summary-sources')}</p>",
+                                sources_panel(item, "summary-sources"),
+                            )
                         else:
                             text += item
-                            yield html.escape(text), gr.skip()
+                            yield f"<p>{html.escape(text)}</p>", gr.skip()
                 except PaperlensError as exc:
-                    yield f"⚠️ {html.escape(str(exc))}", ""
+                    yield f"<p>⚠️ {html.escape(str(exc))}</p>", ""
 
-            summary_button.click(
+            summarized = summary_button.click(
                 on_summarize,
                 [summary_paper, summary_lang],
                 [summary_text, summary_sources],
-                concurrency_limit=2,
+                concurrency_limit=1,
+                concurrency_id="llm",
             )
+            summary_stop.click(None, cancels=[summarized])
 
         with gr.Tab("Library"):
             urls = gr.Textbox(label="URLs or arXiv ids (one per line)", lines=3)
@@ -315,18 +575,32 @@ def build(app: App) -> gr.Blocks:
                 file_count="multiple",
                 label="Upload PDF / text / Markdown / HTML",
                 file_types=list(SUPPORTED),
+                elem_id="upload-files",
             )
             fetch_pdfs = gr.Checkbox(value=False, label="Also fetch arXiv PDFs for digest papers")
-            add_button = gr.Button("Add to library", variant="primary")
+            with gr.Row():
+                add_button = gr.Button("Add to library", variant="primary", scale=4)
+                add_stop = gr.Button("Stop", variant="stop", scale=1)
             report = gr.Markdown()
+            with gr.Row():
+                filter_text = gr.Textbox(label="Filter by title or id", scale=4)
+                filter_lang = gr.Dropdown(["all", *LANGUAGES[1:]], value="all", label="Language")
             table = gr.Dataframe(
-                headers=["Title", "Languages", "Sources", "Passages", "PDF", "id"],
-                interactive=False,
+                headers=LIBRARY_HEADERS,
+                datatype=["bool", "str", "str", "number", "number", "str", "str"],
+                interactive=True,
+                static_columns=list(range(1, len(LIBRARY_HEADERS))),
                 wrap=True,
+                label="Papers: tick Select, then Delete selected",
+            )
+            delete_button = gr.Button("Delete selected", variant="stop")
+            gr.Markdown("### Sources")
+            source_table = gr.Dataframe(
+                headers=SOURCE_HEADERS, interactive=False, wrap=True, label="Click a source row"
             )
             with gr.Row():
-                delete_id = gr.Textbox(label="Paper id to delete (last column)", scale=4)
-                delete_button = gr.Button("Delete", variant="stop", scale=1)
+                chosen_source = gr.Textbox(label="Source to re-ingest", scale=4)
+                reingest_button = gr.Button("Re-ingest", scale=1)
 
             def on_add(lines: str, files: list | None, pdfs: bool, progress=PROGRESS):
                 try:
@@ -339,35 +613,94 @@ def build(app: App) -> gr.Blocks:
                         progress((n, len(todo)), desc=f"ingesting {Path(ref).name}")
                         lib.ingest([ref], pdfs=pdfs, on_event=events.append)
                     app.status = app._ready_line()
-                    lines_md = "\n".join(f"- {html.escape(e)}" for e in events) or "nothing to add"
-                    return lines_md, library_rows(lib)
+                    return "\n".join(f"- {html.escape(e)}" for e in events) or "nothing to add"
+                except PaperlensError as exc:
+                    return f"⚠️ {html.escape(str(exc))}"
+
+            added = add_button.click(
+                on_add, [urls, uploads, fetch_pdfs], report, concurrency_limit=1
+            )
+            add_stop.click(None, cancels=[added])
+
+            def on_delete(frame) -> str:
+                ids = selected_ids(frame)
+                if not ids:
+                    return "tick the Select box of the papers to delete first"
+                deleted = [pid for pid in ids if lib.store.delete_paper(pid)]
+                app.status = app._ready_line()
+                return f"deleted {len(deleted)} paper(s): " + html.escape(", ".join(deleted))
+
+            delete_button.click(on_delete, table, report, concurrency_limit=1)
+
+            def on_source(evt: gr.SelectData) -> str:
+                row = evt.row_value or []
+                return str(row[0]) if row else ""
+
+            source_table.select(on_source, None, chosen_source)
+
+            def on_reingest(uri: str) -> str:
+                if not (uri or "").strip():
+                    return "click a source row first"
+                try:
+                    events: list[str] = []
+                    lib.ingest([uri.strip()], pdfs=False, on_event=events.append)
+                    app.status = app._ready_line()
+                    return "\n".join(f"- {html.escape(e)}" for e in events) or "done"
+                except PaperlensError as exc:
+                    return f"⚠️ {html.escape(str(exc))}"
+
+            reingest_button.click(on_reingest, chosen_source, report, concurrency_limit=1)
+
+            def on_filter(text: str, language: str):
+                return library_rows(lib, None, text, language)
+
+            filter_text.change(on_filter, [filter_text, filter_lang], table)
+            filter_lang.change(on_filter, [filter_text, filter_lang], table)
+
+        with gr.Tab("Settings"):
+            settings_info = gr.Markdown()
+            generator = gr.Radio(
+                [(o.label, o.key) for o in app.generators],
+                value=app.generator_key,
+                label="Generator for new questions and summaries",
+            )
+            generator_note = gr.Markdown()
+
+            def on_generator(key: str):
+                try:
+                    label = app.use_generator(key)
+                    return f"new questions now use: {html.escape(label)}", settings_markdown(app)
                 except PaperlensError as exc:
                     return f"⚠️ {html.escape(str(exc))}", gr.skip()
 
-            add_button.click(
-                on_add, [urls, uploads, fetch_pdfs], [report, table], concurrency_limit=1
-            )
+            generator.change(on_generator, generator, [generator_note, settings_info])
 
-            def on_delete(paper_id: str):
-                ok = lib.store.delete_paper(paper_id.strip())
-                app.status = app._ready_line()
-                message = "deleted" if ok else f"no paper {html.escape(paper_id)}"
-                return message, library_rows(lib)
+        catalog_outputs = [paper, summary_paper, table, source_table, settings_info]
 
-            delete_button.click(on_delete, delete_id, [report, table], concurrency_limit=1)
-
-        def on_load():
+        def on_tick(generation: int, text: str, language: str):
+            """Status every tick; pickers and tables only when the catalog changed."""
             if not app.ready.is_set():
-                return gr.skip(), gr.skip(), gr.skip()
+                return (app.status, generation, *[gr.skip()] * len(catalog_outputs))
+            current = lib.store.generation
+            if current == generation:
+                return (app.status, generation, *[gr.skip()] * len(catalog_outputs))
             papers = lib.store.papers()  # one catalog pass for the pickers and the table
             choices = paper_choices(lib, papers)
             return (
+                app.status,
+                current,
                 gr.update(choices=choices),
                 gr.update(choices=choices),
-                library_rows(lib, papers),
+                library_rows(lib, papers, text, language),
+                source_rows(lib),
+                settings_markdown(app),
             )
 
-        demo.load(on_load, outputs=[paper, summary_paper, table])
+        tick_io = ([seen, filter_text, filter_lang], [status, seen, *catalog_outputs])
+        gr.Timer(2.0).tick(
+            on_tick, *tick_io, show_progress="hidden", concurrency_limit=None, queue=False
+        )
+        demo.load(on_tick, *tick_io, show_progress="hidden", queue=False)
     return demo
 
 
@@ -397,18 +730,39 @@ def _guard(render) -> str:
         return f"<p>⚠️ {html.escape(str(exc))}</p>"
 
 
-def main(port: int | None = None, host: str = "127.0.0.1") -> None:
+def launch_options(
+    host: str | None = None, port: int | None = None, root_path: str | None = None
+) -> dict:
+    """Where to listen, Gradio's conventions first.
+
+    Host: --host, else GRADIO_SERVER_NAME, else 127.0.0.1 (Gradio reads the env
+    var itself when given None). Port: --port, else GRADIO_SERVER_PORT, else
+    PAPERLENS_PORT, else 7860. Root path (behind a reverse proxy): --root-path,
+    else GRADIO_ROOT_PATH (read by Gradio).
+    """
+    env_port = os.environ.get("GRADIO_SERVER_PORT") or os.environ.get("PAPERLENS_PORT")
+    return {
+        "server_name": host or None,
+        "server_port": port or int(env_port or 7860),
+        "root_path": root_path or None,
+    }
+
+
+def main(port: int | None = None, host: str | None = None, root_path: str | None = None) -> None:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     logging.basicConfig(level=logging.INFO)
     settings = Settings()
     app = App(settings)
+    allowed = app.allowed_paths()
     threading.Thread(target=app.warm_up, daemon=True).start()
     demo = build(app)
     demo.queue(default_concurrency_limit=2)
     demo.launch(
-        server_name=host,
-        server_port=port or int(os.environ.get("PAPERLENS_PORT", "7860")),
+        **launch_options(host, port, root_path),
         share=False,
         max_file_size=f"{settings.max_upload_mb:g}mb",
         show_error=False,
+        allowed_paths=allowed,
+        css=CSS,
+        js=CITE_CLICKS,
     )

@@ -1,4 +1,6 @@
-"""End to end in headless Chromium: ask in Japanese, upload a PDF, find similar papers.
+"""End to end in headless Chromium: ask in Japanese, upload a PDF, click a citation to
+see its page, find similar papers, delete by selection, pickers follow the library,
+the queue shows a waiting user's place.
 
 Needs Debian's chromium (/usr/bin/chromium; `make test` installs it when it
 can) and the playwright Python package (it drives the system browser; no
@@ -19,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.digest_texts import write_digests
+from tests.fake_openai import FakeOpenAI
 from tests.pdf_fixtures import paper_pdf
 from tests.test_cli import run
 
@@ -52,12 +55,15 @@ def app_url(tmp_path_factory):
     digests = tmp_path_factory.mktemp("digests")
     write_digests(digests)
     run(home, "ingest", "--no-pdfs", str(digests))
+    # A slow generator, so a second user's request visibly waits in the queue.
+    llm = FakeOpenAI("The model is built only from attention [1].", delay=4.0)
     port = _free_port()
     env = {
         **os.environ,
         "PAPERLENS_HOME": str(home),
         "PAPERLENS_PORT": str(port),
         "PAPERLENS_LOCAL_LLM": "off",
+        "PAPERLENS_LLM_BASE_URL": llm.base_url,
         "GRADIO_ANALYTICS_ENABLED": "False",
     }
     root = Path(__file__).resolve().parents[1]
@@ -75,6 +81,7 @@ def app_url(tmp_path_factory):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+        llm.close()
 
 
 def _wait_for(url: str, proc: subprocess.Popen, seconds: float = 120) -> None:
@@ -112,23 +119,82 @@ def test_ask_in_japanese_shows_a_cited_source_passage(page):
     source.wait_for(timeout=120_000)
     assert "Attention Is All You Need" in source.inner_text()
     assert "[1]" in source.inner_text()
+    # The answer's [1] marker opens that passage in context (here: its digest entry).
+    page.locator("a.pl-cite").first.click()
+    entry = page.locator("#ask-evidence .pl-evidence")
+    entry.wait_for(timeout=60_000)
+    assert "Attention Is All You Need" in entry.inner_text()
+    assert entry.locator("mark").count() == 1  # the passage, marked inside its entry
     page.screenshot(path=str(ARTIFACTS / "ask-japanese.png"), full_page=True)
 
 
 def test_upload_a_pdf_and_see_it_in_the_library(page, tmp_path):
+
     pdf = tmp_path / "attention-sinks.pdf"
     pdf.write_bytes(paper_pdf())
     page.get_by_role("tab", name="Library").click()
-    page.locator("input[type=file][multiple]").set_input_files(str(pdf))
-    page.get_by_text("attention-sinks.pdf").first.wait_for(timeout=60_000)  # upload finished
+    page.get_by_role("button", name="Add to library").wait_for()
+    page.wait_for_timeout(2_500)  # let the tab's first refresh tick land before uploading
+    uploaded = page.locator("#upload-files").get_by_text("attention-sinks.pdf")
+    page.locator("#upload-files input[type=file]").set_input_files(str(pdf))
+    uploaded.wait_for(timeout=60_000)  # upload finished
     page.get_by_role("button", name="Add to library").click()
     page.get_by_text("ingested:").first.wait_for(timeout=180_000)
     page.screenshot(path=str(ARTIFACTS / "library-upload.png"), full_page=True)
     # The PDF names arXiv:2309.17453 in its stamp, so it merges into the paper the
     # Japanese digest already described: one row, now with a PDF and two sources.
-    rows = page.get_by_role("grid").first.inner_text().split("\n")
-    row = rows.index("Efficient Streaming Language Models with Attention Sinks")
-    assert rows[row + 1 : row + 6] == ["en, ja", "2", "6", "yes", "arxiv:2309.17453"]
+    # The table follows the catalog on the next refresh tick (every 2 s).
+    expected = ["en, ja", "2", "6", "yes", "arxiv:2309.17453"]
+    for _ in range(20):
+        rows = page.get_by_role("grid").first.inner_text().split("\n")
+        row = rows.index("Efficient Streaming Language Models with Attention Sinks")
+        if rows[row + 1 : row + 6] == expected:
+            break
+        page.wait_for_timeout(500)
+    assert rows[row + 1 : row + 6] == expected
+
+
+def test_pickers_follow_the_library_without_a_reload(page):
+    # The PDF ingested above is a new title; the Summarize picker lists it without reload.
+    page.get_by_role("tab", name="Summarize").click()
+    page.get_by_label("Paper", exact=True).click()
+    page.get_by_role("option", name="Efficient Streaming Language Models").first.wait_for(
+        timeout=30_000
+    )
+    page.keyboard.press("Escape")
+
+
+def test_a_citation_opens_its_pdf_page_with_the_passage_highlighted(page):
+    page.get_by_role("tab", name="Search").click()
+    page.get_by_label("Query (any language)").fill("rolling cache sink tokens rotary ALiBi")
+    page.get_by_role("button", name="Search").click()
+    row = page.locator("tr[data-passage]").first
+    row.wait_for(timeout=60_000)
+    row.click()
+    heading = page.locator("#search-evidence .pl-evidence h4")
+    heading.wait_for(timeout=60_000)
+    assert "page 2" in heading.inner_text()
+    assert "#page=2" in page.locator("#search-evidence .pl-evidence a").get_attribute("href")
+    page.locator("#search-evidence-image img").first.wait_for(timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "citation-page.png"), full_page=True)
+
+
+def test_delete_papers_by_ticking_them(page):
+    page.get_by_role("tab", name="Library").click()
+    page.get_by_label("Filter by title or id").fill("Layer Normalization")
+    grid = page.get_by_role("grid").first
+    page.wait_for_function(
+        "() => !document.querySelector('[role=grid]').innerText.includes('LoRA')", timeout=30_000
+    )
+    grid.locator("input[type=checkbox]").last.check()
+    page.get_by_role("button", name="Delete selected").click()
+    page.get_by_text("deleted 1 paper").wait_for(timeout=30_000)
+    page.get_by_label("Filter by title or id").fill("")
+    page.wait_for_function(
+        "() => !document.querySelector('[role=grid]').innerText.includes('Layer Normalization')",
+        timeout=30_000,
+    )
+    page.screenshot(path=str(ARTIFACTS / "library-delete.png"), full_page=True)
 
 
 def test_similar_papers_lists_a_result(page):
@@ -137,7 +203,26 @@ def test_similar_papers_lists_a_result(page):
         "freezing pretrained weights and training low-rank matrices"
     )
     page.get_by_role("button", name="Find similar papers").click()
-    table = page.locator("table.pl-table").first
+    table = page.locator("#similar-out table.pl-table").first
     table.wait_for(timeout=60_000)
     assert "LoRA" in table.inner_text()
     page.screenshot(path=str(ARTIFACTS / "similar.png"), full_page=True)
+
+
+def test_a_second_user_sees_their_place_in_the_queue(page, app_url):
+    """Two sessions ask at once; one generator slot, so one of them waits in line."""
+    second = page.context.browser.new_page(viewport={"width": 1280, "height": 1000})
+    second.goto(app_url)
+    second.get_by_text("ready:").wait_for(timeout=60_000)
+    for tab in (page, second):
+        tab.get_by_role("tab", name="Summarize").click()
+        tab.get_by_label("Paper", exact=True).fill("2106.09685")
+        tab.keyboard.press("Escape")
+    page.get_by_role("button", name="Summarize", exact=True).click()
+    second.get_by_role("button", name="Summarize", exact=True).click()
+    # Gradio writes "queue: 1/1" on the waiting session's outputs.
+    second.get_by_text("queue:").first.wait_for(timeout=30_000)
+    second.screenshot(path=str(ARTIFACTS / "queue.png"), full_page=True)
+    second.get_by_role("button", name="Stop").click()
+    second.get_by_text("queue:").first.wait_for(state="hidden", timeout=30_000)  # cancelled
+    second.close()

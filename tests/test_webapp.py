@@ -8,11 +8,16 @@ from assistant.rag import Answer, Citation
 from assistant.webapp import (
     App,
     build,
+    cite_links,
+    evidence_html,
     hits_table,
+    launch_options,
     library_rows,
     paper_choices,
     paper_ref,
     safe_url,
+    selected_ids,
+    source_rows,
     sources_panel,
     store_uploads,
 )
@@ -30,7 +35,7 @@ def test_document_text_is_escaped_in_the_sources_panel():
     rendered = sources_panel(answer)
     assert "<script>" not in rendered and "&lt;script&gt;" in rendered
     assert "javascript:" not in rendered  # only http(s) links become hrefs
-    assert 'id="src-1"' in rendered and "page 2" in rendered
+    assert 'id="ask-sources-1"' in rendered and "page 2" in rendered
 
 
 def test_only_http_links(monkeypatch):
@@ -66,7 +71,7 @@ def test_paper_picker_accepts_titles_in_every_language(library, ingestor):
     assert paper_ref("LoRA : adaptation de bas rang [2106.09685]") == "2106.09685"
     assert paper_ref("2106.09685") == "2106.09685"
     rows = library_rows(library)
-    assert {row[5] for row in rows} >= {"arxiv:2106.09685"}
+    assert {row[-1] for row in rows} >= {"arxiv:2106.09685"}
     assert hits_table(library.searcher.search(SCRIPT, k=3)).count("<script>") == 0
 
 
@@ -85,3 +90,53 @@ def test_empty_questions_are_refused_in_one_line(library, bad):
 
     with pytest.raises(Exception, match="empty"):
         ask(library, bad)
+
+
+def test_cited_passages_are_clickable_and_show_their_scores():
+    citation = Citation(1, "p", None, "T", None, "text", None, passage_id=7, score=3.2)
+    citation.relevance = 0.12
+    rendered = sources_panel(Answer("x [1]", "en", [citation], warnings=["weak evidence: …"]))
+    assert 'data-passage="7"' in rendered and 'data-n="1"' in rendered
+    assert "relevance 0.12" in rendered and "score 3.20" in rendered and "pl-weak" in rendered
+    linked = cite_links(f"LoRA [1] {SCRIPT}", "ask-sources")
+    assert 'class="pl-cite" href="#ask-sources-1"' in linked and "<script>" not in linked
+
+
+def test_library_table_filters_and_deletes_by_selection(library, ingestor):
+    for source in all_sources():
+        ingestor.ingest_doc(source)
+    rows = library_rows(library)
+    assert all(row[0] is False for row in rows)  # the Select column
+    assert [r for r in library_rows(library, text="lora")] and all(
+        "LoRA" in r[1] for r in library_rows(library, text="lora")
+    )
+    only_fr = library_rows(library, lang="fr")
+    assert only_fr and all("fr" in r[2] for r in only_fr)
+    ticked = [[True, *rows[0][1:]], *rows[1:]]
+    assert selected_ids(ticked) == [rows[0][-1]]
+    assert source_rows(library)[0][2] == "ok"
+
+
+def test_a_digest_passage_in_context_is_escaped(library, tmp_path):
+    from assistant.evidence import Evidence
+
+    evidence = Evidence(1, "p", SCRIPT, "digest", "en", None, "b", "x.md", None, f"a b {SCRIPT}")
+    rendered = evidence_html(evidence, "https://example.org/post")
+    assert "<script>" not in rendered and "<mark>b</mark>" in rendered
+
+
+def test_launch_follows_gradio_conventions(monkeypatch):
+    monkeypatch.delenv("GRADIO_SERVER_PORT", raising=False)
+    monkeypatch.setenv("PAPERLENS_PORT", "7999")
+    assert launch_options()["server_port"] == 7999
+    monkeypatch.setenv("GRADIO_SERVER_PORT", "7001")
+    assert launch_options() == {"server_name": None, "server_port": 7001, "root_path": None}
+    assert launch_options("0.0.0.0", 8000, "/paperlens")["root_path"] == "/paperlens"
+
+
+def test_switching_the_generator_takes_effect(settings, embedder):
+    app = App(settings.model_copy(update={"local_llm": "off"}))
+    app.library.__dict__["embedder"] = embedder
+    assert app.generators[-1].key == "none"
+    app.use_generator("none")
+    assert app.llm is None and app.generator_key == "none"
