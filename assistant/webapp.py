@@ -41,6 +41,15 @@ from ingest.sources import SUPPORTED
 
 log = logging.getLogger("paperlens.app")
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+
+
+def sample_digests() -> list[str]:
+    """The bundled sample digests (not their README, which describes them)."""
+    return [
+        str(p) for p in sorted(SAMPLES.glob("*")) if p.suffix in SUPPORTED and p.stem != "README"
+    ]
+
+
 LANGUAGES = ["auto", "en", "ko", "ja", "zh", "hi", "fr", "de", "es"]
 PROGRESS = gr.Progress()  # Gradio injects a tracker where a handler's default is one
 EXAMPLES = [
@@ -137,7 +146,7 @@ class App:
             store = self.library.store
             if store.stats()["papers"] == 0 and SAMPLES.is_dir():
                 self.status = "indexing the sample library (first run)…"
-                self.library.ingest([str(SAMPLES)], pdfs=False)
+                self.library.ingest(sample_digests(), pdfs=False)
             self.library.searcher.lexical()
             self.status = self._ready_line()
         except PaperlensError as exc:

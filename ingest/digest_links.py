@@ -79,14 +79,15 @@ GENERIC_LABEL = re.compile(
     r"^(paper|papers|pdf|arxiv|abs|abstract|link|links|code|github|repo|tweet|thread|blog|"
     r"blog post|post|project|project page|page|demo|report|technical report|tech report|"
     r"system card|model card|book|dataset|data|video|website|site|here|source|original|"
-    r"논문|원문|링크|코드|論文|原文|リンク|コード|论文|链接|代码|原文链接|पेपर|लिंक|lien|article|"
+    r"논문|원문|링크|코드|論文|原文|リンク|コード|论文|链接|代码|原文链接|论文链接|论文地址|代码链接|"
+    r"論文リンク|पेपर|लिंक|lien|article|"
     r"papier|다시듣기|듣기)\s*\d*$",
     re.IGNORECASE,
 )
 # Labels that say the link IS the paper, whatever its host.
 PAPER_LABEL = re.compile(
     r"^(paper|papers|pdf|arxiv|technical report|tech report|report|system card|model card|"
-    r"book|논문|원문|論文|论文|पेपर|papier|article)\s*\d*$",
+    r"book|논문|원문|論文|论文|论文链接|论文地址|論文リンク|पेपर|papier|article)\s*\d*$",
     re.IGNORECASE,
 )
 

@@ -421,3 +421,25 @@ def test_labelled_digest_with_a_markdown_link_under_the_link_label():
     (paper,) = parse_digest(text, content_type="text/markdown")
     assert paper.arxiv_id == "2309.17453"
     assert paper.title == "Efficient Streaming Language Models with Attention Sinks"
+
+
+SAMPLE_PAPERS = {
+    "liste_fr.txt": 7,
+    "ml_papers_of_the_week.md": 8,
+    "weekly_hi.txt": 6,
+    "weekly_ja.md": 7,
+    "weekly_ko.txt": 7,
+    "weekly_zh.html": 6,
+}
+
+
+@pytest.mark.parametrize(("name", "count"), sorted(SAMPLE_PAPERS.items()))
+def test_every_bundled_sample_digest_yields_its_papers_with_text(name, count):
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "samples" / name
+    kind = "text/html" if name.endswith(".html") else None
+    papers = parse_digest(path.read_text(encoding="utf-8"), content_type=kind)
+    assert len(papers) == count
+    assert all(p.arxiv_id and p.sections for p in papers)
+    assert not any(t in ("论文链接", "Paper") for p in papers for t in [p.title])
