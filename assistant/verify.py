@@ -71,6 +71,8 @@ class SupportChecker:
         rows = iter(scores)
         for piece in pieces:
             if not _has_content(piece):
+                if not MARKER.sub("", piece).strip(" .。"):
+                    continue  # markers after the last sentence cite no claim
                 kept.append(piece)
                 continue
             row = next(rows)

@@ -142,3 +142,9 @@ def test_weak_evidence_means_abstaining_in_the_users_language(settings):
     assert not server.requests
     assert result.abstained and result.mode == "no-results" and not result.citations
     assert result.text.startswith("Je n'ai rien trouvé")
+
+
+def test_markers_left_after_the_last_sentence_are_dropped():
+    checker = SupportChecker(keyword_similarity, threshold=0.5)
+    checked = checker.check("처음 토큰을 싱크로 남깁니다 [2]. [1][2]", HITS)
+    assert checked.text == "처음 토큰을 싱크로 남깁니다 [2]."
