@@ -136,8 +136,16 @@ def test_upload_a_pdf_and_see_it_in_the_library(page, tmp_path):
     page.get_by_role("button", name="Add to library").wait_for()
     page.wait_for_timeout(2_500)  # let the tab's first refresh tick land before uploading
     uploaded = page.locator("#upload-files").get_by_text("attention-sinks.pdf")
-    page.locator("#upload-files input[type=file]").set_input_files(str(pdf))
-    uploaded.wait_for(timeout=60_000)  # upload finished
+    # Known issue (README): on a loaded machine a file dropped while the tab's first
+    # refresh lands can vanish from the box; a user drops it again, and so do we, once.
+    for attempt in range(2):
+        page.locator("#upload-files input[type=file]").set_input_files(str(pdf))
+        try:
+            uploaded.wait_for(timeout=30_000)  # upload finished
+            break
+        except Exception as exc:  # playwright's TimeoutError
+            if attempt or "Timeout" not in type(exc).__name__:
+                raise
     page.get_by_role("button", name="Add to library").click()
     page.get_by_text("ingested:").first.wait_for(timeout=180_000)
     page.screenshot(path=str(ARTIFACTS / "library-upload.png"), full_page=True)
