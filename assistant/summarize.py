@@ -15,7 +15,7 @@ from assistant.chat import support_checker
 from assistant.citations import check_citations
 from assistant.llm import LLM, LLMError
 from assistant.prompts import answer_messages, estimate_tokens, language_name
-from assistant.rag import Answer, Citation, stricter_messages
+from assistant.rag import CHECKS_FAILED, RETRIEVAL_ONLY, Answer, Citation, stricter_messages
 from assistant.similar import resolve_paper
 from assistant.verify import language_problem
 from index.hits import Hit, Passage
@@ -63,7 +63,7 @@ def summarize_stream(
         yield from _extractive(paper, passages, lang, note=f"the generator failed: {exc}")
         return
     if problem:
-        yield from _extractive(paper, passages, lang, note=problem)
+        yield from _extractive(paper, passages, lang, note=problem, checks_failed=True)
         return
     final = _answer(paper, passages, text, lang, mode="llm", model=llm.name)
     checker = support_checker(library)
@@ -71,6 +71,10 @@ def summarize_stream(
         checked = checker.check(final.text, _as_hits(paper, list(enumerate(passages, 1))))
         final = _answer(paper, passages, checked.text, lang, mode="llm", model=llm.name)
         final.sentences, final.supported = checked.sentences, checked.supported
+        if checked.sentences and not checked.supported:
+            note = "no sentence of the model's summary was supported by the passages"
+            yield from _extractive(paper, passages, lang, note=note, checks_failed=True)
+            return
         if checked.dropped:
             final.warnings.append(f"{len(checked.dropped)} unsupported sentence(s) removed")
     yield final
@@ -139,15 +143,25 @@ def _combine_messages(paper: PaperRecord, notes: list[str], language: str) -> li
 
 
 def _extractive(
-    paper: PaperRecord, passages: list[Passage], lang: str, *, note: str
+    paper: PaperRecord,
+    passages: list[Passage],
+    lang: str,
+    *,
+    note: str,
+    checks_failed: bool = False,
 ) -> Iterator[str | Answer]:
-    """No generator: quote the paper's opening passages, cited, and say so."""
+    """Quote the paper's opening passages, cited, under a notice in the user's language
+    (no generator, or its summary failed the checks: the reason goes to the warnings)."""
     chosen = passages[:3]
-    lines = [f"(Retrieval only: {note}. The paper's own passages follow.)"]
-    lines += [f"[{i}] {p.text}" for i, p in enumerate(chosen, 1)]
+    notices = CHECKS_FAILED if checks_failed else RETRIEVAL_ONLY
+    intro = notices.get(lang, notices["en"]).format(why=note)
+    lines = [intro, *(f"[{i}] {p.text}" for i, p in enumerate(chosen, 1))]
     text = "\n\n".join(lines)
     yield text
-    yield _answer(paper, passages, text, lang, mode="extractive", model=None)
+    final = _answer(paper, passages, text, lang, mode="extractive", model=None)
+    if checks_failed:
+        final.warnings.append(note)
+    yield final
 
 
 def _answer(

@@ -148,3 +148,19 @@ def test_markers_left_after_the_last_sentence_are_dropped():
     checker = SupportChecker(keyword_similarity, threshold=0.5)
     checked = checker.check("처음 토큰을 싱크로 남깁니다 [2]. [1][2]", HITS)
     assert checked.text == "처음 토큰을 싱크로 남깁니다 [2]."
+
+
+def test_a_summary_in_the_wrong_language_twice_becomes_cited_passages_under_a_korean_notice(
+    library, ingestor
+):
+    from assistant.summarize import summarize_stream
+    from tests.papers_fixture import all_sources
+
+    for source in all_sources():
+        ingestor.ingest_doc(source)
+    with FakeOpenAI("LoRA freezes the weights and trains low-rank matrices [1].") as server:
+        final = list(summarize_stream(library, "2106.09685", lang="ko", llm=llm_for(server)))[-1]
+    assert len(server.requests) == 2  # asked again once, in stricter words
+    assert final.mode == "extractive" and final.citations
+    assert final.text.startswith("생성된 답변이 검증을 통과하지 못했습니다")
+    assert any("English" in w for w in final.warnings)
