@@ -71,7 +71,7 @@ def summarize_stream(
         checked = checker.check(final.text, _as_hits(paper, list(enumerate(passages, 1))))
         final = _answer(paper, passages, checked.text, lang, mode="llm", model=llm.name)
         final.sentences, final.supported = checked.sentences, checked.supported
-        if checked.sentences and not checked.supported:
+        if not checked.supported:  # nothing supported, or nothing said ("see [1]")
             note = "no sentence of the model's summary was supported by the passages"
             yield from _extractive(paper, passages, lang, note=note, checks_failed=True)
             return
