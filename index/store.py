@@ -726,15 +726,7 @@ class Store:
             return self._centered(rows, centering)
 
         def scan() -> Iterator[Vectors]:
-            last = -1
-            while True:
-                rows = self._db.execute(
-                    "SELECT id, lang, vector FROM passages WHERE id > ? ORDER BY id LIMIT ?",
-                    (last, BUILD_CHUNK),
-                ).fetchall()
-                if not rows:
-                    return
-                last = rows[-1]["id"]
+            for rows in self._vector_chunks():
                 yield self._centered(rows, centering)
 
         return SyncedIndex(
@@ -828,6 +820,13 @@ class Store:
     def _recount_sums(self) -> None:
         """Per-language vector sums from every passage (inside the caller's transaction)."""
         self._db.execute("DELETE FROM lang_sums")
+        for rows in self._vector_chunks():
+            self._add_sums([r["lang"] for r in rows], [r["vector"] for r in rows], +1)
+        self._set_meta(lang_sums="ok")
+
+    def _vector_chunks(self) -> Iterator[list[sqlite3.Row]]:
+        """Every passage's (id, lang, vector), in id order, BUILD_CHUNK rows at a time
+        (a million vectors never sit in memory at once)."""
         last = -1
         while True:
             rows = self._db.execute(
@@ -835,10 +834,9 @@ class Store:
                 (last, BUILD_CHUNK),
             ).fetchall()
             if not rows:
-                break
+                return
             last = rows[-1]["id"]
-            self._add_sums([r["lang"] for r in rows], [r["vector"] for r in rows], +1)
-        self._set_meta(lang_sums="ok")
+            yield rows
 
     def _fresh_centering(self) -> LanguageCentering:
         return LanguageCentering.from_sums(self._sums(), self.dim)
