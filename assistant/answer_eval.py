@@ -9,7 +9,6 @@ alternatives; a group is present when any of its strings is in the answer.
 
 from __future__ import annotations
 
-import json
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -19,9 +18,8 @@ from assistant.chat import ask_stream
 from assistant.citations import MARKER
 from assistant.rag import Answer
 from assistant.scripts import LETTER, foreign_letters
-from index.evaluate import EvalQuery, matches
+from index.evaluate import EvalQuery, matches, read_jsonl
 from index.library import Library
-from ingest.errors import PaperlensError
 from ingest.langid import detect_language
 
 
@@ -72,30 +70,20 @@ class Outcome:
 
 
 def load_questions(path: Path) -> list[Question]:
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise PaperlensError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    questions = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            questions.append(
-                Question(
-                    id=str(row.get("id", number)),
-                    lang=row.get("lang") or "?",
-                    question=row["question"],
-                    expect_arxiv=row.get("expect_arxiv"),
-                    expect_title=row.get("expect_title"),
-                    must=tuple(tuple(group) for group in row.get("must") or ()),
-                    expect_none=bool(row.get("expect_none")),
-                )
-            )
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise PaperlensError(f"{path}:{number}: not a question line ({exc})") from exc
-    return questions
+    """Read a JSONL file of question lines (see the module docstring)."""
+
+    def build(number: int, row: dict) -> Question:
+        return Question(
+            id=str(row.get("id", number)),
+            lang=row.get("lang") or "?",
+            question=row["question"],
+            expect_arxiv=row.get("expect_arxiv"),
+            expect_title=row.get("expect_title"),
+            must=tuple(tuple(group) for group in row.get("must") or ()),
+            expect_none=bool(row.get("expect_none")),
+        )
+
+    return read_jsonl(path, build, "question")
 
 
 def run_question(library: Library, question: Question, llm) -> Outcome:

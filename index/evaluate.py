@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -20,6 +22,7 @@ from index.store import PaperRecord
 from ingest.errors import PaperlensError
 from ingest.models import normalize_title
 
+T = TypeVar("T")
 CUTOFF = 10  # MRR is computed over the top 10
 
 
@@ -63,30 +66,36 @@ class Scores:
         }
 
 
-def load_queries(path: Path) -> list[EvalQuery]:
-    """Read a JSONL file of {id, query, lang?, expect_arxiv?, expect_title?} lines."""
-    queries = []
+def read_jsonl(path: Path, build: Callable[[int, dict], T], what: str) -> list[T]:
+    """One `build(line number, row)` per non-empty JSONL line; a bad line is a one-line error."""
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise PaperlensError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    items = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-            queries.append(
-                EvalQuery(
-                    id=str(row.get("id", number)),
-                    query=row["query"],
-                    lang=row.get("lang") or "?",
-                    expect_arxiv=row.get("expect_arxiv"),
-                    expect_title=row.get("expect_title"),
-                )
-            )
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise PaperlensError(f"{path}:{number}: not a query line ({exc})") from exc
-    return queries
+            items.append(build(number, json.loads(line)))
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+            raise PaperlensError(f"{path}:{number}: not a {what} line ({exc})") from exc
+    return items
+
+
+def load_queries(path: Path) -> list[EvalQuery]:
+    """Read a JSONL file of {id, query, lang?, expect_arxiv?, expect_title?} lines."""
+
+    def build(number: int, row: dict) -> EvalQuery:
+        return EvalQuery(
+            id=str(row.get("id", number)),
+            query=row["query"],
+            lang=row.get("lang") or "?",
+            expect_arxiv=row.get("expect_arxiv"),
+            expect_title=row.get("expect_title"),
+        )
+
+    return read_jsonl(path, build, "query")
 
 
 def evaluate(
