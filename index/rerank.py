@@ -143,5 +143,5 @@ def make_reranker(settings: Settings, cache: VectorCache) -> Reranker | None:
             return None
         name = str(path)
     return EmbeddingReranker(
-        name, cache=cache, dim=settings.rerank_dim or None, batch_size=settings.embed_batch_size
+        name, cache=cache, dim=settings.rerank_dim or None, batch_size=settings.rerank_batch_size
     )

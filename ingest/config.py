@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     rerank_model: str = "embeddinggemma-300m"
     rerank_dim: int = 256  # Matryoshka truncation of the reranker's vectors (0 = full)
     rerank_candidates: int = 40  # fused passages the reranker re-scores
+    # EmbeddingGemma on 2 cores: 2.3 passages/s in batches of 8, 1.5/s in batches of 16.
+    rerank_batch_size: int = 8
     # Answers, measured with the default reranker (see README): abstain when the
     # best passage's reranker score is below `abstain_below` (dev questions:
     # answerable >= 0.49, unanswerable <= 0.36); drop answer sentences whose
