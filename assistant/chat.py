@@ -48,7 +48,10 @@ def ask_stream(
     query = condense_question(list(history), question, llm) if history else question
     hits = library.searcher.search_passages(query, k=k)
     reranked = library.searcher.default_mode == "rerank"
-    relevance = passage_relevance(library, query, [(h.passage_id, h.paper_id) for h in hits])
+    if reranked:  # the reranker's score already is an absolute relevance
+        relevance = {h.passage_id: h.score for h in hits}
+    else:
+        relevance = passage_relevance(library, query, [(h.passage_id, h.paper_id) for h in hits])
     for item in answer_stream(
         question,
         hits,
