@@ -93,7 +93,7 @@ class EmbeddingReranker:
         if not texts or not candidates:
             return np.zeros((len(texts), len(candidates)), dtype=np.float32)
         vectors = self._model.encode_query(
-            list(texts), normalize_embeddings=True, convert_to_numpy=True
+            list(texts), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
         ).astype(np.float32)
         return vectors @ self._document_vectors(candidates).T
 
@@ -115,7 +115,10 @@ class EmbeddingReranker:
         for start in range(0, len(missing), self._batch_size):
             batch = missing[start : start + self._batch_size]
             vectors = self._model.encode_document(
-                [documents[k] for k in batch], normalize_embeddings=True, convert_to_numpy=True
+                [documents[k] for k in batch],
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
             ).astype(np.float32)
             fresh = list(zip(batch, vectors, strict=True))
             self._cache.cache_vectors(fresh)
