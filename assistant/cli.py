@@ -326,7 +326,7 @@ def reindex(
         ),
     ] = False,
 ) -> None:
-    """Re-embed every passage with the configured embedding model (or --index-only)."""
+    """Re-embed every passage with the configured models (or --index-only)."""
     lib = library()
     if index_only:
         spec = lib.store.rebuild_index()

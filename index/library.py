@@ -80,7 +80,9 @@ class Library:
             self.reranker.prepare(candidates, on_progress=bar.update)
 
     def reindex(self) -> int:
-        """Re-embed every passage with the current model; returns the passage count."""
+        """Re-embed every passage with the current model and fill the reranker's
+        missing vectors (after a change of reranking model, dims or format);
+        returns the passage count."""
         with self._lock:
             store = Store.open_for_reindex(self.settings.home)
             rows = store.all_embed_texts()
@@ -99,6 +101,8 @@ class Library:
                 dim=self.embedder.dim,
             )
             store.close()
-            self.__dict__.pop("store", None)
-            self.__dict__.pop("searcher", None)
+            for name in ("store", "reranker", "searcher"):
+                self.__dict__.pop(name, None)
+            if self.reranker:  # vectors missing for this reranker (new model or format)
+                self.prepare_rerank([paper.id for paper in self.store.papers()])
             return len(rows)

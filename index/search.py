@@ -53,7 +53,7 @@ class Searcher:
         candidates: int = 200,
         bm25_weight: float = 0.5,
         reranker: Reranker | None = None,
-        rerank_candidates: int = 40,
+        rerank_candidates: int = 150,
     ) -> None:
         self.store = store
         self.embedder = embedder
