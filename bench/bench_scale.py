@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -214,10 +215,22 @@ def bench_recall(n: int) -> None:
         data = data / np.linalg.norm(data, axis=1, keepdims=True)
         exact = faiss.IndexFlatIP(data.shape[1])
         exact.add(data.astype(np.float32))
-        spec = IndexSpec.for_size(len(data), flat_limit=0)
-        for nprobe in sorted({spec.nprobe, spec.nprobe // 2, spec.nprobe * 2}):
-            probe_spec = IndexSpec(spec.kind, spec.nlist, max(1, nprobe))
-            ann = AnnIndex.empty(probe_spec, data.shape[1])
+        ivf = IndexSpec.ivf_for_size(len(data))
+        hnsw = IndexSpec.for_size(len(data), flat_limit=0)
+        specs = [
+            (f"IVF-SQ8 nlist {ivf.nlist} nprobe {ivf.nprobe} (previous rule)", ivf),
+            (
+                f"IVF-SQ8 nlist {ivf.nlist} nprobe {ivf.nprobe * 4}",
+                replace(ivf, nprobe=ivf.nprobe * 4),
+            ),
+            (f"HNSW-SQ8 M {hnsw.m} efSearch {hnsw.ef_search} (rule)", hnsw),
+            (
+                f"HNSW-SQ8 M {hnsw.m} efSearch {hnsw.ef_search * 2}",
+                replace(hnsw, ef_search=hnsw.ef_search * 2),
+            ),
+        ]
+        for label, spec in specs:
+            ann = AnnIndex.empty(spec, data.shape[1])
             ann.train(data)
             ids = np.arange(len(data), dtype=np.int64)
             ann.upsert(ids, data.astype(np.float32), remove=np.zeros(0, np.int64))
@@ -231,10 +244,9 @@ def bench_recall(n: int) -> None:
                     [len(set(t) & set(g)) / 10 for t, g in zip(truth, got, strict=True)]
                 )
                 line.append(f"{name} {recall:.3f}")
-            used = " (rule)" if nprobe == spec.nprobe else ""
             print(
-                f"  IVF-SQ8 nlist {spec.nlist} nprobe {nprobe:>3}{used:<7} "
-                f"{'centered' if centered else 'raw':<8}: recall@10 " + ", ".join(line)
+                f"  {label:<40} {'centered' if centered else 'raw':<8}: recall@10 "
+                + ", ".join(line)
             )
 
 

@@ -6,13 +6,20 @@ loads the checkpoint and replays the log after `seq` (see index/sync.py), so
 a file that lags behind the catalog is caught up, not rebuilt.
 
 Which index: exact inner product (flat) below `FLAT_LIMIT` vectors; above it
-IVF with 8-bit scalar quantization (a quarter of the memory of flat, scans
-`nprobe` of `nlist` lists). Training the IVF quantizer is an explicit step
-(a full build: first build, `paperlens reindex`), never a search-path surprise.
+an HNSW graph over 8-bit scalar-quantized vectors (a quarter of the memory of
+flat). IVF partitioning lost too much on real passage embeddings (recall@10
+0.80 at the usual nprobe: short ML sentences sit in a narrow cone and a
+query's neighbours spread over many lists), HNSW keeps >= 0.95 (README).
+FAISS HNSW cannot remove vectors, so removals are tombstones filtered at
+search time; `paperlens reindex --index-only` compacts them. Training the
+quantizer (per-dimension ranges) is part of an explicit full build (first
+build, `paperlens reindex`), never a search-path surprise; IVF-SQ8 indexes
+built by earlier versions still load.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -26,6 +33,11 @@ import faiss
 import numpy as np
 
 FLAT_LIMIT = 50_000  # exact search stays under ~20 ms below this on 2 busy cores
+# HNSW: 32 neighbours per node, a 64-long candidate list per query (raised to k):
+# recall@10 0.97 on real passage embeddings (bench/bench_scale.py).
+HNSW_M = 32
+HNSW_EF_SEARCH = 64
+HNSW_EF_CONSTRUCTION = 40
 
 # Searches are single queries: OpenMP's spinning threads cost more than they
 # give (flat top-200 over 100k: 150 ms with 2 threads vs 37 ms with 1 on the
@@ -47,14 +59,21 @@ def build_threads() -> Iterator[None]:
 class IndexSpec:
     """Index type and parameters, recorded in the catalog manifest."""
 
-    kind: str = "flat"  # "flat" | "ivf-sq8"
-    nlist: int = 0
-    nprobe: int = 0
+    kind: str = "flat"  # "flat" | "hnsw-sq8" | "ivf-sq8" (earlier versions)
+    nlist: int = 0  # IVF lists
+    nprobe: int = 0  # IVF lists scanned per query
+    m: int = 0  # HNSW neighbours per node
+    ef_search: int = 0  # HNSW candidate list per query (at least k)
 
     @classmethod
     def for_size(cls, n: int, flat_limit: int = FLAT_LIMIT) -> IndexSpec:
         if n < flat_limit:
             return cls()
+        return cls("hnsw-sq8", m=HNSW_M, ef_search=HNSW_EF_SEARCH)
+
+    @classmethod
+    def ivf_for_size(cls, n: int) -> IndexSpec:
+        """The IVF-SQ8 index earlier versions built (kept to compare in bench/)."""
         nlist = 1 << round(math.log2(2 * math.sqrt(n)))  # ~2 sqrt(n): 2048 at 1M
         return cls("ivf-sq8", nlist, max(16, nlist // 24))
 
@@ -65,9 +84,11 @@ class IndexSpec:
     def from_json(cls, text: str) -> IndexSpec:
         return cls(**json.loads(text))
 
-    def new_index(self, dim: int) -> faiss.Index:
+    def new_index(self, dim: int) -> faiss.Index | TombstonedHNSW:
         if self.kind == "flat":
             return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        if self.kind == "hnsw-sq8":
+            return TombstonedHNSW.empty(dim, self.m, self.ef_search)
         quantizer = faiss.IndexFlatIP(dim)
         index = faiss.IndexIVFScalarQuantizer(
             quantizer, dim, self.nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
@@ -82,7 +103,80 @@ class IndexSpec:
 
     @property
     def training_size(self) -> int:
-        return 40 * self.nlist
+        return 40 * self.nlist if self.nlist else 100_000  # SQ8 ranges need no more
+
+
+class TombstonedHNSW:
+    """HNSW (8-bit codes) with passage ids, and removals as tombstones.
+
+    FAISS's HNSW has no `remove_ids` and no ids of its own: position i of the
+    graph is our i-th added vector, `ids[i]` its passage id, `alive[i]` whether
+    it still counts. A removal clears `alive`; searches pass the live set as an
+    `IDSelectorBitmap`, so dead vectors still route the graph walk but are never
+    returned. A re-added id gets a new position. Speaks the subset of the FAISS
+    index interface `AnnIndex` uses.
+    """
+
+    def __init__(self, hnsw: faiss.Index, ids: np.ndarray, alive: np.ndarray, ef: int) -> None:
+        self.hnsw, self.ef = hnsw, ef
+        self.ids = ids.astype(np.int64)
+        self.alive = alive.astype(bool)
+        self.position = {int(i): p for p, i in enumerate(self.ids) if self.alive[p]}
+        self._bitmap: np.ndarray | None = None
+
+    @classmethod
+    def empty(cls, dim: int, m: int, ef: int) -> TombstonedHNSW:
+        hnsw = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, m, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        return cls(hnsw, np.zeros(0, np.int64), np.zeros(0, bool), ef)
+
+    @property
+    def ntotal(self) -> int:
+        return len(self.position)
+
+    @property
+    def dead(self) -> int:
+        return len(self.ids) - len(self.position)
+
+    def train(self, vectors: np.ndarray) -> None:
+        self.hnsw.train(vectors)
+
+    def add_with_ids(self, vectors: np.ndarray, ids: np.ndarray) -> None:
+        self.remove_ids(ids)  # an id lives at one position at most
+        start = len(self.ids)
+        self.hnsw.add(vectors)
+        self.ids = np.concatenate([self.ids, ids])
+        self.alive = np.concatenate([self.alive, np.ones(len(ids), bool)])
+        self.position.update({int(i): start + n for n, i in enumerate(ids)})
+        self._bitmap = None
+
+    def remove_ids(self, ids: np.ndarray) -> None:
+        for i in ids.tolist():
+            position = self.position.pop(int(i), None)
+            if position is not None:
+                self.alive[position] = False
+                self._bitmap = None
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        if self._bitmap is None:
+            self._bitmap = np.packbits(self.alive, bitorder="little")
+        selector = faiss.IDSelectorBitmap(len(self._bitmap), faiss.swig_ptr(self._bitmap))
+        params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(self.ef, k))
+        scores, positions = self.hnsw.search(queries, k, params=params)
+        found = positions >= 0
+        ids = np.where(found, self.ids[np.where(found, positions, 0)], -1)
+        return scores, ids
+
+    def serialize(self) -> np.ndarray:
+        buffer = io.BytesIO()
+        np.savez(buffer, hnsw=faiss.serialize_index(self.hnsw), ids=self.ids, alive=self.alive)
+        return np.frombuffer(buffer.getvalue(), dtype=np.uint8)
+
+    @classmethod
+    def read(cls, path: Path, ef: int) -> TombstonedHNSW:
+        with np.load(path) as data:
+            hnsw = faiss.deserialize_index(data["hnsw"])
+            return cls(hnsw, data["ids"], data["alive"], ef)
 
 
 class AnnIndex:
@@ -97,7 +191,7 @@ class AnnIndex:
         self.spec = spec
         self.seq = seq
         self._lock = threading.Lock()
-        if spec.kind != "flat":
+        if spec.kind == "ivf-sq8":
             faiss.extract_index_ivf(index).nprobe = spec.nprobe
 
     @classmethod
@@ -138,7 +232,10 @@ class AnnIndex:
         replaying from it is harmless because replay is idempotent.
         """
         with self._lock:
-            data = faiss.serialize_index(self.index)
+            if isinstance(self.index, TombstonedHNSW):
+                data = self.index.serialize()
+            else:
+                data = faiss.serialize_index(self.index)
             stamp = {**stamp, "seq": self.seq, "spec": asdict(self.spec)}
         write_atomic(path, lambda tmp: data.tofile(tmp))
         write_atomic(_stamp_path(path), lambda tmp: tmp.write_text(json.dumps(stamp)))
@@ -150,10 +247,14 @@ class AnnIndex:
             found = json.loads(_stamp_path(path).read_text())
             if {k: found.get(k) for k in stamp} != stamp:
                 return None
-            index = faiss.read_index(str(path))
-        except (OSError, ValueError, RuntimeError):
+            spec = IndexSpec(**found["spec"])
+            if spec.kind == "hnsw-sq8":
+                index = TombstonedHNSW.read(path, spec.ef_search)
+            else:
+                index = faiss.read_index(str(path))
+        except (OSError, ValueError, RuntimeError, KeyError, TypeError):
             return None
-        return cls(index, IndexSpec(**found["spec"]), int(found["seq"]))
+        return cls(index, spec, int(found["seq"]))
 
 
 def _stamp_path(path: Path) -> Path:

@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from index.store import IndexMismatchError, Store
+from index.vectors import IndexSpec
 from tests.papers_fixture import all_sources, french_list, korean_digest
 
 
@@ -142,3 +143,21 @@ def test_searches_keep_working_while_an_ingest_runs(library, ingestor):
         reader.join()
     assert not errors
     assert library.store.passage_index().ntotal == library.store.stats()["passages"]
+
+
+def test_an_approximate_index_follows_replaced_sources_without_a_rebuild(ingestor, store):
+    for source in all_sources():
+        ingestor.ingest_doc(source)
+    spec = store.rebuild_index(IndexSpec("hnsw-sq8", m=8, ef_search=32))
+    assert spec.kind == "hnsw-sq8"
+    changed = korean_digest()
+    changed.sha256 = "ko-2"
+    changed.papers = changed.papers[:1]
+    ingestor.ingest_doc(changed)  # passages removed: tombstones in the graph
+
+    kept = {p.id for paper in store.papers() for p in store.paper_passages(paper.id)}
+    index = store.passage_index()
+    assert index.spec == spec and index.ntotal == len(kept)
+    passage_ids, vectors = store.passage_vectors(store.papers()[0].id)
+    _, found = index.search(vectors[:1], 50)
+    assert set(found[0].tolist()) <= kept and passage_ids[0] in found[0].tolist()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from index.vectors import AnnIndex, IndexSpec, LanguageCentering
 
@@ -58,13 +59,15 @@ def test_running_sums_give_the_same_centering_as_a_fit():
 def test_index_type_follows_library_size():
     assert IndexSpec.for_size(10_000).kind == "flat"
     big = IndexSpec.for_size(1_000_000)
-    assert big.kind == "ivf-sq8" and 1000 <= big.nlist <= 4096 and big.nprobe >= 16
+    assert big.kind == "hnsw-sq8" and big.m >= 16 and big.ef_search >= 32
     assert IndexSpec.from_json(big.to_json()) == big
 
 
-def test_checkpoint_round_trip_and_idempotent_replay(tmp_path):
+@pytest.mark.parametrize(
+    "spec", [IndexSpec("ivf-sq8", nlist=4, nprobe=4), IndexSpec("hnsw-sq8", m=8, ef_search=16)]
+)
+def test_checkpoint_round_trip_and_idempotent_replay(tmp_path, spec):
     vectors = _unit(np.random.default_rng(4).standard_normal((50, 16)))
-    spec = IndexSpec("ivf-sq8", nlist=4, nprobe=4)
     ann = AnnIndex.empty(spec, 16, seq=7)
     ann.train(vectors)
     ids = np.arange(50, dtype=np.int64)
@@ -78,3 +81,23 @@ def test_checkpoint_round_trip_and_idempotent_replay(tmp_path):
     _, found = loaded.search(vectors[:5], 1)
     assert found[:, 0].tolist() == [0, 1, 2, 3, 4]
     assert not list(tmp_path.glob(".*.tmp"))  # no temp files left behind
+
+
+def test_hnsw_removals_are_never_returned_and_survive_a_checkpoint(tmp_path):
+    vectors = _unit(np.random.default_rng(5).standard_normal((400, 16)))
+    ann = AnnIndex.empty(IndexSpec("hnsw-sq8", m=8, ef_search=32), 16)
+    ann.train(vectors)
+    ids = np.arange(1000, 1400, dtype=np.int64)
+    ann.upsert(ids, vectors, remove=np.zeros(0, np.int64))
+    gone = ids[::2]
+    ann.upsert(np.zeros(0, np.int64), np.zeros((0, 16), np.float32), remove=gone)
+    ann.upsert(gone[:3], vectors[1:4], remove=gone[:3])  # re-added with new vectors
+    assert ann.ntotal == 203
+    _, found = ann.search(vectors[::2], 10)
+    assert not set(found.ravel().tolist()) & set(gone[3:].tolist())
+    _, nearest = ann.search(vectors[1:4], 2)
+    assert {int(gone[0]), int(ids[1])} <= set(nearest[0].tolist())  # both now hold vector 1
+    ann.save(tmp_path / "v.faiss", {})
+    loaded = AnnIndex.load(tmp_path / "v.faiss", {})
+    assert loaded.ntotal == 203
+    assert (loaded.search(vectors[::2], 10)[1] == found).all()
