@@ -126,10 +126,10 @@ def answer_stream(
     messages = answer_messages(question, given, lang)
     try:
         text = yield from _stream(llm, messages)
-        problem = language_problem(text, lang)
+        problem = language_problem(text, lang, question)
         if problem:  # one retry with a stricter instruction, not streamed
             text = _complete(llm, stricter_messages(messages, lang))
-            problem = language_problem(text, lang)
+            problem = language_problem(text, lang, question)
     except LLMError as exc:
         yield "\n\n"
         yield from _extractive(given, lang, why=str(exc), relevance=relevance)

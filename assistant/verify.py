@@ -30,8 +30,11 @@ MIN_NATIVE_SHARE = 0.5  # a Hindi answer must be mostly Devanagari, not English
 Similarity = Callable[[list[str], Sequence[Hit]], np.ndarray]  # -> sentences x passages
 
 
-def language_problem(text: str, lang: str) -> str | None:
-    """Why `text` is not a proper answer in `lang`, or None when it is."""
+def language_problem(text: str, lang: str, question: str = "") -> str | None:
+    """Why `text` is not a proper answer in `lang`, or None when it is.
+
+    Latin-script names and the terms of the `question` may appear in any language.
+    """
     body = MARKER.sub("", text).strip()
     if not body:
         return "the model wrote nothing"
@@ -40,7 +43,7 @@ def language_problem(text: str, lang: str) -> str | None:
         return f"the model answered in {language_name(written)}, not {language_name(lang)}"
     if script_purity(body, lang) < MIN_SCRIPT_PURITY:
         return f"the model mixed other scripts into its {language_name(lang)} answer"
-    if native_share(body, lang) < MIN_NATIVE_SHARE:
+    if native_share(body, lang, [question]) < MIN_NATIVE_SHARE:
         return f"the model wrote mostly Latin letters instead of {language_name(lang)}"
     return None
 

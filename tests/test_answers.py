@@ -74,6 +74,16 @@ def test_a_hindi_answer_written_in_english_is_not_hindi():
     assert "Latin" in language_problem("यह उत्तर LoRA, RLHF, PPO, DPO, KV cache, GPU memory", "hi")
 
 
+def test_names_and_the_questions_own_terms_do_not_make_an_answer_english():
+    assert language_problem("BERT 在 GLUE 上得了 80.5 分。[1]", "zh") is None
+    question = "Llama 2 के मॉडल कितने tokens पर pretrain किए गए?"
+    answer = "Llama 2 के मॉडल 2 trillion tokens पर pretrain किए गए थे [1]।"
+    assert language_problem(answer, "hi", question) is None
+    english = "The Llama 2 models were pretrained on two trillion tokens of public data [1]."
+    assert language_problem(english, "hi", question) is not None
+    assert native_share(english, "hi", [question]) < 0.5
+
+
 def test_language_problems_are_named():
     assert language_problem("어텐션 싱크는 처음 토큰을 남깁니다 [1].", "ko") is None
     assert "English" in language_problem("Attention sinks keep the first tokens [1].", "ko")
