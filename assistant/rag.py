@@ -11,6 +11,7 @@ from typing import Literal
 from assistant.citations import attribute_sentences, check_citations
 from assistant.llm import LLM, LLMError
 from assistant.prompts import answer_messages, condense_messages, fit_passages, language_name
+from assistant.scripts import foreign_letters
 from assistant.verify import SupportChecker, language_problem
 from index.hits import Hit, snippet
 from ingest.config import Settings
@@ -126,10 +127,7 @@ def answer_stream(
     messages = answer_messages(question, given, lang)
     try:
         text = yield from _stream(llm, messages)
-        problem = language_problem(text, lang, question)
-        if problem:  # one retry with a stricter instruction, not streamed
-            text = _complete(llm, stricter_messages(messages, lang))
-            problem = language_problem(text, lang, question)
+        text, problem = retry_in_language(llm, text, messages, lang, question)
     except LLMError as exc:
         yield "\n\n"
         yield from _extractive(given, lang, why=str(exc), relevance=relevance)
@@ -194,6 +192,48 @@ def _stream(llm: LLM, messages: list[dict]) -> Generator[str, None, str]:
 
 def _complete(llm: LLM, messages: list[dict]) -> str:
     return "".join(llm.stream_chat(messages, max_tokens=ANSWER_TOKENS))
+
+
+def retry_in_language(
+    llm: LLM, text: str, messages: list[dict], lang: str, question: str = ""
+) -> tuple[str, str | None]:
+    """(text, problem): the draft if it is in `lang`; else its rewrite in `lang`;
+    else a fresh answer under the stricter rule; problem is None when one passed.
+
+    The rewrite comes first: its prompt is the draft alone (a few hundred tokens
+    instead of the passages), so it costs seconds, and it keeps the draft's
+    content and markers (the support check still runs on it afterwards).
+    """
+    problem = language_problem(text, lang, question)
+    if problem is None:
+        return text, None
+    for retry in (rewrite_messages(text, lang), stricter_messages(messages, lang)):
+        text = _unwrap(_complete(llm, retry))
+        problem = language_problem(text, lang, question)
+        if problem is None:
+            return text, None
+    return text, problem
+
+
+def rewrite_messages(draft: str, lang: str) -> list[dict]:
+    """Ask for the draft rewritten in `lang` only, markers, numbers and names kept."""
+    name = language_name(lang)
+    ask = (
+        f"Rewrite the text below entirely in {name}. Keep every [n] marker, every "
+        "number and every Latin-script name exactly as written; add nothing."
+    )
+    foreign = "".join(dict.fromkeys(foreign_letters(draft, lang)))
+    if foreign:
+        ask += f" Write the words that use these characters in {name}: {foreign}"
+    rule = STRICTER.get(lang) or f"Write only in {name}."
+    return [
+        {"role": "system", "content": f"You rewrite text into {name}. Reply with the text only."},
+        {"role": "user", "content": f"{ask}\n\n<text>\n{draft.strip()}\n</text>\n\n{rule}"},
+    ]
+
+
+def _unwrap(text: str) -> str:
+    return text.replace("<text>", "").replace("</text>", "").strip()
 
 
 def stricter_messages(messages: list[dict], lang: str) -> list[dict]:

@@ -15,9 +15,8 @@ from assistant.chat import support_checker
 from assistant.citations import check_citations
 from assistant.llm import LLM, LLMError
 from assistant.prompts import answer_messages, estimate_tokens, language_name
-from assistant.rag import CHECKS_FAILED, RETRIEVAL_ONLY, Answer, Citation, stricter_messages
+from assistant.rag import CHECKS_FAILED, RETRIEVAL_ONLY, Answer, Citation, retry_in_language
 from assistant.similar import resolve_paper
-from assistant.verify import language_problem
 from index.hits import Hit, Passage
 from index.library import Library
 from index.search import passage_url
@@ -54,11 +53,7 @@ def summarize_stream(
         for delta in llm.stream_chat(messages, max_tokens=SUMMARY_TOKENS):
             text += delta
             yield delta
-        problem = language_problem(text, lang)
-        if problem:  # once more, with the language rule repeated in that language
-            stricter = stricter_messages(messages, lang)
-            text = "".join(llm.stream_chat(stricter, max_tokens=SUMMARY_TOKENS))
-            problem = language_problem(text, lang)
+        text, problem = retry_in_language(llm, text, messages, lang)
     except LLMError as exc:
         yield from _extractive(paper, passages, lang, note=f"the generator failed: {exc}")
         return

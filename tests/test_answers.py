@@ -109,7 +109,7 @@ def test_an_echo_of_the_question_is_not_an_answer():
     assert checked.text == "처음 토큰을 싱크로 남깁니다 [2]." and checked.supported == 1
 
 
-def test_a_wrong_language_answer_is_asked_again_once_in_stricter_words(settings):
+def test_a_wrong_language_draft_is_first_rewritten_in_the_asked_language(settings):
     replies = [
         "Attention sinks keep the first tokens [2].",
         "어텐션 싱크는 처음 토큰을 남깁니다 [2].",
@@ -117,7 +117,34 @@ def test_a_wrong_language_answer_is_asked_again_once_in_stricter_words(settings)
     with FakeOpenAI(replies=replies) as server:
         result = answer("어텐션 싱크란?", HITS, llm_for(server), lang="ko", settings=settings)
     assert len(server.requests) == 2
-    assert "반드시 한국어로만" in server.requests[1]["messages"][-1]["content"]
+    rewrite = server.requests[1]["messages"][-1]["content"]
+    assert "Attention sinks keep the first tokens [2]." in rewrite  # the draft, not the passages
+    assert "Ring Attention splits" not in rewrite and "반드시 한국어로만" in rewrite
+    assert result.mode == "llm" and result.text == "어텐션 싱크는 처음 토큰을 남깁니다 [2]."
+
+
+def test_stray_characters_are_named_in_the_rewrite_request(settings):
+    replies = [
+        "어텐션 싱크는 400万 토큰까지 처리합니다 [2].",
+        "어텐션 싱크는 400만 토큰까지 처리합니다 [2].",
+    ]
+    with FakeOpenAI(replies=replies) as server:
+        result = answer("어텐션 싱크란?", HITS, llm_for(server), lang="ko", settings=settings)
+    assert "万" in server.requests[1]["messages"][-1]["content"].split("<text>")[0]
+    assert result.mode == "llm" and "400만" in result.text
+
+
+def test_when_the_rewrite_fails_the_question_is_answered_again_in_stricter_words(settings):
+    replies = [
+        "Attention sinks keep the first tokens [2].",
+        "Attention sinks keep the first tokens [2].",
+        "어텐션 싱크는 처음 토큰을 남깁니다 [2].",
+    ]
+    with FakeOpenAI(replies=replies) as server:
+        result = answer("어텐션 싱크란?", HITS, llm_for(server), lang="ko", settings=settings)
+    assert len(server.requests) == 3
+    assert "Ring Attention splits" in server.requests[2]["messages"][-1]["content"]
+    assert "반드시 한국어로만" in server.requests[2]["messages"][-1]["content"]
     assert result.mode == "llm" and result.text == "어텐션 싱크는 처음 토큰을 남깁니다 [2]."
 
 
@@ -170,7 +197,7 @@ def test_a_summary_in_the_wrong_language_twice_becomes_cited_passages_under_a_ko
         ingestor.ingest_doc(source)
     with FakeOpenAI("LoRA freezes the weights and trains low-rank matrices [1].") as server:
         final = list(summarize_stream(library, "2106.09685", lang="ko", llm=llm_for(server)))[-1]
-    assert len(server.requests) == 2  # asked again once, in stricter words
+    assert len(server.requests) == 3  # rewritten, then asked again in stricter words
     assert final.mode == "extractive" and final.citations
     assert final.text.startswith("생성된 답변이 검증을 통과하지 못했습니다")
     assert any("English" in w for w in final.warnings)
