@@ -139,6 +139,9 @@ class OpenAICompatibleLLM:
             raise LLMError(f"the model at {self.base_url} failed: {exc}") from exc
 
 
+SAMPLING_SEED = 0  # the same question gets the same answer: stable for users, rerunnable evals
+
+
 class LocalLLM:
     """The bundled offline default: a small GGUF instruct model run in-process by
     llama-cpp-python.
@@ -189,6 +192,7 @@ class LocalLLM:
                     max_tokens=max_tokens,
                     temperature=temperature,
                     repeat_penalty=1.15,  # small models loop on copied passages without it
+                    seed=SAMPLING_SEED,
                     stream=True,
                 )
                 for chunk in stream:
