@@ -27,6 +27,24 @@ def check_citations(answer: str, n_passages: int) -> tuple[str, list[int], int]:
 
 
 SENTENCE_END = re.compile(r"(?<=[.!?。！？।])\s+|(?<=[。！？])")
+LEADING_MARKERS = re.compile(r"^\s*((?:\[\d+\]\s*)+)(.+?)\s*([.!?。！？।]?)\s*$", re.S)
+
+
+def markers_to_sentence_ends(answer: str) -> str:
+    """Move markers a sentence starts with to its end: "[1][2] X." -> "X [1][2]."
+
+    Small models often put the citation first; a reader expects it after the claim.
+    """
+    out = []
+    for sentence in (s for s in SENTENCE_END.split(answer) if s):
+        match = LEADING_MARKERS.match(sentence)
+        if match and match[2].strip() and not MARKER.search(match[2]):
+            markers, body, end = re.sub(r"\s+", "", match[1]), match[2], match[3]
+            space = "" if re.search(r"[\u3000-\u9fff]$", body) else " "  # none in ja/zh
+            sentence = f"{body}{space}{markers}{end}"
+        out.append(sentence)
+    joiner = "" if re.search(r"[。！？]", answer) else " "
+    return joiner.join(out).strip()
 
 
 def attribute_sentences(

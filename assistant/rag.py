@@ -8,7 +8,7 @@ from collections.abc import Generator, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
-from assistant.citations import attribute_sentences, check_citations
+from assistant.citations import attribute_sentences, check_citations, markers_to_sentence_ends
 from assistant.llm import LLM, LLMError
 from assistant.prompts import answer_messages, condense_messages, fit_passages, language_name
 from assistant.scripts import foreign_letters
@@ -155,7 +155,7 @@ def answer(question: str, hits: list[Hit], llm: LLM | None, *, lang: str, settin
 def build_answer(
     text: str, given: list[Hit], lang: str, *, mode, model, checker: SupportChecker | None = None
 ) -> Answer:
-    cleaned, cited, removed = check_citations(text, len(given))
+    cleaned, cited, removed = check_citations(markers_to_sentence_ends(text), len(given))
     sentences = supported = 0
     warnings = []
     if mode == "llm":

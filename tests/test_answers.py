@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from assistant.citations import markers_to_sentence_ends
 from assistant.llm import OpenAICompatibleLLM
 from assistant.rag import answer
 from assistant.scripts import foreign_letters, native_share, script_purity
@@ -201,3 +202,22 @@ def test_a_summary_in_the_wrong_language_twice_becomes_cited_passages_under_a_ko
     assert final.mode == "extractive" and final.citations
     assert final.text.startswith("생성된 답변이 검증을 통과하지 못했습니다")
     assert any("English" in w for w in final.warnings)
+
+
+@pytest.mark.parametrize(
+    ("text", "moved"),
+    [
+        (
+            "[1][2] Pause tokens से मॉडल को फायदा होता है।",
+            "Pause tokens से मॉडल को फायदा होता है [1][2]।",
+        ),
+        (
+            "[2] 링 어텐션은 컨텍스트를 늘립니다. 그렇습니다 [1].",
+            "링 어텐션은 컨텍스트를 늘립니다 [2]. 그렇습니다 [1].",
+        ),
+        ("[1] 4Kの文脈で同等です。[3] 速いです。", "4Kの文脈で同等です[1]。速いです[3]。"),
+        ("Sinks keep the first tokens [2].", "Sinks keep the first tokens [2]."),
+    ],
+)
+def test_markers_a_sentence_starts_with_move_to_its_end(text, moved):
+    assert markers_to_sentence_ends(text) == moved
