@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     rerank_candidates: int = 150
     # EmbeddingGemma on 2 cores: 2.3 passages/s in batches of 8, 1.5/s in batches of 16.
     rerank_batch_size: int = 8
+    # auto: bfloat16 on CPUs with native BF16 (AVX-512 BF16, AMX), else float32.
+    rerank_dtype: str = "auto"
     # Answers, measured with the default reranker by bench/calibrate_thresholds.py
     # (README): abstain when the best passage's reranker score is below
     # `abstain_below` (dev questions: answerable >= 0.46, unanswerable <= 0.33);
