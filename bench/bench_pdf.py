@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import re
 import shutil
 import statistics
@@ -208,11 +209,39 @@ def bench_generated() -> None:
         print(f"  {name:<30}{'':9}{intact / total:17.1%}{'':15}{ordered / max(1, pairs):15.1%}")
 
 
+def bench_rerank_precision(files: list[Path]) -> None:
+    """One PDF ingested three times, same process: reranker off / float32 / bfloat16."""
+    pdf = min(files, key=lambda f: f.stat().st_size)
+    print(f"\n## 3. Ingest of {pdf.name} by reranker setting (same run, models loaded)")
+    base = None
+    for label, extra in [
+        ("reranker off", {"rerank_model": "off"}),
+        ("reranker float32", {"rerank_dtype": "float32"}),
+        ("reranker bfloat16 (auto here)", {"rerank_dtype": "bfloat16"}),
+    ]:
+        work = Path(tempfile.mkdtemp(prefix="paperlens-pdf-bench-"))
+        try:
+            library = Library(Settings(home=work / "data", **extra), show_progress=False)
+            library.embedder, library.reranker  # noqa: B018 (load outside the timing)
+            start = time.perf_counter()
+            report = library.ingest([str(pdf)], pdfs=False)
+            elapsed = time.perf_counter() - start
+            passages = sum(o.passages for o in report.outcomes)
+            base = base or elapsed
+            print(
+                f"  {label:<30} {elapsed:6.1f} s  {passages / elapsed:5.2f} passages/s  "
+                f"({elapsed / base:.1f}x the time without reranker)"
+            )
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+
 def bench_ingest(files: list[Path]) -> None:
     work = Path(tempfile.mkdtemp(prefix="paperlens-pdf-bench-"))
     try:
         library = Library(Settings(home=work / "data"), show_progress=False)
-        embedder = library.embedder  # load the model outside the timing
+        embedder = library.embedder  # load the models outside the timing
+        library.reranker  # noqa: B018
         start = time.perf_counter()
         report = library.ingest([str(CORPUS)], pdfs=False)
         elapsed = time.perf_counter() - start
@@ -266,8 +295,12 @@ if __name__ == "__main__":
     files = sorted(CORPUS.glob("*.pdf"))
     if not files:
         sys.exit(f"no PDFs in {CORPUS}")
-    print("paperlens PDF benchmarks (shared 2-core CPU: other sessions were running)")
-    bench_extractors(files)
-    bench_generated()
-    if "--skip-ingest" not in sys.argv:
+    print(f"paperlens PDF benchmarks ({os.cpu_count()} cores)")
+    if "--precision-only" not in sys.argv:
+        bench_extractors(files)
+        bench_generated()
+    if "--precision-only" in sys.argv:
+        bench_rerank_precision(files)
+    elif "--skip-ingest" not in sys.argv:
         bench_ingest(files)
+        bench_rerank_precision(files)

@@ -14,6 +14,7 @@ from index import bundled_models
 from index.bundled_models import COMPLETE, gemma_path, install_gemma
 from index.evaluate import EvalQuery, evaluate
 from index.library import Library
+from index.rerank import rerank_dtype
 from ingest.errors import PaperlensError
 from tests.papers_fixture import all_sources
 
@@ -127,3 +128,10 @@ def test_without_a_reranker_search_stays_hybrid(library):
     assert library.reranker is None and library.searcher.default_mode == "hybrid"
     with pytest.raises(PaperlensError, match="no reranker"):
         library.searcher.search("x", mode="rerank")
+
+
+def test_reranker_precision_is_a_setting_with_a_clear_error():
+    assert rerank_dtype("float32") == "float32"
+    assert rerank_dtype("auto") in ("float32", "bfloat16")
+    with pytest.raises(PaperlensError, match="auto | float32 | bfloat16"):
+        rerank_dtype("fp8")
