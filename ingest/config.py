@@ -109,9 +109,10 @@ class Settings(BaseSettings):
     # Threads for the local model; 0 = one per core.
     llm_threads: int = 0
     llm_timeout: float = 120.0
-    # Prompt budget for passages: the 1.5B local model reads ~95 tokens/s on 2 cores,
-    # so ~1000 tokens keeps the first token near 10 s.
-    context_tokens: int = 1000
+    # Prompt budget for passages, set by the first-token budget (~10 s): with the
+    # bundled 1.5B on 2 cores, 1000 tokens gave a first token at p50 12.2 s on the
+    # dev questions, 750 gives 9.4 s with the same facts found (README).
+    context_tokens: int = 750
 
     @classmethod
     def settings_customise_sources(
