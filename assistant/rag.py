@@ -216,18 +216,23 @@ def retry_in_language(
 
 
 def rewrite_messages(draft: str, lang: str) -> list[dict]:
-    """Ask for the draft rewritten in `lang` only, markers, numbers and names kept."""
+    """Ask for the draft translated into `lang`, markers, numbers and names kept.
+
+    Phrased as a plain translation request: small models follow "Translate ...
+    into X" far better than "rewrite" (asked to rewrite, the 1.5B replied that
+    the text "has been rewritten in Japanese").
+    """
     name = language_name(lang)
     ask = (
-        f"Rewrite the text below entirely in {name}. Keep every [n] marker, every "
-        "number and every Latin-script name exactly as written; add nothing."
+        f"Translate the following text into {name}. Output only the translation. "
+        "Keep every [n] marker, every number and every Latin-script name as written."
     )
     foreign = "".join(dict.fromkeys(foreign_letters(draft, lang)))
     if foreign:
         ask += f" Write the words that use these characters in {name}: {foreign}"
     rule = STRICTER.get(lang) or f"Write only in {name}."
     return [
-        {"role": "system", "content": f"You rewrite text into {name}. Reply with the text only."},
+        {"role": "system", "content": f"You are a translator into {name}."},
         {"role": "user", "content": f"{ask}\n\n<text>\n{draft.strip()}\n</text>\n\n{rule}"},
     ]
 
