@@ -8,7 +8,12 @@ from collections.abc import Generator, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
-from assistant.citations import attribute_sentences, check_citations, markers_to_sentence_ends
+from assistant.citations import (
+    MARKER,
+    attribute_sentences,
+    check_citations,
+    markers_to_sentence_ends,
+)
 from assistant.llm import LLM, LLMError
 from assistant.prompts import answer_messages, condense_messages, fit_passages, language_name
 from assistant.scripts import foreign_letters
@@ -238,7 +243,12 @@ def rewrite_messages(draft: str, lang: str) -> list[dict]:
 
 
 def _unwrap(text: str) -> str:
-    return text.replace("<text>", "").replace("</text>", "").strip()
+    """The reply without the <text> tags or a lead-in line ("Here is the translation:")."""
+    text = text.replace("<text>", "").replace("</text>", "").strip()
+    first, _, rest = text.partition("\n")
+    if rest.strip() and first.rstrip().endswith((":", "：")) and not MARKER.search(first):
+        return rest.strip()
+    return text
 
 
 def stricter_messages(messages: list[dict], lang: str) -> list[dict]:

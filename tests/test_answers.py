@@ -221,3 +221,13 @@ def test_a_summary_in_the_wrong_language_twice_becomes_cited_passages_under_a_ko
 )
 def test_markers_a_sentence_starts_with_move_to_its_end(text, moved):
     assert markers_to_sentence_ends(text) == moved
+
+
+def test_a_translation_lead_in_line_is_not_part_of_the_answer(settings):
+    replies = [
+        "Attention sinks keep the first tokens [2].",
+        "다음은 한국어 번역입니다:\n어텐션 싱크는 처음 토큰을 남깁니다 [2].",
+    ]
+    with FakeOpenAI(replies=replies) as server:
+        result = answer("어텐션 싱크란?", HITS, llm_for(server), lang="ko", settings=settings)
+    assert result.text == "어텐션 싱크는 처음 토큰을 남깁니다 [2]."
