@@ -27,6 +27,22 @@ def check_citations(answer: str, n_passages: int) -> tuple[str, list[int], int]:
 
 
 SENTENCE_END = re.compile(r"(?<=[.!?。！？।])\s+|(?<=[。！？])")
+SENTENCE_BODY = re.compile(r"(.*?)([.!?。！？।]?)\s*$", re.S)  # (body, final punctuation)
+
+
+def cite_at_end(sentence: str, marker: str) -> str:
+    """`sentence` with `marker` before its final punctuation ("X [2]." / "X[2]。")."""
+    body, end = SENTENCE_BODY.match(sentence.rstrip()).groups()
+    space = "" if end in ("。", "！", "？") else " "
+    return f"{body.rstrip()}{space}{marker}{end}"
+
+
+def join_sentences(pieces: list[str], text: str) -> str:
+    """Sentences back into one text: no spaces between them in ja/zh prose."""
+    joiner = "" if re.search(r"[。！？]", text) else " "
+    return joiner.join(pieces).strip()
+
+
 LEADING_MARKERS = re.compile(r"^\s*((?:\[\d+\]\s*)+)(.+?)\s*([.!?。！？।]?)\s*$", re.S)
 
 
@@ -43,8 +59,7 @@ def markers_to_sentence_ends(answer: str) -> str:
             space = "" if re.search(r"[\u3000-\u9fff]$", body) else " "  # none in ja/zh
             sentence = f"{body}{space}{markers}{end}"
         out.append(sentence)
-    joiner = "" if re.search(r"[。！？]", answer) else " "
-    return joiner.join(out).strip()
+    return join_sentences(out, answer)
 
 
 def attribute_sentences(
@@ -69,13 +84,10 @@ def attribute_sentences(
         scores = [len(own & g) / len(own) for g in grams]
         best = max(range(len(scores)), key=scores.__getitem__, default=None)
         if best is not None and scores[best] >= min_overlap:
-            body, end = re.match(r"(.*?)([.!?。！？।]?)\s*$", sentence, re.S).groups()
-            space = "" if re.search(r"[。！？]$", end) else " "
-            sentence = f"{body}{space}[{best + 1}]{end}"
+            sentence = cite_at_end(sentence, f"[{best + 1}]")
             added += 1
         out.append(sentence)
-    joiner = "" if re.search(r"[。！？]", answer) else " "
-    return joiner.join(out).strip(), added
+    return join_sentences(out, answer), added
 
 
 def _trigrams(text: str) -> set[str]:

@@ -235,7 +235,7 @@ def rewrite_messages(draft: str, lang: str) -> list[dict]:
     foreign = "".join(dict.fromkeys(foreign_letters(draft, lang)))
     if foreign:
         ask += f" Write the words that use these characters in {name}: {foreign}"
-    rule = STRICTER.get(lang) or f"Write only in {name}."
+    rule = language_rule(lang)
     return [
         {"role": "system", "content": f"You are a translator into {name}."},
         {"role": "user", "content": f"{ask}\n\n<text>\n{draft.strip()}\n</text>\n\n{rule}"},
@@ -251,10 +251,14 @@ def _unwrap(text: str) -> str:
     return text
 
 
+def language_rule(lang: str) -> str:
+    """ "Write only in <language>", in that language where we have it."""
+    return STRICTER.get(lang) or f"Write only in {language_name(lang)}."
+
+
 def stricter_messages(messages: list[dict], lang: str) -> list[dict]:
     """The same request with the language rule repeated, last, in that language."""
-    rule = STRICTER.get(lang) or f"Write only in {language_name(lang)}."
-    last = dict(messages[-1], content=f"{messages[-1]['content']}\n\n{rule}")
+    last = dict(messages[-1], content=f"{messages[-1]['content']}\n\n{language_rule(lang)}")
     return [*messages[:-1], last]
 
 

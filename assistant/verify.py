@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.citations import MARKER, SENTENCE_END
+from assistant.citations import MARKER, SENTENCE_END, cite_at_end, join_sentences
 from assistant.prompts import language_name
 from assistant.scripts import native_share, script_purity
 from index.hits import Hit
@@ -94,8 +94,7 @@ class SupportChecker:
                 recited += 1
             else:
                 dropped.append(piece.strip())
-        joiner = "" if re.search(r"[。！？]", text) else " "
-        cleaned = joiner.join(p.strip() for p in kept).strip()
+        cleaned = join_sentences([p.strip() for p in kept], text)
         return Checked(cleaned, len(content), supported, recited, dropped)
 
 
@@ -113,8 +112,4 @@ def _markers(piece: str) -> list[int]:
 
 
 def _recite(piece: str, n: int) -> str:
-    body = MARKER.sub("", piece).rstrip()
-    match = re.match(r"(.*?)([.!?。！？।]?)$", body, re.S)
-    sentence, end = match.groups()
-    space = "" if end in ("。", "！", "？") else " "
-    return f"{sentence.rstrip()}{space}[{n}]{end}"
+    return cite_at_end(MARKER.sub("", piece), f"[{n}]")
