@@ -93,7 +93,12 @@ def support_checker(library: Library) -> SupportChecker | None:
         ]
         return reranker.similarity(sentences, candidates)
 
-    return SupportChecker(similarity, library.settings.support_threshold)
+    return SupportChecker(
+        similarity,
+        library.settings.support_threshold,
+        sentence_similarity=reranker.sentence_similarity,
+        fidelity_threshold=library.settings.fidelity_threshold,
+    )
 
 
 def ask(library: Library, question: str, **options) -> Answer:

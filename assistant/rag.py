@@ -4,18 +4,26 @@ claim tied to a numbered passage; invalid citation markers are removed.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 from assistant.citations import (
     MARKER,
+    SENTENCE_END,
     attribute_sentences,
     check_citations,
     markers_to_sentence_ends,
 )
 from assistant.llm import LLM, LLMError
-from assistant.prompts import answer_messages, condense_messages, fit_passages, language_name
+from assistant.prompts import (
+    EXAMPLE_SOURCE,
+    EXAMPLE_TRANSLATIONS,
+    answer_messages,
+    condense_messages,
+    fit_passages,
+    language_name,
+)
 from assistant.scripts import foreign_letters
 from assistant.verify import SupportChecker, language_problem
 from index.hits import Hit, snippet
@@ -94,6 +102,9 @@ CHECKS_FAILED = {
     "relevantes:",
 }
 
+UNFAITHFUL = "the translation of the model's draft did not say what the draft said"
+NO_SUPPORT = "no sentence of the model's answer was supported by the passages"
+
 STRICTER = {
     "ko": "반드시 한국어로만 답하세요. 한자, 일본어 가나, 영어 문장을 쓰지 마세요.",
     "ja": "必ず日本語だけで答えてください。ハングルや英語の文を使わないでください。",
@@ -130,9 +141,14 @@ def answer_stream(
         yield from _extractive(given, lang, why="no model configured", relevance=relevance)
         return
     messages = answer_messages(question, given, lang)
+
+    def unsupported(text: str) -> str | None:
+        built = build_answer(text, given, lang, mode="llm", model=None, checker=checker)
+        return NO_SUPPORT if built.sentences and not built.supported else None
+
     try:
         text = yield from _stream(llm, messages)
-        text, problem = retry_in_language(llm, text, messages, lang, question)
+        text, problem = retry_in_language(llm, text, messages, lang, question, unsupported, checker)
     except LLMError as exc:
         yield "\n\n"
         yield from _extractive(given, lang, why=str(exc), relevance=relevance)
@@ -142,10 +158,6 @@ def answer_stream(
         return
     final = build_answer(text, given, lang, mode="llm", model=llm.name, checker=checker)
     final.relevance = relevance
-    if final.sentences and not final.supported:
-        why = "no sentence of the model's answer was supported by the passages"
-        yield from _extractive(given, lang, why=why, relevance=relevance, checks_failed=True)
-        return
     yield final
 
 
@@ -200,24 +212,43 @@ def _complete(llm: LLM, messages: list[dict]) -> str:
 
 
 def retry_in_language(
-    llm: LLM, text: str, messages: list[dict], lang: str, question: str = ""
+    llm: LLM,
+    text: str,
+    messages: list[dict],
+    lang: str,
+    question: str = "",
+    accept: Callable[[str], str | None] | None = None,
+    checker: SupportChecker | None = None,
 ) -> tuple[str, str | None]:
-    """(text, problem): the draft if it is in `lang`; else its rewrite in `lang`;
-    else a fresh answer under the stricter rule; problem is None when one passed.
+    """(text, problem): the first of the draft, its translation into `lang` and a
+    fresh answer under the stricter rule that is in `lang` and that `accept`
+    finds nothing wrong with (it returns a problem, e.g. "no sentence is
+    supported by the passages"); problem is None when one passed.
 
-    The rewrite comes first: its prompt is the draft alone (a few hundred tokens
-    instead of the passages), so it costs seconds, and it keeps the draft's
-    content and markers (the support check still runs on it afterwards).
+    The translation comes first: its prompt is the draft alone (a few hundred
+    tokens instead of the passages), so it costs seconds, and it keeps the
+    draft's content and markers. With a `checker`, only the translated
+    sentences that say what a draft sentence said are kept: the 1.5B's Hindi
+    can be fluent-looking nonsense around the paper's terms.
     """
-    problem = language_problem(text, lang, question)
+    problem = _problem(text, lang, question, accept)
     if problem is None:
         return text, None
-    for retry in (rewrite_messages(text, lang), stricter_messages(messages, lang)):
-        text = _unwrap(_complete(llm, retry))
-        problem = language_problem(text, lang, question)
-        if problem is None:
-            return text, None
-    return text, problem
+    draft = text
+    text = _unwrap(_complete(llm, rewrite_messages(draft, lang)), lang)
+    if checker is not None:
+        text, dropped = checker.faithful(text, draft)
+        if dropped and not MARKER.sub("", text).strip():
+            text = ""  # nothing faithful left: not "the model wrote nothing"
+    problem = _problem(text, lang, question, accept) if text else UNFAITHFUL
+    if problem is None:
+        return text, None
+    text = _unwrap(_complete(llm, stricter_messages(messages, lang)), lang)
+    return text, _problem(text, lang, question, accept)
+
+
+def _problem(text: str, lang: str, question: str, accept) -> str | None:
+    return language_problem(text, lang, question) or (accept(text) if accept else None)
 
 
 def rewrite_messages(draft: str, lang: str) -> list[dict]:
@@ -225,7 +256,9 @@ def rewrite_messages(draft: str, lang: str) -> list[dict]:
 
     Phrased as a plain translation request: small models follow "Translate ...
     into X" far better than "rewrite" (asked to rewrite, the 1.5B replied that
-    the text "has been rewritten in Japanese").
+    the text "has been rewritten in Japanese"). One worked example comes first
+    where we have one; the language rule is not repeated at the end (the 1.5B
+    answered a Hindi request with the rule itself).
     """
     name = language_name(lang)
     ask = (
@@ -233,18 +266,24 @@ def rewrite_messages(draft: str, lang: str) -> list[dict]:
         "Keep every [n] marker, every number and every Latin-script name as written."
     )
     foreign = "".join(dict.fromkeys(foreign_letters(draft, lang)))
-    if foreign:
-        ask += f" Write the words that use these characters in {name}: {foreign}"
-    rule = language_rule(lang)
-    return [
-        {"role": "system", "content": f"You are a translator into {name}."},
-        {"role": "user", "content": f"{ask}\n\n<text>\n{draft.strip()}\n</text>\n\n{rule}"},
-    ]
+    hint = f" Write the words that use these characters in {name}: {foreign}" if foreign else ""
+    messages = [{"role": "system", "content": f"You are a translator into {name}."}]
+    if lang in EXAMPLE_TRANSLATIONS:
+        messages += [
+            {"role": "user", "content": f"{ask}\n\n<text>\n{EXAMPLE_SOURCE}\n</text>"},
+            {"role": "assistant", "content": EXAMPLE_TRANSLATIONS[lang]},
+        ]
+    messages.append({"role": "user", "content": f"{ask}{hint}\n\n<text>\n{draft.strip()}\n</text>"})
+    return messages
 
 
-def _unwrap(text: str) -> str:
-    """The reply without the <text> tags or a lead-in line ("Here is the translation:")."""
+def _unwrap(text: str, lang: str) -> str:
+    """The reply without the <text> tags, a lead-in line ("Here is the translation:")
+    or the language rule repeated back (small models echo it instead of answering)."""
     text = text.replace("<text>", "").replace("</text>", "").strip()
+    for echo in SENTENCE_END.split(language_rule(lang)):
+        if echo.strip():
+            text = text.replace(echo.strip(), "").strip()
     first, _, rest = text.partition("\n")
     if rest.strip() and first.rstrip().endswith((":", "：")) and not MARKER.search(first):
         return rest.strip()

@@ -42,6 +42,14 @@ def summarize_stream(
     if llm is None:
         yield from _extractive(paper, passages, lang, note="no generator is configured")
         return
+    checker = support_checker(library)
+    hits = _as_hits(paper, list(enumerate(passages, 1)))
+
+    def unsupported(text: str) -> str | None:
+        if checker is None or checker.check(text, hits).supported:
+            return None
+        return "no sentence of the model's summary was supported by the passages"
+
     try:
         parts = _parts(passages, library.settings.context_tokens)
         if len(parts) == 1:
@@ -53,7 +61,9 @@ def summarize_stream(
         for delta in llm.stream_chat(messages, max_tokens=SUMMARY_TOKENS):
             text += delta
             yield delta
-        text, problem = retry_in_language(llm, text, messages, lang)
+        text, problem = retry_in_language(
+            llm, text, messages, lang, accept=unsupported, checker=checker
+        )
     except LLMError as exc:
         yield from _extractive(paper, passages, lang, note=f"the generator failed: {exc}")
         return
@@ -61,15 +71,10 @@ def summarize_stream(
         yield from _extractive(paper, passages, lang, note=problem, checks_failed=True)
         return
     final = _answer(paper, passages, text, lang, mode="llm", model=llm.name)
-    checker = support_checker(library)
     if checker is not None:
-        checked = checker.check(final.text, _as_hits(paper, list(enumerate(passages, 1))))
+        checked = checker.check(final.text, hits)
         final = _answer(paper, passages, checked.text, lang, mode="llm", model=llm.name)
         final.sentences, final.supported = checked.sentences, checked.supported
-        if not checked.supported:  # nothing supported, or nothing said ("see [1]")
-            note = "no sentence of the model's summary was supported by the passages"
-            yield from _extractive(paper, passages, lang, note=note, checks_failed=True)
-            return
         if checked.dropped:
             final.warnings.append(f"{len(checked.dropped)} unsupported sentence(s) removed")
     yield final

@@ -28,6 +28,7 @@ MIN_SCRIPT_PURITY = 0.98
 MIN_NATIVE_SHARE = 0.5  # a Hindi answer must be mostly Devanagari, not English
 
 Similarity = Callable[[list[str], Sequence[Hit]], np.ndarray]  # -> sentences x passages
+SentenceSimilarity = Callable[[list[str], list[str]], np.ndarray]  # -> sentences x sentences
 
 
 def language_problem(text: str, lang: str, question: str = "") -> str | None:
@@ -58,14 +59,72 @@ class Checked:
 
 
 class SupportChecker:
-    """Keeps the sentences a given passage supports, each citing that passage."""
+    """Keeps the sentences a given passage supports, each citing that passage, and
+    the sentences of a translation that say what the translated draft said."""
 
-    def __init__(self, similarity: Similarity, threshold: float) -> None:
+    def __init__(
+        self,
+        similarity: Similarity,
+        threshold: float,
+        *,
+        sentence_similarity: SentenceSimilarity | None = None,
+        fidelity_threshold: float = 0.75,
+    ) -> None:
         self.similarity = similarity
         self.threshold = threshold
+        self.sentence_similarity = sentence_similarity
+        self.fidelity_threshold = fidelity_threshold
+
+    def faithful(self, translation: str, draft: str) -> tuple[str, list[str]]:
+        """(the translation's sentences that match a draft sentence, the dropped ones).
+
+        The support check alone lets a garbled translation through: a sentence
+        that keeps the paper's terms ("Transformer architecture ... recurrent")
+        but invents the rest still resembles the passage. Compared with the
+        draft sentence it translates, it does not (measured: faithful >= 0.80,
+        garbled <= 0.67). Sentences are matched by similarity, not position:
+        a translation may split or merge sentences.
+        """
+        pieces = [p for p in SENTENCE_END.split(translation) if p and p.strip()]
+        content = [_bare(p) for p in pieces if _has_content(p)]
+        sources = [_bare(p) for p in SENTENCE_END.split(draft) if _has_content(p)]
+        if self.sentence_similarity is None or not content or not sources:
+            return translation, []
+        faithful = iter(self._faithful_sentences(content, sources))
+        kept, dropped = [], []
+        for piece in pieces:
+            if not _has_content(piece) or next(faithful):
+                kept.append(piece.strip())
+            else:
+                dropped.append(piece.strip())
+        return join_sentences(kept, translation), dropped
+
+    def _faithful_sentences(self, content: list[str], sources: list[str]) -> list[bool]:
+        """Which translated sentences say what some draft sentence (or two) said.
+
+        A sentence the translation split in two matches its source only when read
+        with its neighbour; it passes that way if adding it brings the neighbour
+        closer to the source than it is alone (a garbled sentence next to a good one
+        does not).
+        """
+        n, t = len(content), self.fidelity_threshold
+        joined = [f"{content[i]} {content[i + 1]}" for i in range(n - 1)]
+        merged = [f"{sources[i]} {sources[i + 1]}" for i in range(len(sources) - 1)]
+        best = self.sentence_similarity(content + joined, sources + merged).max(axis=1)
+        alone, pair = best[:n], best[n:]
+
+        def with_neighbour(i: int, j: int) -> bool:  # pair index i, neighbour j
+            return bool(pair[i] >= t and pair[i] > alone[j])
+
+        return [
+            bool(alone[i] >= t)
+            or (i > 0 and with_neighbour(i - 1, i - 1))
+            or (i < n - 1 and with_neighbour(i, i + 1))
+            for i in range(n)
+        ]
 
     def check(self, text: str, given: Sequence[Hit]) -> Checked:
-        pieces = [p for p in SENTENCE_END.split(text) if p and p.strip()]
+        pieces = _without_repeats([p for p in SENTENCE_END.split(text) if p and p.strip()])
         content = [p for p in pieces if _has_content(p)]
         if not content or not given:
             return Checked(text, 0, 0, 0, [])
@@ -101,6 +160,28 @@ class SupportChecker:
 def _has_content(piece: str) -> bool:
     """A sentence worth checking: more than a marker or a few characters."""
     return len(MARKER.sub("", piece).strip()) >= 12
+
+
+def _bare(piece: str) -> str:
+    return MARKER.sub("", piece).strip()
+
+
+def _without_repeats(pieces: list[str]) -> list[str]:
+    """Each sentence once: small models loop, writing a copied sentence again and again."""
+    seen: set[str] = set()
+    kept = []
+    for piece in pieces:
+        said = _said(piece)
+        if _has_content(piece) and said in seen:
+            continue
+        seen.add(said)
+        kept.append(piece)
+    return kept
+
+
+def _said(piece: str) -> str:
+    """What a sentence says, whatever its markers, spacing and final punctuation."""
+    return re.sub(r"[\s.!?。！？।]+", " ", MARKER.sub("", piece)).strip().casefold()
 
 
 def _is_question(piece: str) -> bool:

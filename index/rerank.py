@@ -64,6 +64,8 @@ class Reranker(Protocol):
 
     def similarity(self, texts: Sequence[str], candidates: Sequence[Candidate]) -> np.ndarray: ...
 
+    def sentence_similarity(self, texts: Sequence[str], others: Sequence[str]) -> np.ndarray: ...
+
     def prepare(
         self, candidates: Sequence[Candidate], on_progress: ProgressCallback | None = None
     ) -> None: ...
@@ -125,6 +127,21 @@ class EmbeddingReranker:
             list(texts), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
         ).astype(np.float32)
         return vectors @ self._document_vectors(candidates).T
+
+    def sentence_similarity(self, texts: Sequence[str], others: Sequence[str]) -> np.ndarray:
+        """Cosine of each text with each other text, both read as sentences (the model's
+        STS prompt where it has one): does a translation say what its source said?"""
+        if not texts or not others:
+            return np.zeros((len(texts), len(others)), dtype=np.float32)
+        prompt = self._model.prompts.get("STS", self._model.prompts.get("query", ""))
+        vectors = self._model.encode(
+            [*texts, *others],
+            prompt=prompt,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        ).astype(np.float32)
+        return vectors[: len(texts)] @ vectors[len(texts) :].T
 
     def prepare(
         self, candidates: Sequence[Candidate], on_progress: ProgressCallback | None = None

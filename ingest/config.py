@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     # reranking models need their own values.
     abstain_below: float = 0.40
     support_threshold: float = 0.39
+    # A translated answer sentence is kept only if it says what a sentence of the
+    # model's draft said: STS cosine >= this (bench/calibrate_fidelity.py on 16
+    # pairs: faithful translations >= 0.80, garbled, reversed or unrelated <= 0.76).
+    fidelity_threshold: float = 0.78
     # Where bundled model folders live (default: inside the installation, the venv).
     models_dir: Path | None = None
 

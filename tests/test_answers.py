@@ -118,10 +118,76 @@ def test_a_wrong_language_draft_is_first_rewritten_in_the_asked_language(setting
     with FakeOpenAI(replies=replies) as server:
         result = answer("어텐션 싱크란?", HITS, llm_for(server), lang="ko", settings=settings)
     assert len(server.requests) == 2
-    rewrite = server.requests[1]["messages"][-1]["content"]
-    assert "Attention sinks keep the first tokens [2]." in rewrite  # the draft, not the passages
-    assert "Ring Attention splits" not in rewrite and "반드시 한국어로만" in rewrite
+    example, rewrite = server.requests[1]["messages"][1:3], server.requests[1]["messages"][-1]
+    assert "Attention sinks keep the first tokens [2]." in rewrite["content"]  # the draft
+    assert "Ring Attention splits" not in rewrite["content"]  # not the passages
+    assert example[1]["role"] == "assistant" and "0.01%" in example[1]["content"]  # worked
     assert result.mode == "llm" and result.text == "어텐션 싱크는 처음 토큰을 남깁니다 [2]."
+
+
+def meaning_similarity(sentences, others):
+    """A stand-in for sentence similarity across languages: 1.0 when two sentences
+    share a concept."""
+    concepts = {"sink": ("sink", "싱크"), "block": ("block", "블록")}
+
+    def about(text):
+        return {c for c, words in concepts.items() if any(w in text.lower() for w in words)}
+
+    return np.array([[float(bool(about(s) & about(o))) for o in others] for s in sentences])
+
+
+def test_translated_sentences_that_lost_the_drafts_meaning_are_dropped():
+    checker = SupportChecker(keyword_similarity, 0.5, sentence_similarity=meaning_similarity)
+    draft = "Attention sinks keep the first tokens [2]. Ring Attention splits blocks [1]."
+    translation = "어텐션 싱크는 처음 토큰을 남깁니다 [2]. 파티는 즐거운 행사입니다 [1]."
+    kept, dropped = checker.faithful(translation, draft)
+    assert kept == "어텐션 싱크는 처음 토큰을 남깁니다 [2]."
+    assert dropped == ["파티는 즐거운 행사입니다 [1]."]
+
+
+def test_a_sentence_the_translation_split_in_two_is_kept_with_its_neighbour():
+    def joint(sentences, others):  # only "A, B" together says what the source said
+        return np.array(
+            [[1.0 if "싱크" in s and "캐시" in s else 0.3 for _ in others] for s in sentences]
+        )
+
+    checker = SupportChecker(keyword_similarity, 0.5, sentence_similarity=joint)
+    kept, dropped = checker.faithful(
+        "싱크를 둡니다 [2]. 캐시를 유지합니다 [2].", "Sinks stay cached [2]."
+    )
+    assert dropped == [] and "캐시" in kept
+
+
+def test_a_garbled_translation_is_not_shown_the_question_is_asked_again(settings):
+    checker = SupportChecker(keyword_similarity, 0.5, sentence_similarity=meaning_similarity)
+    replies = [
+        "Attention sinks keep the first tokens [2].",
+        "파티는 즐거운 행사입니다 [2].",  # Korean, but not what the draft said
+        "어텐션 싱크는 처음 토큰을 남깁니다 [2].",
+    ]
+    with FakeOpenAI(replies=replies) as server:
+        result = answer(
+            "어텐션 싱크란?", HITS, llm_for(server), lang="ko", settings=settings, checker=checker
+        )
+    assert len(server.requests) == 3
+    assert result.mode == "llm" and result.text == "어텐션 싱크는 처음 토큰을 남깁니다 [2]."
+
+
+def test_the_language_rule_echoed_back_is_not_an_answer(settings):
+    replies = [
+        "Attention sinks keep the first tokens [2].",
+        "반드시 한국어로만 답하세요. 어텐션 싱크는 처음 토큰을 남깁니다 [2].",
+    ]
+    with FakeOpenAI(replies=replies) as server:
+        result = answer("어텐션 싱크란?", HITS, llm_for(server), lang="ko", settings=settings)
+    assert result.text == "어텐션 싱크는 처음 토큰을 남깁니다 [2]."
+
+
+def test_a_sentence_written_again_and_again_is_kept_once():
+    checker = SupportChecker(keyword_similarity, threshold=0.5)
+    looped = "처음 토큰을 싱크로 남깁니다 [2]. 처음 토큰을 싱크로 남깁니다 [2]. 처음 토큰을 싱크로 남깁니다."
+    checked = checker.check(looped, HITS)
+    assert checked.text == "처음 토큰을 싱크로 남깁니다 [2]." and checked.sentences == 1
 
 
 def test_stray_characters_are_named_in_the_rewrite_request(settings):
