@@ -9,6 +9,7 @@ passages (see rag.py) — said so to the user, never disguised.
 
 from __future__ import annotations
 
+import fcntl
 import importlib
 import importlib.util
 import os
@@ -334,8 +335,23 @@ def _endpoint(settings: Settings, base_url: str, model: str) -> OpenAICompatible
     )
 
 
+def generator_installing(settings: Settings) -> bool:
+    """Whether the bundled generator's bindings are being built right now (`make run`
+    on a new machine builds them in the background, holding this lock)."""
+    try:
+        with open(settings.generator_lock, "rb") as lock:
+            fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    except BlockingIOError:
+        return True
+    except OSError:  # no lock file: nothing is being built
+        return False
+    return False
+
+
 def _bundled_installed() -> bool:
     """llama.cpp bindings and at least one bundled model's parts are installed."""
+    importlib.invalidate_caches()  # they may have been installed since start-up
     return importlib.util.find_spec("llama_cpp") is not None and any(
         m.part_paths() is not None for m in BUNDLED_MODELS.values()
     )

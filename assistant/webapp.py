@@ -28,7 +28,7 @@ from PIL import Image
 
 from assistant.chat import ask_stream
 from assistant.evidence import Evidence, passage_context
-from assistant.llm import discover_generators, get_llm
+from assistant.llm import discover_generators, generator_installing, get_llm
 from assistant.rag import Answer
 from assistant.relevance import WEAK_EVIDENCE
 from assistant.similar import similar_to_paper, similar_to_text
@@ -87,6 +87,12 @@ tr[data-passage] { cursor: pointer; }
 """
 
 
+AWAITING_GENERATOR = (
+    "none yet: the offline model is being installed in the background "
+    "(a few minutes; answers quote passages until then)"
+)
+
+
 class App:
     """Holds the library and the start-up state shared by every session."""
 
@@ -96,6 +102,8 @@ class App:
         self.llm = get_llm(settings)
         self.generators = discover_generators(settings)
         self.generator_key = self._key_of(self.llm)
+        # `make run` on a new machine: the bundled generator is still being built.
+        self.awaiting_generator = self.llm is None and generator_installing(settings)
         self.status = "starting: loading the embedding model…"
         self.ready = threading.Event()
         self.served_pdfs: set[Path] = set()  # local PDFs the app may serve (see launch)
@@ -111,8 +119,22 @@ class App:
             raise PaperlensError(f"no generator {key!r}")
         self.llm = option.make()
         self.generator_key = key
+        self.awaiting_generator = False  # the user's choice stands
         self.status = self._ready_line()
         return option.label
+
+    def adopt_installed_generator(self) -> bool:
+        """Switch to the best generator once the background build has finished
+        (the app answered with quoted passages until then). True if it switched."""
+        if not self.awaiting_generator or generator_installing(self.settings):
+            return False
+        self.awaiting_generator = False
+        self.generators = discover_generators(self.settings)
+        self.llm = get_llm(self.settings)
+        self.generator_key = self._key_of(self.llm)
+        if self.ready.is_set():
+            self.status = self._ready_line()
+        return True
 
     def pdf_link(self, evidence: Evidence) -> str | None:
         """A link that opens the passage's PDF at its page, served only if it is ours."""
@@ -160,6 +182,8 @@ class App:
     def _ready_line(self) -> str:
         stats = self.library.store.stats()
         generator = self.llm.name if self.llm else "none (answers quote passages)"
+        if self.awaiting_generator:
+            generator = AWAITING_GENERATOR
         return (
             f"ready: {stats['papers']} papers, {stats['passages']} passages, "
             f"languages {', '.join(sorted(stats['languages']))}; generator: {generator}"
@@ -389,6 +413,8 @@ def settings_markdown(app: App) -> str:
     """What the app runs on: generators, models, index statistics."""
     stats = app.library.store.stats()
     current = next((o.label for o in app.generators if o.key == app.generator_key), "none")
+    if app.awaiting_generator:
+        current = AWAITING_GENERATOR
     found = "\n".join(f"  - `{o.key}`: {o.label}" for o in app.generators)
     languages = ", ".join(f"{k} {v}" for k, v in sorted(stats["languages"].items()))
     lines = [
@@ -688,10 +714,11 @@ def build(app: App) -> gr.Blocks:
 
         def on_tick(generation: int, text: str, language: str):
             """Status every tick; pickers and tables only when the catalog changed."""
+            switched = app.adopt_installed_generator()
             if not app.ready.is_set():
                 return (app.status, generation, *[gr.skip()] * len(catalog_outputs))
             current = lib.store.generation
-            if current == generation:
+            if current == generation and not switched:
                 return (app.status, generation, *[gr.skip()] * len(catalog_outputs))
             papers = lib.store.papers()  # one catalog pass for the pickers and the table
             choices = paper_choices(lib, papers)

@@ -7,6 +7,7 @@ import it, never the other way round.
 from __future__ import annotations
 
 import os
+import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -101,6 +102,9 @@ class Settings(BaseSettings):
     )
     llm_model: str | None = None
     local_llm: str = "auto"  # auto: the bundled GGUF when installed | off: never
+    # Held while `make run` builds the llama.cpp bindings in the background on a new
+    # machine: the app says so and switches to the bundled model when it is released.
+    generator_lock: Path = Path(sys.prefix) / ".generator.lock"
     # Which generator answers: auto (endpoint, else a local server, else bundled) or a
     # key from `paperlens generators` (e.g. "bundled", "none").
     generator: str = "auto"
