@@ -36,6 +36,14 @@ def foreign_letters(text: str, lang: str | None) -> list[str]:
     return [ch for ch in LETTER.findall(text) if not allowed.fullmatch(ch)]
 
 
+QUOTED = regex.compile(r'"[^"]*"|“[^”]*”|「[^」]*」|『[^』]*』|«[^»]*»|《[^》]*》')
+
+
+def unquoted(text: str) -> str:
+    """`text` without its quoted spans: a quoted title may be in any script."""
+    return QUOTED.sub(" ", text)
+
+
 def script_purity(text: str, lang: str | None) -> float:
     """Share of letters written in `lang`'s scripts or Latin (1.0 for no letters)."""
     letters = LETTER.findall(text)

@@ -85,6 +85,11 @@ def test_names_and_the_questions_own_terms_do_not_make_an_answer_english():
     assert native_share(english, "hi", [question]) < 0.5
 
 
+def test_one_stray_letter_from_another_script_is_a_problem_but_a_quoted_title_is_not():
+    assert "兆" in language_problem("Qwen2.5-Coder는 5.5兆의 토큰으로 학습되었습니다 [1].", "ko")
+    assert language_problem("「注意機構」라는 제목의 논문은 어텐션만 씁니다 [1].", "ko") is None
+
+
 def test_language_problems_are_named():
     assert language_problem("어텐션 싱크는 처음 토큰을 남깁니다 [1].", "ko") is None
     assert "English" in language_problem("Attention sinks keep the first tokens [1].", "ko")
