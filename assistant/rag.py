@@ -24,7 +24,7 @@ from assistant.prompts import (
     fit_passages,
     language_name,
 )
-from assistant.scripts import foreign_letters
+from assistant.scripts import foreign_letters, native_number_units
 from assistant.verify import SupportChecker, language_problem
 from index.hits import Hit, snippet
 from ingest.config import Settings
@@ -231,6 +231,7 @@ def retry_in_language(
     sentences that say what a draft sentence said are kept: the 1.5B's Hindi
     can be fluent-looking nonsense around the paper's terms.
     """
+    text = native_number_units(text, lang)
     problem = _problem(text, lang, question, accept)
     if problem is None:
         return text, None
@@ -280,7 +281,7 @@ def rewrite_messages(draft: str, lang: str) -> list[dict]:
 def _unwrap(text: str, lang: str) -> str:
     """The reply without the <text> tags, a lead-in line ("Here is the translation:")
     or the language rule repeated back (small models echo it instead of answering)."""
-    text = text.replace("<text>", "").replace("</text>", "").strip()
+    text = native_number_units(text.replace("<text>", "").replace("</text>", ""), lang).strip()
     for echo in SENTENCE_END.split(language_rule(lang)):
         if echo.strip():
             text = text.replace(echo.strip(), "").strip()

@@ -36,6 +36,21 @@ def foreign_letters(text: str, lang: str | None) -> list[str]:
     return [ch for ch in LETTER.findall(text) if not allowed.fullmatch(ch)]
 
 
+# Large-number units small models borrow from Chinese/Japanese in Korean text
+# ("400万 토큰", "5.5兆의 토큰"); each has one Hangul reading, so it is replaced,
+# not re-asked. Other stray letters go back to the model (assistant/rag.py).
+NUMBER_UNITS = {"ko": str.maketrans({"万": "만", "萬": "만", "億": "억", "兆": "조"})}
+NUMBER_UNIT = regex.compile(r"(?<=\d\s?)[万萬億兆]")
+
+
+def native_number_units(text: str, lang: str | None) -> str:
+    """`text` with CJK number units after a digit written in `lang`'s own script."""
+    table = NUMBER_UNITS.get((lang or "").lower())
+    if table is None:
+        return text
+    return NUMBER_UNIT.sub(lambda m: m.group().translate(table), text)
+
+
 QUOTED = regex.compile(r'"[^"]*"|“[^”]*”|「[^」]*」|『[^』]*』|«[^»]*»|《[^》]*》')
 
 

@@ -90,6 +90,13 @@ def test_one_stray_letter_from_another_script_is_a_problem_but_a_quoted_title_is
     assert language_problem("「注意機構」라는 제목의 논문은 어텐션만 씁니다 [1].", "ko") is None
 
 
+def test_chinese_number_units_in_a_korean_answer_are_written_in_hangul(settings):
+    with FakeOpenAI("Qwen2.5-Coder는 5.5兆 개의 토큰으로 학습되었습니다 [2].") as server:
+        result = answer("몇 개의 토큰?", HITS, llm_for(server), lang="ko", settings=settings)
+    assert len(server.requests) == 1  # replaced, not re-asked
+    assert result.mode == "llm" and "5.5조 개의 토큰" in result.text
+
+
 def test_language_problems_are_named():
     assert language_problem("어텐션 싱크는 처음 토큰을 남깁니다 [1].", "ko") is None
     assert "English" in language_problem("Attention sinks keep the first tokens [1].", "ko")
@@ -197,13 +204,13 @@ def test_a_sentence_written_again_and_again_is_kept_once():
 
 def test_stray_characters_are_named_in_the_rewrite_request(settings):
     replies = [
-        "어텐션 싱크는 400万 토큰까지 처리합니다 [2].",
+        "어텐션 싱크는 400만 토크ン까지 처리합니다 [2].",
         "어텐션 싱크는 400만 토큰까지 처리합니다 [2].",
     ]
     with FakeOpenAI(replies=replies) as server:
         result = answer("어텐션 싱크란?", HITS, llm_for(server), lang="ko", settings=settings)
-    assert "万" in server.requests[1]["messages"][-1]["content"].split("<text>")[0]
-    assert result.mode == "llm" and "400만" in result.text
+    assert "ン" in server.requests[1]["messages"][-1]["content"].split("<text>")[0]
+    assert result.mode == "llm" and "400만 토큰" in result.text
 
 
 def test_when_the_rewrite_fails_the_question_is_answered_again_in_stricter_words(settings):
