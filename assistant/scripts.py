@@ -51,6 +51,21 @@ def native_number_units(text: str, lang: str | None) -> str:
     return NUMBER_UNIT.sub(lambda m: m.group().translate(table), text)
 
 
+# Languages written with spaces between words, where a word never switches from
+# the native script to Latin letters ("커널 네ural 네트워크" is a glitch; a Latin
+# name followed by a particle, "LoRA는", is not). Japanese and Chinese run words
+# together, so "本論文のTransformer" is normal there.
+SPACED = {"ko": r"\p{Hangul}", "hi": r"\p{Devanagari}"}
+
+
+def broken_words(text: str, lang: str | None) -> list[str]:
+    """Words that switch from `lang`'s own script to Latin letters mid-word."""
+    native = SPACED.get((lang or "").lower())
+    if native is None:
+        return []
+    return regex.findall(rf"\S*{native}[\p{{Latin}}]\S*", text)
+
+
 QUOTED = regex.compile(r'"[^"]*"|“[^”]*”|「[^」]*」|『[^』]*』|«[^»]*»|《[^》]*》')
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from assistant.citations import MARKER, SENTENCE_END, cite_at_end, join_sentences
 from assistant.prompts import language_name
-from assistant.scripts import foreign_letters, native_share, unquoted
+from assistant.scripts import broken_words, foreign_letters, native_share, unquoted
 from index.hits import Hit
 from ingest.langid import detect_language
 
@@ -44,6 +44,9 @@ def language_problem(text: str, lang: str, question: str = "") -> str | None:
     stray = "".join(dict.fromkeys(foreign_letters(unquoted(body), lang)))
     if stray:  # even one: "5.5兆의 토큰" is not Korean (quoted titles may be in any script)
         return f"the model mixed other scripts ({stray}) into its {language_name(lang)} answer"
+    broken = broken_words(body, lang)
+    if broken:
+        return f"the model wrote broken {language_name(lang)} words: {', '.join(broken[:3])}"
     if native_share(body, lang, [question]) < MIN_NATIVE_SHARE:
         return f"the model wrote mostly Latin letters instead of {language_name(lang)}"
     return None

@@ -97,6 +97,12 @@ def test_chinese_number_units_in_a_korean_answer_are_written_in_hangul(settings)
     assert result.mode == "llm" and "5.5조 개의 토큰" in result.text
 
 
+def test_a_word_that_switches_from_hangul_to_latin_is_broken_but_a_name_with_a_particle_is_not():
+    assert "네ural" in language_problem("이 모델은 커널 네ural 네트워크를 씁니다 [1].", "ko")
+    assert language_problem("LoRA는 Transformer의 가중치를 고정합니다 [1].", "ko") is None
+    assert language_problem("本論文のTransformerは注意機構だけを使う[1]。", "ja") is None
+
+
 def test_language_problems_are_named():
     assert language_problem("어텐션 싱크는 처음 토큰을 남깁니다 [1].", "ko") is None
     assert "English" in language_problem("Attention sinks keep the first tokens [1].", "ko")
