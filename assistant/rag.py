@@ -232,9 +232,8 @@ def retry_in_language(
     can be fluent-looking nonsense around the paper's terms.
     """
     text = native_number_units(text, lang)
-    problem = _problem(text, lang, question, accept)
-    if problem is None:
-        return text, None
+    if language_problem(text, lang, question) is None:  # retries are for the language
+        return text, accept(text) if accept else None
     draft = text
     text = _unwrap(_complete(llm, rewrite_messages(draft, lang)), lang)
     if checker is not None:

@@ -247,6 +247,7 @@ def test_an_answer_no_passage_supports_is_not_shown_as_cited(settings):
         result = answer(
             "질문", HITS, llm_for(server), lang="ko", settings=settings, checker=checker
         )
+    assert len(server.requests) == 1  # in the right language: nothing to translate
     assert result.mode == "extractive"
     assert "노벨상" not in result.text
 
