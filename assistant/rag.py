@@ -172,7 +172,9 @@ def answer(question: str, hits: list[Hit], llm: LLM | None, *, lang: str, settin
 def build_answer(
     text: str, given: list[Hit], lang: str, *, mode, model, checker: SupportChecker | None = None
 ) -> Answer:
-    cleaned, cited, removed = check_citations(markers_to_sentence_ends(text), len(given))
+    if mode == "llm":  # quoted passages keep their layout: "[n] text" blocks
+        text = markers_to_sentence_ends(text)
+    cleaned, cited, removed = check_citations(text, len(given))
     sentences = supported = 0
     warnings = []
     if mode == "llm":

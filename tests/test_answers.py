@@ -238,6 +238,8 @@ def test_twice_in_the_wrong_language_falls_back_to_cited_passages_with_the_reaso
         result = answer("어텐션 싱크란?", HITS, llm_for(server), lang="ko", settings=settings)
     assert result.mode == "extractive" and result.citations
     assert result.text.startswith("생성된 답변이 검증을 통과하지 못했습니다")
+    # Each quoted passage stays a block of its own, its marker first.
+    assert "\n\n[1] Ring Attention: " in result.text and "\n\n[2] StreamingLLM: " in result.text
     assert any("English" in w for w in result.warnings)
 
 
