@@ -26,7 +26,8 @@ def check_citations(answer: str, n_passages: int) -> tuple[str, list[int], int]:
     return cleaned, sorted(cited), removed
 
 
-SENTENCE_END = re.compile(r"(?<=[.!?。！？।])\s+|(?<=[。！？])")
+# After final punctuation, or at a line break (a line of markers, a list item).
+SENTENCE_END = re.compile(r"(?<=[.!?。！？।])\s+|(?<=[。！？])|\s*\n\s*")
 SENTENCE_BODY = re.compile(r"(.*?)([.!?。！？।]?)\s*$", re.S)  # (body, final punctuation)
 
 

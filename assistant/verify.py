@@ -24,7 +24,25 @@ from index.hits import Hit
 from ingest.langid import detect_language
 
 # Measured on the answer eval (see README): below these an answer is re-asked.
-MIN_NATIVE_SHARE = 0.5  # a Hindi answer must be mostly Devanagari, not English
+MIN_NATIVE_SHARE = 0.5
+# What joins markers that stand alone, in the languages we answer in.
+CONNECTORS = {
+    "",
+    "and",
+    "et",
+    "und",
+    "y",
+    "e",
+    "or",
+    "ou",
+    "및",
+    "과",
+    "와",
+    "と",
+    "和",
+    "及",
+    "और",
+}  # a Hindi answer must be mostly Devanagari, not English
 
 Similarity = Callable[[list[str], Sequence[Hit]], np.ndarray]  # -> sentences x passages
 SentenceSimilarity = Callable[[list[str], list[str]], np.ndarray]  # -> sentences x sentences
@@ -136,8 +154,8 @@ class SupportChecker:
         rows = iter(scores)
         for piece in pieces:
             if not _has_content(piece):
-                if not MARKER.sub("", piece).strip(" .。"):
-                    continue  # markers after the last sentence cite no claim
+                if MARKER.sub("", piece).strip(" .,。、:").casefold() in CONNECTORS:
+                    continue  # markers alone ("[1][2]", "[1] et [2]") cite no claim
                 kept.append(piece)
                 continue
             row = next(rows)

@@ -269,10 +269,12 @@ def test_weak_evidence_means_abstaining_in_the_users_language(settings):
     assert result.text.startswith("Je n'ai rien trouvé")
 
 
-def test_markers_left_after_the_last_sentence_are_dropped():
+def test_markers_standing_alone_are_dropped():
     checker = SupportChecker(keyword_similarity, threshold=0.5)
     checked = checker.check("처음 토큰을 싱크로 남깁니다 [2]. [1][2]", HITS)
     assert checked.text == "처음 토큰을 싱크로 남깁니다 [2]."
+    checked = checker.check("[1] et [2]\n\nLes premiers jetons servent de sink [2].", HITS)
+    assert checked.text == "Les premiers jetons servent de sink [2]."
 
 
 def test_a_summary_in_the_wrong_language_twice_becomes_cited_passages_under_a_korean_notice(
