@@ -86,10 +86,11 @@ def fit_passages(hits: list[Hit], budget_tokens: int) -> list[Hit]:
     return chosen
 
 
-def format_passages(hits: list[Hit], first: int = 1) -> str:
-    """Passages numbered from `first`, inside a data block they cannot close."""
+def format_passages(hits: list[Hit], first: int = 1, numbers: list[int] | None = None) -> str:
+    """Passages numbered from `first` (or by `numbers`), inside a data block they
+    cannot close."""
     blocks = []
-    for n, hit in enumerate(hits, first):
+    for n, hit in zip(numbers or range(first, first + len(hits)), hits, strict=True):
         where = f", page {hit.page}" if hit.page else ""
         title = html.escape(hit.title, quote=False)
         text = html.escape(hit.passage, quote=False)  # no passage can close the data block
@@ -97,11 +98,13 @@ def format_passages(hits: list[Hit], first: int = 1) -> str:
     return "<passages>\n" + "\n\n".join(blocks) + "\n</passages>"
 
 
-def answer_messages(question: str, hits: list[Hit], lang: str, first: int = 1) -> list[dict]:
+def answer_messages(
+    question: str, hits: list[Hit], lang: str, first: int = 1, numbers: list[int] | None = None
+) -> list[dict]:
     """Passages (as data), then the question and the answer language, named."""
     language = language_name(lang)
     user = (
-        f"{format_passages(hits, first)}\n\nQuestion: {question}\n\n"
+        f"{format_passages(hits, first, numbers)}\n\nQuestion: {question}\n\n"
         f"Answer in {language}, in a few sentences, citing passages as [n]. "
         f"If the passages do not contain the answer, say so in {language}."
     )

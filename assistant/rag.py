@@ -141,6 +141,8 @@ def answer_stream(
         yield from _extractive(given, lang, why="no model configured", relevance=relevance)
         return
     messages = answer_messages(question, given, lang)
+    readable, numbers = _readable(given, lang)
+    retry = answer_messages(question, readable, lang, numbers=numbers)
 
     def unsupported(text: str) -> str | None:
         built = build_answer(text, given, lang, mode="llm", model=None, checker=checker)
@@ -148,7 +150,7 @@ def answer_stream(
 
     try:
         text = yield from _stream(llm, messages)
-        text, problem = retry_in_language(llm, text, messages, lang, question, unsupported, checker)
+        text, problem = retry_in_language(llm, text, retry, lang, question, unsupported, checker)
     except LLMError as exc:
         yield "\n\n"
         yield from _extractive(given, lang, why=str(exc), relevance=relevance)
@@ -159,6 +161,16 @@ def answer_stream(
     final = build_answer(text, given, lang, mode="llm", model=llm.name, checker=checker)
     final.relevance = relevance
     yield final
+
+
+def _readable(given: list[Hit], lang: str) -> tuple[list[Hit], list[int]]:
+    """The passages written in `lang`'s scripts or Latin, with their numbers (all of
+    them if none is): the stricter retry leaves out the rest, because a model
+    asked for Korean copies the Japanese passage's 兆 and katakana."""
+    kept = [(n, h) for n, h in enumerate(given, 1) if not foreign_letters(h.passage, lang)]
+    if not kept:
+        return given, list(range(1, len(given) + 1))
+    return [h for _, h in kept], [n for n, _ in kept]
 
 
 def answer(question: str, hits: list[Hit], llm: LLM | None, *, lang: str, settings, **checks):

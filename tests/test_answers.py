@@ -233,6 +233,23 @@ def test_when_the_rewrite_fails_the_question_is_answered_again_in_stricter_words
     assert result.mode == "llm" and result.text == "어텐션 싱크는 처음 토큰을 남깁니다 [2]."
 
 
+def test_the_stricter_retry_leaves_out_passages_in_a_script_the_answer_cannot_use(settings):
+    hits = [
+        hit(1, "StreamingLLM", "最初のトークンをアテンションシンクとして残す。", "ja"),
+        hit(2, "StreamingLLM", "Keeping the first tokens as attention sinks lets models stream."),
+    ]
+    replies = [
+        "어텐션 싱크는 最初のトークン을 남깁니다 [1].",  # copied from the Japanese passage
+        "어텐션 싱크는 最初のトークン을 남깁니다 [1].",
+        "어텐션 싱크는 처음 토큰을 남깁니다 [2].",
+    ]
+    with FakeOpenAI(replies=replies) as server:
+        result = answer("어텐션 싱크란?", hits, llm_for(server), lang="ko", settings=settings)
+    retry = server.requests[2]["messages"][-1]["content"]
+    assert "最初" not in retry and "[2] (StreamingLLM)" in retry  # original numbering kept
+    assert result.mode == "llm" and result.citations[0].passage.startswith("Keeping")
+
+
 def test_twice_in_the_wrong_language_falls_back_to_cited_passages_with_the_reason(settings):
     with FakeOpenAI("Attention sinks keep the first tokens [2].") as server:
         result = answer("어텐션 싱크란?", HITS, llm_for(server), lang="ko", settings=settings)
