@@ -495,6 +495,8 @@ def build(app: App) -> gr.Blocks:
         )
         status = gr.Markdown(app.status)
         seen = gr.State(-1)  # the catalog generation this page last showed
+        # The generator choices this page shows (a background build may add one).
+        shown_generators = gr.State(tuple((o.label, o.key) for o in app.generators))
 
         with gr.Tab("Ask"):
             chatbot = gr.Chatbot(height=420, label="Answers cite passages as [n]")
@@ -712,19 +714,26 @@ def build(app: App) -> gr.Blocks:
 
         catalog_outputs = [paper, summary_paper, table, source_table, settings_info]
 
-        def on_tick(generation: int, text: str, language: str):
-            """Status every tick; pickers and tables only when the catalog changed."""
+        def on_tick(generation: int, text: str, language: str, shown: tuple):
+            """Status every tick; pickers and tables only when the catalog changed; the
+            generator choices when a background build added one."""
             switched = app.adopt_installed_generator()
+            offered = tuple((o.label, o.key) for o in app.generators)
+            radio = gr.skip()
+            if offered != shown:
+                radio, shown = gr.update(choices=list(offered), value=app.generator_key), offered
             if not app.ready.is_set():
-                return (app.status, generation, *[gr.skip()] * len(catalog_outputs))
+                return (app.status, generation, shown, radio, *[gr.skip()] * len(catalog_outputs))
             current = lib.store.generation
             if current == generation and not switched:
-                return (app.status, generation, *[gr.skip()] * len(catalog_outputs))
+                return (app.status, generation, shown, radio, *[gr.skip()] * len(catalog_outputs))
             papers = lib.store.papers()  # one catalog pass for the pickers and the table
             choices = paper_choices(lib, papers)
             return (
                 app.status,
                 current,
+                shown,
+                radio,
                 gr.update(choices=choices),
                 gr.update(choices=choices),
                 library_rows(lib, papers, text, language),
@@ -732,7 +741,10 @@ def build(app: App) -> gr.Blocks:
                 settings_markdown(app),
             )
 
-        tick_io = ([seen, filter_text, filter_lang], [status, seen, *catalog_outputs])
+        tick_io = (
+            [seen, filter_text, filter_lang, shown_generators],
+            [status, seen, shown_generators, generator, *catalog_outputs],
+        )
         gr.Timer(2.0).tick(
             on_tick, *tick_io, show_progress="hidden", concurrency_limit=None, queue=False
         )
