@@ -144,9 +144,13 @@ def answer_stream(
     readable, numbers = _readable(given, lang)
     retry = answer_messages(question, readable, lang, numbers=numbers)
 
+    built: dict[str, Answer] = {}  # each candidate is checked once; the accepted one is kept
+
     def unsupported(text: str) -> str | None:
-        built = build_answer(text, given, lang, mode="llm", model=None, checker=checker)
-        return NO_SUPPORT if built.sentences and not built.supported else None
+        answer = built[text] = build_answer(
+            text, given, lang, mode="llm", model=llm.name, checker=checker
+        )
+        return NO_SUPPORT if answer.sentences and not answer.supported else None
 
     try:
         text = yield from _stream(llm, messages)
@@ -158,7 +162,9 @@ def answer_stream(
     if problem:
         yield from _extractive(given, lang, why=problem, relevance=relevance, checks_failed=True)
         return
-    final = build_answer(text, given, lang, mode="llm", model=llm.name, checker=checker)
+    final = built.get(text) or build_answer(
+        text, given, lang, mode="llm", model=llm.name, checker=checker
+    )
     final.relevance = relevance
     yield final
 

@@ -23,9 +23,9 @@ from assistant.scripts import broken_words, foreign_letters, native_share, unquo
 from index.hits import Hit
 from ingest.langid import detect_language
 
-# Measured on the answer eval (see README): below these an answer is re-asked.
-MIN_NATIVE_SHARE = 0.5
-# What joins markers that stand alone, in the languages we answer in.
+# Measured on the answer eval (see README): below this an answer is re-asked.
+MIN_NATIVE_SHARE = 0.5  # a Hindi answer must be mostly Devanagari, not English
+# What joins markers that stand alone ("[1] et [2]"), in the languages we answer in.
 CONNECTORS = {
     "",
     "and",
@@ -42,7 +42,7 @@ CONNECTORS = {
     "和",
     "及",
     "और",
-}  # a Hindi answer must be mostly Devanagari, not English
+}
 
 Similarity = Callable[[list[str], Sequence[Hit]], np.ndarray]  # -> sentences x passages
 SentenceSimilarity = Callable[[list[str], list[str]], np.ndarray]  # -> sentences x sentences
@@ -149,7 +149,7 @@ class SupportChecker:
         content = [p for p in pieces if _has_content(p)]
         if not content or not given:
             return Checked(text, 0, 0, 0, [])
-        scores = self.similarity([MARKER.sub("", p).strip() for p in content], given)
+        scores = self.similarity([_bare(p) for p in content], given)
         kept, supported, recited, dropped = [], 0, 0, []
         rows = iter(scores)
         for piece in pieces:
@@ -180,7 +180,7 @@ class SupportChecker:
 
 def _has_content(piece: str) -> bool:
     """A sentence worth checking: more than a marker or a few characters."""
-    return len(MARKER.sub("", piece).strip()) >= 12
+    return len(_bare(piece)) >= 12
 
 
 def _bare(piece: str) -> str:
@@ -206,7 +206,7 @@ def _said(piece: str) -> str:
 
 
 def _is_question(piece: str) -> bool:
-    return MARKER.sub("", piece).strip().endswith(("?", "？"))
+    return _bare(piece).endswith(("?", "？"))
 
 
 def _markers(piece: str) -> list[int]:

@@ -722,11 +722,12 @@ def build(app: App) -> gr.Blocks:
             radio = gr.skip()
             if offered != shown:
                 radio, shown = gr.update(choices=list(offered), value=app.generator_key), offered
-            if not app.ready.is_set():
+            unchanged = not app.ready.is_set() or (
+                lib.store.generation == generation and not switched
+            )
+            if unchanged:
                 return (app.status, generation, shown, radio, *[gr.skip()] * len(catalog_outputs))
             current = lib.store.generation
-            if current == generation and not switched:
-                return (app.status, generation, shown, radio, *[gr.skip()] * len(catalog_outputs))
             papers = lib.store.papers()  # one catalog pass for the pickers and the table
             choices = paper_choices(lib, papers)
             return (
