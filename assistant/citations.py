@@ -31,6 +31,11 @@ SENTENCE_END = re.compile(r"(?<=[.!?。！？।])\s+|(?<=[。！？])|\s*\n\s*"
 SENTENCE_BODY = re.compile(r"(.*?)([.!?。！？।]?)\s*$", re.S)  # (body, final punctuation)
 
 
+def split_sentences(text: str) -> list[str]:
+    """The sentences of `text` (lines of markers and list items count as sentences)."""
+    return [piece for piece in SENTENCE_END.split(text) if piece and piece.strip()]
+
+
 def cite_at_end(sentence: str, marker: str) -> str:
     """`sentence` with `marker` before its final punctuation ("X [2]." / "X[2]。")."""
     body, end = SENTENCE_BODY.match(sentence.rstrip()).groups()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.citations import MARKER, SENTENCE_END, cite_at_end, join_sentences
+from assistant.citations import MARKER, cite_at_end, join_sentences, split_sentences
 from assistant.prompts import language_name
 from assistant.scripts import broken_words, foreign_letters, native_share, unquoted
 from index.hits import Hit
@@ -106,15 +106,15 @@ class SupportChecker:
         garbled <= 0.67). Sentences are matched by similarity, not position:
         a translation may split or merge sentences.
         """
-        pieces = [p for p in SENTENCE_END.split(translation) if p and p.strip()]
-        content = [_bare(p) for p in pieces if _has_content(p)]
-        sources = [_bare(p) for p in SENTENCE_END.split(draft) if _has_content(p)]
+        pieces = split_sentences(translation)
+        content = [_bare(p) for p in pieces if has_content(p)]
+        sources = [_bare(p) for p in split_sentences(draft) if has_content(p)]
         if self.sentence_similarity is None or not content or not sources:
             return translation, []
         faithful = iter(self._faithful_sentences(content, sources))
         kept, dropped = [], []
         for piece in pieces:
-            if not _has_content(piece) or next(faithful):
+            if not has_content(piece) or next(faithful):
                 kept.append(piece.strip())
             else:
                 dropped.append(piece.strip())
@@ -145,15 +145,15 @@ class SupportChecker:
         ]
 
     def check(self, text: str, given: Sequence[Hit]) -> Checked:
-        pieces = _without_repeats([p for p in SENTENCE_END.split(text) if p and p.strip()])
-        content = [p for p in pieces if _has_content(p)]
+        pieces = _without_repeats(split_sentences(text))
+        content = [p for p in pieces if has_content(p)]
         if not content or not given:
             return Checked(text, 0, 0, 0, [])
         scores = self.similarity([_bare(p) for p in content], given)
         kept, supported, recited, dropped = [], 0, 0, []
         rows = iter(scores)
         for piece in pieces:
-            if not _has_content(piece):
+            if not has_content(piece):
                 if MARKER.sub("", piece).strip(" .,。、:").casefold() in CONNECTORS:
                     continue  # markers alone ("[1][2]", "[1] et [2]") cite no claim
                 kept.append(piece)
@@ -178,7 +178,7 @@ class SupportChecker:
         return Checked(cleaned, len(content), supported, recited, dropped)
 
 
-def _has_content(piece: str) -> bool:
+def has_content(piece: str) -> bool:
     """A sentence worth checking: more than a marker or a few characters."""
     return len(_bare(piece)) >= 12
 
@@ -193,7 +193,7 @@ def _without_repeats(pieces: list[str]) -> list[str]:
     kept = []
     for piece in pieces:
         said = _said(piece)
-        if _has_content(piece) and said in seen:
+        if has_content(piece) and said in seen:
             continue
         seen.add(said)
         kept.append(piece)

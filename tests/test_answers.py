@@ -143,6 +143,66 @@ def test_a_wrong_language_draft_is_first_rewritten_in_the_asked_language(setting
     assert result.mode == "llm" and result.text == "어텐션 싱크는 처음 토큰을 남깁니다 [2]."
 
 
+def test_a_draft_is_translated_one_sentence_at_a_time_and_a_broken_sentence_costs_only_itself(
+    settings,
+):
+    replies = [
+        "Attention sinks keep the first tokens [2]. Ring Attention splits blocks across devices [1].",
+        "어텐션 싱크는 처음 토큰을 남깁니다 [2].",
+        "링 어텐션은 블록을 デバイス에 나눕니다 [1].",  # katakana: this sentence is not Korean
+        "링 어텐션은 ブロック을 나눕니다 [1].",  # its second, freer try: still not Korean
+    ]
+    with FakeOpenAI(replies=replies) as server:
+        result = answer("어텐션 싱크란?", HITS, llm_for(server), lang="ko", settings=settings)
+    assert len(server.requests) == 4
+    first, second, again = (r["messages"][-1]["content"] for r in server.requests[1:])
+    assert "Attention sinks" in first and "Ring Attention" not in first
+    assert "Ring Attention" in second and "Attention sinks" not in second and again == second
+    assert server.requests[3]["temperature"] > server.requests[2]["temperature"]
+    assert result.mode == "llm" and result.text == "어텐션 싱크는 처음 토큰을 남깁니다 [2]."
+
+
+def test_sentences_already_in_the_asked_language_are_kept_and_lost_markers_come_back(settings):
+    replies = [
+        "어텐션 싱크는 처음 토큰을 남깁니다 [2]. Ring Attention splits blocks across devices [1].",
+        "링 어텐션은 블록을 여러 기기에 나눕니다.",  # the model dropped the marker
+    ]
+    with FakeOpenAI(replies=replies) as server:
+        result = answer("어텐션 싱크란?", HITS, llm_for(server), lang="ko", settings=settings)
+    assert len(server.requests) == 2  # only the English sentence was sent
+    assert "어텐션 싱크는" not in server.requests[1]["messages"][-1]["content"]
+    assert result.text == (
+        "어텐션 싱크는 처음 토큰을 남깁니다 [2]. 링 어텐션은 블록을 여러 기기에 나눕니다 [1]."
+    )
+
+
+def test_after_two_sentences_fail_with_none_translated_the_rest_are_not_tried(settings):
+    draft = " ".join(f"Attention sinks keep the first {n} tokens [2]." for n in range(1, 6))
+    with FakeOpenAI(replies=[draft, "पaper ने Transformer का प्रयास किया [2]।"]) as server:
+        result = answer("अटेंशन सिंक क्या है?", HITS, llm_for(server), lang="hi", settings=settings)
+    translations = [r for r in server.requests if "<text>" in r["messages"][-1]["content"]]
+    assert len(translations) == 6  # two sentences, two tries each; two to mend the retry
+    assert len(server.requests) == 8  # the draft, four tries, the stricter retry, two tries
+    assert result.mode == "extractive"
+
+
+def test_a_stray_word_in_the_stricter_answer_is_mended_not_the_answer_thrown_away(settings):
+    replies = [
+        "Attention sinks keep the first tokens [2].",
+        "Attention sinks keep the first tokens [2].",
+        "Attention sinks keep the first tokens [2].",
+        "어텐션 싱크는 처음 토큰을 남깁니다 [2]. 링 어텐션은 ブロック을 나눕니다 [1].",
+        "링 어텐션은 블록을 나눕니다 [1].",
+    ]
+    with FakeOpenAI(replies=replies) as server:
+        result = answer("어텐션 싱크란?", HITS, llm_for(server), lang="ko", settings=settings)
+    assert len(server.requests) == 5
+    assert "ブロック" in server.requests[4]["messages"][-1]["content"]  # only that sentence
+    assert "처음 토큰" not in server.requests[4]["messages"][-1]["content"]
+    assert result.mode == "llm"
+    assert result.text == "어텐션 싱크는 처음 토큰을 남깁니다 [2]. 링 어텐션은 블록을 나눕니다 [1]."
+
+
 def meaning_similarity(sentences, others):
     """A stand-in for sentence similarity across languages: 1.0 when two sentences
     share a concept."""
@@ -222,14 +282,15 @@ def test_stray_characters_are_named_in_the_rewrite_request(settings):
 def test_when_the_rewrite_fails_the_question_is_answered_again_in_stricter_words(settings):
     replies = [
         "Attention sinks keep the first tokens [2].",
+        "Attention sinks keep the first tokens [2].",  # two tries at translating it
         "Attention sinks keep the first tokens [2].",
         "어텐션 싱크는 처음 토큰을 남깁니다 [2].",
     ]
     with FakeOpenAI(replies=replies) as server:
         result = answer("어텐션 싱크란?", HITS, llm_for(server), lang="ko", settings=settings)
-    assert len(server.requests) == 3
-    assert "Ring Attention splits" in server.requests[2]["messages"][-1]["content"]
-    assert "반드시 한국어로만" in server.requests[2]["messages"][-1]["content"]
+    assert len(server.requests) == 4
+    assert "Ring Attention splits" in server.requests[3]["messages"][-1]["content"]
+    assert "반드시 한국어로만" in server.requests[3]["messages"][-1]["content"]
     assert result.mode == "llm" and result.text == "어텐션 싱크는 처음 토큰을 남깁니다 [2]."
 
 
@@ -241,11 +302,12 @@ def test_the_stricter_retry_leaves_out_passages_in_a_script_the_answer_cannot_us
     replies = [
         "어텐션 싱크는 最初のトークン을 남깁니다 [1].",  # copied from the Japanese passage
         "어텐션 싱크는 最初のトークン을 남깁니다 [1].",
+        "어텐션 싱크는 最初のトークン을 남깁니다 [1].",
         "어텐션 싱크는 처음 토큰을 남깁니다 [2].",
     ]
     with FakeOpenAI(replies=replies) as server:
         result = answer("어텐션 싱크란?", hits, llm_for(server), lang="ko", settings=settings)
-    retry = server.requests[2]["messages"][-1]["content"]
+    retry = server.requests[3]["messages"][-1]["content"]
     assert "最初" not in retry and "[2] (StreamingLLM)" in retry  # original numbering kept
     assert result.mode == "llm" and result.citations[0].passage.startswith("Keeping")
 
@@ -304,7 +366,7 @@ def test_a_summary_in_the_wrong_language_twice_becomes_cited_passages_under_a_ko
         ingestor.ingest_doc(source)
     with FakeOpenAI("LoRA freezes the weights and trains low-rank matrices [1].") as server:
         final = list(summarize_stream(library, "2106.09685", lang="ko", llm=llm_for(server)))[-1]
-    assert len(server.requests) == 3  # rewritten, then asked again in stricter words
+    assert len(server.requests) == 4  # two tries at translating, then asked in stricter words
     assert final.mode == "extractive" and final.citations
     assert final.text.startswith("생성된 답변이 검증을 통과하지 못했습니다")
     assert any("English" in w for w in final.warnings)
