@@ -66,6 +66,34 @@ def broken_words(text: str, lang: str | None) -> list[str]:
     return regex.findall(rf"\S*{native}[\p{{Latin}}]\S*", text)
 
 
+# English words that are no term on their own: in a Korean, Japanese, Chinese or
+# Hindi answer they mean the model slipped into English ("28.4 BLEU for German",
+# "compared to之前的方法"); terms such as "constituency parsing" pass.
+ENGLISH_FUNCTION_WORDS = (
+    "the an of for to and or in on with by from at is are was were this that these those "
+    "than compared approximately which while into between not but also its their"
+)
+FUNCTION_WORDS = frozenset(ENGLISH_FUNCTION_WORDS.split())
+LOWER_WORD = regex.compile(r"(?<![\p{Latin}\d\-])\p{Ll}+(?![\p{Latin}\d\-])")
+TITLE_BEFORE = regex.compile(r"\p{Lu}\p{Ll}+\s+$")
+TITLE_AFTER = regex.compile(r"^\s+\p{Lu}\p{Ll}+")
+
+
+def english_words(text: str, lang: str | None, terms: Iterable[str] = ()) -> list[str]:
+    """English function words in a non-Latin-script answer, outside names ("Mixture
+    of Experts") and the user's own words (`terms`)."""
+    if NATIVE.get((lang or "en").lower()) is None:
+        return []
+    used = {t.casefold() for term in terms for t in LATIN_WORD.findall(term)}
+    return [
+        m.group()
+        for m in LOWER_WORD.finditer(text)
+        if m.group() in FUNCTION_WORDS
+        and m.group() not in used
+        and not (TITLE_BEFORE.search(text, 0, m.start()) and TITLE_AFTER.match(text[m.end() :]))
+    ]
+
+
 QUOTED = regex.compile(r'"[^"]*"|“[^”]*”|「[^」]*」|『[^』]*』|«[^»]*»|《[^》]*》')
 
 

@@ -19,7 +19,13 @@ import numpy as np
 
 from assistant.citations import MARKER, cite_at_end, join_sentences, split_sentences
 from assistant.prompts import language_name
-from assistant.scripts import broken_words, foreign_letters, native_share, unquoted
+from assistant.scripts import (
+    broken_words,
+    english_words,
+    foreign_letters,
+    native_share,
+    unquoted,
+)
 from index.hits import Hit
 from ingest.langid import detect_language
 
@@ -65,6 +71,9 @@ def language_problem(text: str, lang: str, question: str = "") -> str | None:
     broken = broken_words(body, lang)
     if broken:
         return f"the model wrote broken {language_name(lang)} words: {', '.join(broken[:3])}"
+    english = ", ".join(dict.fromkeys(english_words(unquoted(body), lang, [question])))
+    if english:  # "28.4 BLEU for German": not a name, English
+        return f"the model wrote English words ({english}) into its {language_name(lang)} answer"
     if native_share(body, lang, [question]) < MIN_NATIVE_SHARE:
         return f"the model wrote mostly Latin letters instead of {language_name(lang)}"
     return None

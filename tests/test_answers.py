@@ -103,6 +103,27 @@ def test_a_word_that_switches_from_hangul_to_latin_is_broken_but_a_name_with_a_p
     assert language_problem("本論文のTransformerは注意機構だけを使う[1]。", "ja") is None
 
 
+def test_english_words_in_a_non_latin_answer_are_a_problem_but_terms_and_names_are_not():
+    hindi = "बड़े मॉडल ने 28.4 BLEU for German और 41.8 BLEU for French पाया [1]।"
+    assert "(for)" in language_problem(hindi, "hi")
+    assert "compared, to" in language_problem("训练时间更短 compared to之前的方法[2]。", "zh")
+    assert (
+        language_problem(
+            "该模型在成分句法分析（constituency parsing）任务上也表现得很好[7]。", "zh"
+        )
+        is None
+    )
+    assert (
+        language_problem(
+            "Mixture of Experts 구조에서는 토큰마다 전문가 두 개를 고릅니다 [1].", "ko"
+        )
+        is None
+    )
+    question = "chain of thought 프롬프트란 무엇인가요?"
+    answer = "chain of thought 프롬프트는 중간 추론 단계를 먼저 쓰게 하는 방법입니다 [1]."
+    assert language_problem(answer, "ko", question) is None  # the user's own words
+
+
 def test_language_problems_are_named():
     assert language_problem("어텐션 싱크는 처음 토큰을 남깁니다 [1].", "ko") is None
     assert "English" in language_problem("Attention sinks keep the first tokens [1].", "ko")
