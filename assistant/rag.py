@@ -4,7 +4,7 @@ claim tied to a numbered passage; invalid citation markers are removed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
@@ -109,7 +109,6 @@ CHECKS_FAILED = {
     "relevantes:",
 }
 
-UNFAITHFUL = "the translation of the model's draft did not say what the draft said"
 NO_SUPPORT = "no sentence of the model's answer was supported by the passages"
 
 STRICTER = {
@@ -161,7 +160,9 @@ def answer_stream(
 
     try:
         text = yield from _stream(llm, messages)
-        text, problem = retry_in_language(llm, text, retry, lang, question, unsupported, checker)
+        text, problem = retry_in_language(
+            llm, text, retry, lang, question, unsupported, checker, [h.passage for h in given]
+        )
     except LLMError as exc:
         yield "\n\n"
         yield from _extractive(given, lang, why=str(exc), relevance=relevance)
@@ -246,6 +247,7 @@ def retry_in_language(
     question: str = "",
     accept: Callable[[str], str | None] | None = None,
     checker: SupportChecker | None = None,
+    sources: Sequence[str] = (),
 ) -> tuple[str, str | None]:
     """(text, problem): the first of the draft, its translation into `lang` and a
     fresh answer under the stricter rule that is in `lang` and that `accept`
@@ -256,26 +258,38 @@ def retry_in_language(
     passages, so it costs seconds, and it keeps the draft's content and markers.
     A stricter answer in `lang` with a few stray words ("단순히注意力 기반으로")
     has those sentences translated, not the whole answer thrown away.
+    `sources` (the passages) may lend English phrases to an answer in any language.
     """
+
+    def wrong(text: str) -> str | None:
+        return language_problem(text, lang, question, sources)
+
+    def problem(text: str) -> str | None:
+        return wrong(text) or (accept(text) if accept else None)
+
     text = native_number_units(text, lang)
-    if language_problem(text, lang, question) is None:  # retries are for the language
+    if wrong(text) is None:  # retries are for the language
         return text, accept(text) if accept else None
-    text = translate(llm, text, lang, question, checker)
-    problem = _problem(text, lang, question, accept) if text else UNFAITHFUL
-    if problem is None:
+    text = translate(llm, text, lang, wrong, checker)
+    if text and problem(text) is None:
         return text, None
     text = _unwrap(_complete(llm, stricter_messages(messages, lang)), lang)
-    if detect_language(MARKER.sub("", text)) == lang and language_problem(text, lang, question):
-        text = translate(llm, text, lang, question, checker) or text  # mend its stray words
-    return text, _problem(text, lang, question, accept)
+    if detect_language(MARKER.sub("", text)) == lang and wrong(text):
+        text = translate(llm, text, lang, wrong, checker) or text  # mend its stray words
+    return text, problem(text)
 
 
 def translate(
-    llm: LLM, draft: str, lang: str, question: str = "", checker: SupportChecker | None = None
+    llm: LLM,
+    draft: str,
+    lang: str,
+    wrong: Callable[[str], str | None],
+    checker: SupportChecker | None = None,
 ) -> str:
     """The draft in `lang`, translated one sentence at a time: each translated
-    sentence is kept if it is in `lang` and (with a `checker`) says what its
-    source said; sentences already in `lang` are kept as they are.
+    sentence is kept if it is in `lang` (`wrong` finds no language problem in
+    it) and (with a `checker`) says what its source said; sentences already in
+    `lang` are kept as they are.
 
     One sentence at a time because the 1.5B translates a sentence far better
     than a paragraph (its whole-summary Korean broke a word, "네ural", and a
@@ -289,11 +303,11 @@ def translate(
     for source in split_sentences(draft):
         if not has_content(source):
             continue  # markers alone; the sentences carry their own
-        if language_problem(source, lang, question) is None:
+        if wrong(source) is None:
             kept.append(source.strip())
         elif failed >= GIVE_UP_AFTER and not kept:
             break  # the model cannot write this language: stop paying for tries
-        elif text := _translate_sentence(llm, source, lang, question, checker):
+        elif text := _translate_sentence(llm, source, lang, wrong, checker):
             kept.append(text)
         else:
             failed += 1
@@ -301,7 +315,7 @@ def translate(
 
 
 def _translate_sentence(
-    llm: LLM, source: str, lang: str, question: str, checker: SupportChecker | None
+    llm: LLM, source: str, lang: str, wrong, checker: SupportChecker | None
 ) -> str | None:
     """`source` in `lang`, faithful to it, or None: a second, freer sample when the
     first fails (the 1.5B's Korean passed on its second try as often as on its first)."""
@@ -317,13 +331,9 @@ def _translate_sentence(
             text = cite_at_end(text, markers)
         if checker is not None:
             text, _ = checker.faithful(text, source)
-        if has_content(text) and language_problem(text, lang, question) is None:
+        if has_content(text) and wrong(text) is None:
             return text
     return None
-
-
-def _problem(text: str, lang: str, question: str, accept) -> str | None:
-    return language_problem(text, lang, question) or (accept(text) if accept else None)
 
 
 def rewrite_messages(draft: str, lang: str) -> list[dict]:

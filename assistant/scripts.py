@@ -79,19 +79,46 @@ TITLE_BEFORE = regex.compile(r"\p{Lu}\p{Ll}+\s+$")
 TITLE_AFTER = regex.compile(r"^\s+\p{Lu}\p{Ll}+")
 
 
-def english_words(text: str, lang: str | None, terms: Iterable[str] = ()) -> list[str]:
+LATIN_TOKEN = regex.compile(r"[\p{Latin}\d]+")
+PREVIOUS_TOKEN = regex.compile(r"([\p{Latin}\d]+)[\s\p{P}]*$")
+NEXT_TOKEN = regex.compile(r"^[\s\p{P}]*([\p{Latin}\d]+)")
+
+
+def english_words(
+    text: str, lang: str | None, terms: Iterable[str] = (), sources: Iterable[str] = ()
+) -> list[str]:
     """English function words in a non-Latin-script answer, outside names ("Mixture
-    of Experts") and the user's own words (`terms`)."""
+    of Experts"), the user's own words (`terms`) and phrases copied from a passage
+    (`sources`: "4) aligning through model feedback, and environment feedback").
+
+    A word counts as copied when it stands between the same two Latin words in a
+    passage; "BLEU for German" next to an English passage that says "BLEU on
+    English-German" does not.
+    """
     if NATIVE.get((lang or "en").lower()) is None:
         return []
     used = {t.casefold() for term in terms for t in LATIN_WORD.findall(term)}
-    return [
-        m.group()
-        for m in LOWER_WORD.finditer(text)
-        if m.group() in FUNCTION_WORDS
-        and m.group() not in used
-        and not (TITLE_BEFORE.search(text, 0, m.start()) and TITLE_AFTER.match(text[m.end() :]))
-    ]
+    copied = {gram for source in sources for gram in _trigrams(source)}
+    found = []
+    for m in LOWER_WORD.finditer(text):
+        word = m.group()
+        if word not in FUNCTION_WORDS or word in used or _in_name(text, m):
+            continue
+        before = PREVIOUS_TOKEN.search(text, 0, m.start())
+        after = NEXT_TOKEN.match(text[m.end() :])
+        if before and after and (before[1].casefold(), word, after[1].casefold()) in copied:
+            continue
+        found.append(word)
+    return found
+
+
+def _in_name(text: str, m: regex.Match) -> bool:
+    return bool(TITLE_BEFORE.search(text, 0, m.start()) and TITLE_AFTER.match(text[m.end() :]))
+
+
+def _trigrams(text: str) -> set[tuple[str, ...]]:
+    tokens = [t.casefold() for t in LATIN_TOKEN.findall(text)]
+    return {tuple(tokens[i : i + 3]) for i in range(len(tokens) - 2)}
 
 
 QUOTED = regex.compile(r'"[^"]*"|“[^”]*”|「[^」]*」|『[^』]*』|«[^»]*»|《[^》]*》')

@@ -18,6 +18,7 @@ from assistant.llm import LLM, LLMError
 from assistant.prompts import answer_messages, estimate_tokens, language_name
 from assistant.rag import CHECKS_FAILED, RETRIEVAL_ONLY, Answer, Citation, retry_in_language
 from assistant.similar import resolve_paper
+from assistant.verify import SupportChecker
 from index.hits import Hit, Passage
 from index.library import Library
 from index.search import passage_url
@@ -45,11 +46,13 @@ def summarize_stream(
         return
     checker = support_checker(library)
     hits = _as_hits(paper, list(enumerate(passages, 1)))
+    built: dict[str, Answer] = {}  # each candidate is checked once; the accepted one is kept
 
     def unsupported(text: str) -> str | None:
-        if checker is None or checker.check(text, hits).supported:
-            return None
-        return "no sentence of the model's summary was supported by the passages"
+        final = built[text] = _checked(paper, passages, hits, text, lang, llm.name, checker)
+        if final.sentences and not final.supported:
+            return "no sentence of the model's summary was supported by the passages"
+        return None
 
     try:
         parts = _parts(passages, library.settings.context_tokens)
@@ -63,7 +66,13 @@ def summarize_stream(
             text += delta
             yield delta
         text, problem = retry_in_language(
-            llm, text, messages, lang, accept=unsupported, checker=checker
+            llm,
+            text,
+            messages,
+            lang,
+            accept=unsupported,
+            checker=checker,
+            sources=[p.text for p in passages],
         )
     except LLMError as exc:
         yield from _extractive(paper, passages, lang, note=f"the generator failed: {exc}")
@@ -71,14 +80,28 @@ def summarize_stream(
     if problem:
         yield from _extractive(paper, passages, lang, note=problem, checks_failed=True)
         return
-    final = _answer(paper, passages, text, lang, mode="llm", model=llm.name)
-    if checker is not None:
-        checked = checker.check(final.text, hits)
-        final = _answer(paper, passages, checked.text, lang, mode="llm", model=llm.name)
-        final.sentences, final.supported = checked.sentences, checked.supported
-        if checked.dropped:
-            final.warnings.append(f"{len(checked.dropped)} unsupported sentence(s) removed")
-    yield final
+    yield built.get(text) or _checked(paper, passages, hits, text, lang, llm.name, checker)
+
+
+def _checked(
+    paper: PaperRecord,
+    passages: list[Passage],
+    hits: list[Hit],
+    text: str,
+    lang: str,
+    model: str,
+    checker: SupportChecker | None,
+) -> Answer:
+    """The model's summary as an Answer: its sentences no passage supports removed."""
+    final = _answer(paper, passages, text, lang, mode="llm", model=model)
+    if checker is None:
+        return final
+    checked = checker.check(final.text, hits)
+    final = _answer(paper, passages, checked.text, lang, mode="llm", model=model)
+    final.sentences, final.supported = checked.sentences, checked.supported
+    if checked.dropped:
+        final.warnings.append(f"{len(checked.dropped)} unsupported sentence(s) removed")
+    return final
 
 
 def _parts(passages: list[Passage], budget: int) -> list[list[tuple[int, Passage]]]:

@@ -54,10 +54,13 @@ Similarity = Callable[[list[str], Sequence[Hit]], np.ndarray]  # -> sentences x 
 SentenceSimilarity = Callable[[list[str], list[str]], np.ndarray]  # -> sentences x sentences
 
 
-def language_problem(text: str, lang: str, question: str = "") -> str | None:
+def language_problem(
+    text: str, lang: str, question: str = "", sources: Sequence[str] = ()
+) -> str | None:
     """Why `text` is not a proper answer in `lang`, or None when it is.
 
-    Latin-script names and the terms of the `question` may appear in any language.
+    Latin-script names and the terms of the `question` may appear in any language,
+    and so may English phrases copied from the passages (`sources`).
     """
     body = MARKER.sub("", text).strip()
     if not body:
@@ -71,7 +74,7 @@ def language_problem(text: str, lang: str, question: str = "") -> str | None:
     broken = broken_words(body, lang)
     if broken:
         return f"the model wrote broken {language_name(lang)} words: {', '.join(broken[:3])}"
-    english = ", ".join(dict.fromkeys(english_words(unquoted(body), lang, [question])))
+    english = ", ".join(dict.fromkeys(english_words(unquoted(body), lang, [question], sources)))
     if english:  # "28.4 BLEU for German": not a name, English
         return f"the model wrote English words ({english}) into its {language_name(lang)} answer"
     if native_share(body, lang, [question]) < MIN_NATIVE_SHARE:
@@ -98,7 +101,7 @@ class SupportChecker:
         threshold: float,
         *,
         sentence_similarity: SentenceSimilarity | None = None,
-        fidelity_threshold: float = 0.75,
+        fidelity_threshold: float = 0.78,  # Settings.fidelity_threshold, measured
     ) -> None:
         self.similarity = similarity
         self.threshold = threshold

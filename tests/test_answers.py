@@ -122,6 +122,13 @@ def test_english_words_in_a_non_latin_answer_are_a_problem_but_terms_and_names_a
     question = "chain of thought 프롬프트란 무엇인가요?"
     answer = "chain of thought 프롬프트는 중간 추론 단계를 먼저 쓰게 하는 방법입니다 [1]."
     assert language_problem(answer, "ko", question) is None  # the user's own words
+    passage = "Aligns LLMs through model feedback and environment feedback."
+    copied = (
+        "このサーベイは、大規模言語モデルを人手に頼らずに整合させる方法を四つの方向に分けて整理し、"
+        "その中で model feedback and environment feedback による整合も詳しく論じています[1]。"
+    )
+    assert language_problem(copied, "ja", "", [passage]) is None  # a phrase of the passage
+    assert "(for)" in language_problem(hindi, "hi", "", ["Reports 28.4 BLEU on English-German."])
 
 
 def test_language_problems_are_named():
