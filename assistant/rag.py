@@ -235,8 +235,8 @@ def _stream(llm: LLM, messages: list[dict]) -> Generator[str, None, str]:
     return text
 
 
-def _complete(llm: LLM, messages: list[dict]) -> str:
-    return "".join(llm.stream_chat(messages, max_tokens=ANSWER_TOKENS))
+def _complete(llm: LLM, messages: list[dict], temperature: float = 0.2) -> str:
+    return "".join(llm.stream_chat(messages, max_tokens=ANSWER_TOKENS, temperature=temperature))
 
 
 def retry_in_language(
@@ -270,10 +270,12 @@ def retry_in_language(
     text = native_number_units(text, lang)
     if wrong(text) is None:  # retries are for the language
         return text, accept(text) if accept else None
+    said_nothing = not has_content(text)  # "[1][2]": asked alike, the model says it again
     text = translate(llm, text, lang, wrong, checker)
     if text and problem(text) is None:
         return text, None
-    text = _unwrap(_complete(llm, stricter_messages(messages, lang)), lang)
+    freer = TRANSLATION_TEMPERATURES[-1] if said_nothing else TRANSLATION_TEMPERATURES[0]
+    text = _unwrap(_complete(llm, stricter_messages(messages, lang), freer), lang)
     if detect_language(MARKER.sub("", text)) == lang and wrong(text):
         text = translate(llm, text, lang, wrong, checker) or text  # mend its stray words
     return text, problem(text)
