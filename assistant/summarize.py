@@ -177,12 +177,16 @@ def _extractive(
     note: str,
     checks_failed: bool = False,
 ) -> Iterator[str | Answer]:
-    """Quote the paper's opening passages, cited, under a notice in the user's language
-    (no generator, or its summary failed the checks: the reason goes to the warnings)."""
-    chosen = passages[:3]
+    """Quote three of the paper's passages, cited, under a notice in the user's language
+    (no generator, or its summary failed the checks: the reason goes to the warnings).
+
+    Passages in the user's language come first (a Hindi digest's note on the paper
+    before its French abstract), then the paper's order."""
+    numbered = list(enumerate(passages, 1))
+    chosen = sorted(numbered, key=lambda item: item[1].lang != lang)[:3]
     notices = CHECKS_FAILED if checks_failed else RETRIEVAL_ONLY
     intro = notices.get(lang, notices["en"]).format(why=note)
-    lines = [intro, *(f"[{i}] {p.text}" for i, p in enumerate(chosen, 1))]
+    lines = [intro, *(f"[{n}] {p.text}" for n, p in sorted(chosen))]
     text = "\n\n".join(lines)
     yield text
     final = _answer(paper, passages, text, lang, mode="extractive", model=None)

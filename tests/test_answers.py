@@ -400,6 +400,30 @@ def test_a_summary_in_the_wrong_language_twice_becomes_cited_passages_under_a_ko
     assert any("English" in w for w in final.warnings)
 
 
+def test_a_failed_summary_quotes_the_passages_in_the_users_language_first(library, ingestor):
+    from assistant.summarize import summarize_stream
+    from ingest.models import SourceDoc
+    from tests.papers_fixture import all_sources, paper
+
+    notes = [
+        SourceDoc(
+            uri=f"test://weekly-en-{i}",
+            sha256=f"en-{i}",
+            kind="digest",
+            papers=[paper("LoRA", "2106.09685", "en", f"Week {i}: LoRA trains low-rank updates.")],
+        )
+        for i in range(3)
+    ]
+    for source in [*notes, *all_sources()]:  # three English notes come first
+        ingestor.ingest_doc(source)
+    with FakeOpenAI("LoRA freezes the weights and trains low-rank matrices [1].") as server:
+        final = list(summarize_stream(library, "2106.09685", lang="ja", llm=llm_for(server)))[-1]
+    assert final.mode == "extractive"
+    assert "低ランク分解行列" in final.text  # the Japanese digest's note
+    japanese = next(c for c in final.citations if "低ランク分解行列" in c.passage)
+    assert f"[{japanese.n}] 事前学習済み" in final.text  # cited by its paper-wide number
+
+
 @pytest.mark.parametrize(
     ("text", "moved"),
     [
