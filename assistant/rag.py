@@ -271,14 +271,23 @@ def retry_in_language(
     if wrong(text) is None:  # retries are for the language
         return text, accept(text) if accept else None
     said_nothing = not has_content(text)  # "[1][2]": asked alike, the model says it again
-    text = translate(llm, text, lang, wrong, checker)
+    translation = translate(llm, text, lang, wrong, checker)
+    text = translation.text
     if text and problem(text) is None:
         return text, None
+    if translation.unsayable:  # its own answer in `lang` would be no better, only unchecked
+        return text, f"the model could not say its draft in {language_name(lang)}"
     freer = TRANSLATION_TEMPERATURES[-1] if said_nothing else TRANSLATION_TEMPERATURES[0]
     text = _unwrap(_complete(llm, stricter_messages(messages, lang), freer), lang)
     if detect_language(MARKER.sub("", text)) == lang and wrong(text):
-        text = translate(llm, text, lang, wrong, checker) or text  # mend its stray words
+        text = translate(llm, text, lang, wrong, checker).text or text  # mend its stray words
     return text, problem(text)
+
+
+@dataclass
+class Translation:
+    text: str  # the translated sentences kept, joined
+    unsayable: bool  # checked tries, none of them near its source: the model cannot say it
 
 
 def translate(
@@ -287,7 +296,7 @@ def translate(
     lang: str,
     wrong: Callable[[str], str | None],
     checker: SupportChecker | None = None,
-) -> str:
+) -> Translation:
     """The draft in `lang`, translated one sentence at a time: each translated
     sentence is kept if it is in `lang` (`wrong` finds no language problem in
     it) and (with a `checker`) says what its source said; sentences already in
@@ -301,7 +310,7 @@ def translate(
     sentences failed with none translated the rest are not tried. A translated
     sentence that lost its markers gets its source's back.
     """
-    kept, failed = [], 0
+    kept, failed, nearest = [], 0, []
     for source in split_sentences(draft):
         if not has_content(source):
             continue  # markers alone; the sentences carry their own
@@ -309,19 +318,25 @@ def translate(
             kept.append(source.strip())
         elif failed >= GIVE_UP_AFTER and not kept:
             break  # the model cannot write this language: stop paying for tries
-        elif text := _translate_sentence(llm, source, lang, wrong, checker):
-            kept.append(text)
         else:
-            failed += 1
-    return join_sentences(kept, " ".join(kept))
+            text, closeness = _translate_sentence(llm, source, lang, wrong, checker)
+            nearest += closeness
+            if text:
+                kept.append(text)
+            else:
+                failed += 1
+    unsayable = bool(nearest) and not kept and max(nearest) < checker.fidelity_threshold
+    return Translation(join_sentences(kept, " ".join(kept)), unsayable)
 
 
 def _translate_sentence(
     llm: LLM, source: str, lang: str, wrong, checker: SupportChecker | None
-) -> str | None:
-    """`source` in `lang`, faithful to it, or None: a second, freer sample when the
-    first fails (the 1.5B's Korean passed on its second try as often as on its first)."""
+) -> tuple[str | None, list[float]]:
+    """(`source` in `lang`, faithful to it, or None; how close each try came to it):
+    a second, freer sample when the first fails (the 1.5B's Korean passed on its
+    second try as often as on its first)."""
     markers = "".join(m[0] for m in MARKER.finditer(source))
+    closeness = []
     for temperature in TRANSLATION_TEMPERATURES:
         reply = "".join(
             llm.stream_chat(
@@ -332,10 +347,12 @@ def _translate_sentence(
         if markers and text and not MARKER.search(text):
             text = cite_at_end(text, markers)
         if checker is not None:
+            if (near := checker.closeness(text, source)) is not None:
+                closeness.append(near)
             text, _ = checker.faithful(text, source)
         if has_content(text) and wrong(text) is None:
-            return text
-    return None
+            return text, closeness
+    return None, closeness
 
 
 def rewrite_messages(draft: str, lang: str) -> list[dict]:

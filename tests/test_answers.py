@@ -279,6 +279,20 @@ def test_a_garbled_translation_is_not_shown_the_question_is_asked_again(settings
     assert result.mode == "llm" and result.text == "어텐션 싱크는 처음 토큰을 남깁니다 [2]."
 
 
+def test_when_no_translation_comes_near_the_draft_the_model_is_not_asked_to_write_it_unchecked(
+    settings,
+):
+    checker = SupportChecker(keyword_similarity, 0.5, sentence_similarity=meaning_similarity)
+    replies = ["Attention sinks keep the first tokens [2].", "파티는 즐거운 행사입니다 [2]."]
+    with FakeOpenAI(replies=replies) as server:
+        result = answer(
+            "어텐션 싱크란?", HITS, llm_for(server), lang="ko", settings=settings, checker=checker
+        )
+    assert len(server.requests) == 3  # the draft, two tries at translating; no stricter answer
+    assert result.mode == "extractive"
+    assert any("could not say its draft in Korean" in w for w in result.warnings)
+
+
 def test_the_language_rule_echoed_back_is_not_an_answer(settings):
     replies = [
         "Attention sinks keep the first tokens [2].",
