@@ -333,8 +333,9 @@ def _translate_sentence(
     llm: LLM, source: str, lang: str, wrong, checker: SupportChecker | None
 ) -> tuple[str | None, list[float]]:
     """(`source` in `lang`, faithful to it, or None; how close each try came to it):
-    a second, freer sample when the first fails (the 1.5B's Korean passed on its
-    second try as often as on its first)."""
+    a second, freer sample when the first fails (on three Korean sentences the
+    1.5B's freer try said its source better once and worse once: another chance,
+    not a better one)."""
     markers = "".join(m[0] for m in MARKER.finditer(source))
     closeness = []
     for temperature in TRANSLATION_TEMPERATURES:
