@@ -235,8 +235,8 @@ def _stream(llm: LLM, messages: list[dict]) -> Generator[str, None, str]:
     return text
 
 
-def _complete(llm: LLM, messages: list[dict], temperature: float = 0.2) -> str:
-    return "".join(llm.stream_chat(messages, max_tokens=ANSWER_TOKENS, temperature=temperature))
+def _complete(llm: LLM, messages: list[dict]) -> str:
+    return "".join(llm.stream_chat(messages, max_tokens=ANSWER_TOKENS))
 
 
 def retry_in_language(
@@ -270,15 +270,14 @@ def retry_in_language(
     text = native_number_units(text, lang)
     if wrong(text) is None:  # retries are for the language
         return text, accept(text) if accept else None
-    said_nothing = not has_content(text)  # "[1][2]": asked alike, the model says it again
+    said_nothing = not has_content(text)  # "[1][2]": the 1.5B wrote only the citations
     translation = translate(llm, text, lang, wrong, checker)
     text = translation.text
     if text and problem(text) is None:
         return text, None
     if translation.unsayable:  # its own answer in `lang` would be no better, only unchecked
         return text, f"the model could not say its draft in {language_name(lang)}"
-    freer = TRANSLATION_TEMPERATURES[-1] if said_nothing else TRANSLATION_TEMPERATURES[0]
-    text = _unwrap(_complete(llm, stricter_messages(messages, lang), freer), lang)
+    text = _unwrap(_complete(llm, stricter_messages(messages, lang, said_nothing)), lang)
     if detect_language(MARKER.sub("", text)) == lang and wrong(text):
         text = translate(llm, text, lang, wrong, checker).text or text  # mend its stray words
     return text, problem(text)
@@ -400,9 +399,14 @@ def language_rule(lang: str) -> str:
     return STRICTER.get(lang) or f"Write only in {language_name(lang)}."
 
 
-def stricter_messages(messages: list[dict], lang: str) -> list[dict]:
-    """The same request with the language rule repeated, last, in that language."""
-    last = dict(messages[-1], content=f"{messages[-1]['content']}\n\n{language_rule(lang)}")
+WRITE_IT_OUT = "Write the answer itself in full sentences, each followed by its [n] markers."
+
+
+def stricter_messages(messages: list[dict], lang: str, said_nothing: bool = False) -> list[dict]:
+    """The same request with the language rule repeated, last, in that language; when
+    the draft was markers alone ("[1][2]"), asked to write the sentences out."""
+    rules = f"{WRITE_IT_OUT} {language_rule(lang)}" if said_nothing else language_rule(lang)
+    last = dict(messages[-1], content=f"{messages[-1]['content']}\n\n{rules}")
     return [*messages[:-1], last]
 
 

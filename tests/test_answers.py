@@ -354,6 +354,15 @@ def test_the_stricter_retry_leaves_out_passages_in_a_script_the_answer_cannot_us
     assert result.mode == "llm" and result.citations[0].passage.startswith("Keeping")
 
 
+def test_a_draft_of_markers_alone_is_asked_again_to_write_the_answer_out(settings):
+    replies = ["[1][2]", "어텐션 싱크는 처음 토큰을 남깁니다 [2]."]
+    with FakeOpenAI(replies=replies) as server:
+        result = answer("어텐션 싱크란?", HITS, llm_for(server), lang="ko", settings=settings)
+    assert len(server.requests) == 2  # nothing to translate: asked again at once
+    assert "full sentences" in server.requests[1]["messages"][-1]["content"]
+    assert result.mode == "llm" and result.text == "어텐션 싱크는 처음 토큰을 남깁니다 [2]."
+
+
 def test_twice_in_the_wrong_language_falls_back_to_cited_passages_with_the_reason(settings):
     with FakeOpenAI("Attention sinks keep the first tokens [2].") as server:
         result = answer("어텐션 싱크란?", HITS, llm_for(server), lang="ko", settings=settings)
