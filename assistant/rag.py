@@ -336,12 +336,11 @@ def _translate_sentence(
     1.5B's freer try said its source better once and worse once: another chance,
     not a better one)."""
     markers = "".join(m[0] for m in MARKER.finditer(source))
+    messages = rewrite_messages(source, lang)
     closeness = []
     for temperature in TRANSLATION_TEMPERATURES:
         reply = "".join(
-            llm.stream_chat(
-                rewrite_messages(source, lang), max_tokens=SENTENCE_TOKENS, temperature=temperature
-            )
+            llm.stream_chat(messages, max_tokens=SENTENCE_TOKENS, temperature=temperature)
         )
         text = _unwrap(reply, lang)
         if markers and text and not MARKER.search(text):

@@ -97,7 +97,7 @@ def english_words(
     """
     if NATIVE.get((lang or "en").lower()) is None:
         return []
-    used = {t.casefold() for term in terms for t in LATIN_WORD.findall(term)}
+    used = _latin_words(terms)
     copied = {gram for source in sources for gram in _trigrams(source)}
     found = []
     for m in LOWER_WORD.finditer(text):
@@ -149,12 +149,17 @@ def native_share(text: str, lang: str | None, terms: Iterable[str] = ()) -> floa
     native = NATIVE.get((lang or "en").lower())
     if native is None:
         return 1.0
-    used = {t.casefold() for term in terms for t in LATIN_WORD.findall(term)}
+    used = _latin_words(terms)
     kept = LATIN_WORD.sub(lambda m: "" if _is_term(m.group(), used) else m.group(), text)
     letters = LETTER.findall(kept)
     if not letters:
         return 1.0
     return len(regex.findall(native, kept)) / len(letters)
+
+
+def _latin_words(terms: Iterable[str]) -> set[str]:
+    """The Latin words the user wrote (casefolded): their own terms are no slip."""
+    return {t.casefold() for term in terms for t in LATIN_WORD.findall(term)}
 
 
 def _is_term(word: str, used: set[str]) -> bool:

@@ -18,7 +18,6 @@ import argparse
 import time
 
 from assistant.llm import get_llm
-from assistant.rag import Answer
 from assistant.similar import resolve_paper
 from assistant.summarize import summarize_stream
 from assistant.verify import language_problem
@@ -40,11 +39,7 @@ def main() -> None:
     passed = 0
     for lang in args.langs:
         started = time.perf_counter()
-        final = next(
-            item
-            for item in reversed(list(summarize_stream(library, args.paper, lang=lang, llm=llm)))
-            if isinstance(item, Answer)
-        )
+        final = list(summarize_stream(library, args.paper, lang=lang, llm=llm))[-1]
         seconds = time.perf_counter() - started
         problem = "fell back"
         if final.mode == "llm":
