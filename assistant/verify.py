@@ -1,7 +1,8 @@
 """Checks that make a small model's answer trustworthy, or reject it.
 
-- `language_problem`: the answer is in another language than asked, or mixes
-  scripts (a Korean answer with kanji and katakana in it).
+- `language_problem`: the answer is in another language than asked, mixes
+  scripts (a Korean answer with kanji and katakana in it) or is made of
+  non-words in the right script (the 1.5B's Hindi).
 - `SupportChecker`: every sentence must be supported by the passage it cites,
   measured as the embedding similarity between the sentence and the passage
   (cross-lingual: a Korean sentence against a French passage). A sentence that
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.citations import MARKER, cite_at_end, join_sentences, split_sentences
+from assistant.lexicon import unknown_words
 from assistant.prompts import language_name
 from assistant.scripts import (
     broken_words,
@@ -79,6 +81,9 @@ def language_problem(
         return f"the model wrote English words ({english}) into its {language_name(lang)} answer"
     if native_share(body, lang, [question]) < MIN_NATIVE_SHARE:
         return f"the model wrote mostly Latin letters instead of {language_name(lang)}"
+    unknown = unknown_words(body, lang, [question, *sources])
+    if unknown:  # "नाइन्यूल टेस्टरिक": the right script, no words of the language
+        return f"the model wrote words that are not {language_name(lang)}: {', '.join(unknown[:3])}"
     return None
 
 

@@ -131,6 +131,39 @@ def test_english_words_in_a_non_latin_answer_are_a_problem_but_terms_and_names_a
     assert "(for)" in language_problem(hindi, "hi", "", ["Reports 28.4 BLEU on English-German."])
 
 
+# The bundled 1.5B's Hindi for "The paper discusses a new architecture of neural network
+# called Transformer ...": Devanagari, fluent-looking, made of non-words.
+GARBLED_HINDI = (
+    "पत्र नया तरीके में एक नाइन्यूल टेस्टरिक आधारित वर्णन को पसंदीत करता है, जो सबसे अच्छा "
+    "उपयोगकरण और नियमित बहुत गुणाभीय टेस्टरिक आधारित वर्णन को स्थिर करता है [1]।"
+)
+
+
+def test_hindi_made_of_non_words_is_not_hindi_but_plain_hindi_and_borrowed_terms_are():
+    assert "not Hindi: नाइन्यूल" in language_problem(GARBLED_HINDI, "hi")
+    plain = (
+        "यह पेपर एक नया मॉडल पेश करता है जो पुराने तरीकों से कम समय में प्रशिक्षित होता है "
+        "और अनुवाद में बेहतर नतीजे देता है [1]।"
+    )
+    assert language_problem(plain, "hi") is None
+    terms = (
+        "यह शोधपत्र Transformer प्रस्तुत करता है, जो पूरी तरह अटेंशन पर आधारित है और "
+        "रिकरेंस तथा कन्वोल्यूशन को हटा देता है [1]।"
+    )
+    assert "not Hindi" in language_problem(terms, "hi")  # four words no word list has
+    passage = "शोधपत्र: अटेंशन ही काफ़ी है; रिकरेंस और कन्वोल्यूशन नहीं।"
+    assert language_problem(terms, "hi", "", [passage]) is None  # the passage's own words
+    assert language_problem("यह मॉडल नाइन्यूल है [1]।", "hi") is None  # too short to judge
+
+
+def test_garbled_hindi_falls_back_to_the_passages_with_the_reason(settings):
+    with FakeOpenAI(GARBLED_HINDI) as server:
+        result = answer("Transformer क्या है?", HITS, llm_for(server), lang="hi", settings=settings)
+    assert result.mode == "extractive" and result.citations
+    assert "नाइन्यूल" not in result.text
+    assert any("not Hindi" in w for w in result.warnings)
+
+
 def test_language_problems_are_named():
     assert language_problem("어텐션 싱크는 처음 토큰을 남깁니다 [1].", "ko") is None
     assert "English" in language_problem("Attention sinks keep the first tokens [1].", "ko")
