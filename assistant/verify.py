@@ -7,7 +7,9 @@
   measured as the embedding similarity between the sentence and the passage
   (cross-lingual: a Korean sentence against a French passage). A sentence that
   cites the wrong passage is re-cited to the one that supports it; a sentence
-  no given passage supports is removed, never shown as cited.
+  no given passage supports is removed, never shown as cited. A passage
+  supports a sentence only if it also states the sentence's numbers
+  (assistant/numbers.py): similarity does not see "24.8" for "28.4".
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 
 from assistant.citations import MARKER, cite_at_end, join_sentences, split_sentences
 from assistant.lexicon import unknown_words
+from assistant.numbers import unstated
 from assistant.prompts import language_name
 from assistant.scripts import (
     broken_words,
@@ -188,19 +191,36 @@ class SupportChecker:
                 dropped.append(piece.strip())
                 continue
             cited = [n for n in _markers(piece) if 1 <= n <= len(given)]
-            if cited and max(row[n - 1] for n in cited) >= self.threshold:
+            if (
+                cited
+                and max(row[n - 1] for n in cited) >= self.threshold
+                and _states_its_numbers(piece, [given[n - 1] for n in cited])
+            ):
                 kept.append(piece)
                 supported += 1
                 continue
-            best = int(np.argmax(row))
-            if row[best] >= self.threshold:
-                kept.append(_recite(piece, best + 1))
+            best = next(
+                (
+                    j
+                    for j in np.argsort(-row)
+                    if row[j] >= self.threshold and _states_its_numbers(piece, [given[j]])
+                ),
+                None,
+            )
+            if best is not None:
+                kept.append(_recite(piece, int(best) + 1))
                 supported += 1
                 recited += 1
             else:
                 dropped.append(piece.strip())
         cleaned = join_sentences([p.strip() for p in kept], text)
         return Checked(cleaned, len(content), supported, recited, dropped)
+
+
+def _states_its_numbers(piece: str, passages: Sequence[Hit]) -> bool:
+    """A passage supports a sentence only if it states the sentence's numbers: to
+    sentence similarity "28.4 BLEU" and "24.8 BLEU" say the same."""
+    return not unstated(piece, [f"{h.title}\n{h.passage}" for h in passages])
 
 
 def has_content(piece: str) -> bool:

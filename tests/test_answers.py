@@ -8,6 +8,7 @@ import pytest
 
 from assistant.citations import markers_to_sentence_ends
 from assistant.llm import OpenAICompatibleLLM
+from assistant.numbers import unstated
 from assistant.rag import answer
 from assistant.scripts import foreign_letters, native_share, script_purity
 from assistant.verify import SupportChecker, language_problem
@@ -181,6 +182,45 @@ def test_sentences_are_kept_recited_or_removed_by_support():
     assert checked.sentences == 3 and checked.supported == 2 and checked.recited == 1
     assert "[2]" in checked.text.split(".")[0] and "노벨상" not in checked.text
     assert checked.dropped == ["이 방법은 2025년 노벨상을 받았습니다 [2]."]
+
+
+def test_a_sentence_whose_numbers_its_passage_does_not_state_is_not_supported_by_it():
+    hits = [
+        hit(
+            1,
+            "StreamingLLM",
+            "Keeping the first four tokens as attention sinks lets models stream.",
+        ),
+        hit(
+            2, "StreamingLLM", "The sink tokens cost 0.2% of the cache; 4 million tokens streamed."
+        ),
+    ]
+    checker = SupportChecker(keyword_similarity, threshold=0.5)
+    text = (
+        "어텐션 싱크로 처음 토큰 4개를 남깁니다 [1]. "  # "four" in words
+        "싱크 토큰은 캐시의 0.2%를 씁니다 [1]. "  # the number is in [2]: re-cited
+        "싱크 덕분에 400만 토큰을 처리합니다 [2]. "  # 4 million, in Korean units
+        "싱크 토큰은 캐시의 2.4%를 씁니다 [2]."  # no passage says 2.4%
+    )
+    checked = checker.check(text, hits)
+    assert checked.supported == 3 and checked.recited == 1
+    assert "0.2%를 씁니다 [2]" in checked.text and "2.4%" not in checked.text
+
+
+@pytest.mark.parametrize(
+    ("sentence", "missing"),
+    [
+        ("The large model reaches 24.8 BLEU [1].", ["24.8"]),
+        ("Le grand modèle atteint 28,4 BLEU [1].", []),  # a decimal comma
+        ("训练只需 3.5 天，使用 8 块 GPU[1]。", []),  # "eight GPUs"
+        ("1.4조 개의 토큰으로 학습했습니다 [1].", []),  # 1.4T
+        ("GPT-4 और Mamba-2 से तुलना [1]।", []),  # digits in names are names
+        ("1. Trained in 2017 on 1.4T tokens.", ["2017"]),  # a list item's number is none
+    ],
+)
+def test_numbers_are_compared_by_value_across_languages_and_scales(sentence, missing):
+    passage = "The large model reaches 28.4 BLEU after 3.5 days on eight GPUs, on 1.4T tokens."
+    assert unstated(sentence, [passage]) == missing
 
 
 def test_an_echo_of_the_question_is_not_an_answer():
