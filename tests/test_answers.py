@@ -216,6 +216,9 @@ def test_a_sentence_whose_numbers_its_passage_does_not_state_is_not_supported_by
         ("1.4조 개의 토큰으로 학습했습니다 [1].", []),  # 1.4T
         ("GPT-4 और Mamba-2 से तुलना [1]।", []),  # digits in names are names
         ("1. Trained in 2017 on 1.4T tokens.", ["2017"]),  # a list item's number is none
+        ("네 개의 GPU로 3.5일 학습했습니다 [1].", ["네 개"]),  # a count in words, wrong
+        ("आठ GPU पर 3.5 दिन [1]।", []),  # eight, in Hindi
+        ("这是一个模型，用八块 GPU[1]。", []),  # "一个" is "a"
     ],
 )
 def test_numbers_are_compared_by_value_across_languages_and_scales(sentence, missing):
