@@ -26,6 +26,19 @@ def check_citations(answer: str, n_passages: int) -> tuple[str, list[int], int]:
     return cleaned, sorted(cited), removed
 
 
+# Markdown labels small models put before or inside an answer ("**日本語での要約:**",
+# "### Summary", "**Method:**"): layout, not claims, and no passage supports them.
+LABEL = re.compile(
+    r"^[ \t]*#{1,6}[ \t]+[^\n]{1,60}(?:\n|$)|\*\*[^*\n\[\]]{1,40}?(?:[:：]\*\*|\*\*[:：])[ \t]*",
+    re.MULTILINE,
+)
+
+
+def without_labels(text: str) -> str:
+    """`text` without Markdown headings and bold labels ending in a colon."""
+    return LABEL.sub("", text).strip()
+
+
 # After final punctuation, or at a line break (a line of markers, a list item).
 SENTENCE_END = re.compile(r"(?<=[.!?。！？।])\s+|(?<=[。！？])|\s*\n\s*")
 SENTENCE_BODY = re.compile(r"(.*?)([.!?。！？।]?)\s*$", re.S)  # (body, final punctuation)

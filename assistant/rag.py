@@ -17,6 +17,7 @@ from assistant.citations import (
     join_sentences,
     markers_to_sentence_ends,
     split_sentences,
+    without_labels,
 )
 from assistant.llm import LLM, LLMError
 from assistant.prompts import (
@@ -199,7 +200,7 @@ def build_answer(
     text: str, given: list[Hit], lang: str, *, mode, model, checker: SupportChecker | None = None
 ) -> Answer:
     if mode == "llm":  # quoted passages keep their layout: "[n] text" blocks
-        text = markers_to_sentence_ends(text)
+        text = markers_to_sentence_ends(without_labels(text))
     cleaned, cited, removed = check_citations(text, len(given))
     sentences = supported = 0
     warnings = []

@@ -499,6 +499,24 @@ def test_a_summary_in_the_wrong_language_twice_becomes_cited_passages_under_a_ko
     assert any("English" in w for w in final.warnings)
 
 
+def test_markdown_labels_are_not_part_of_a_summary_or_an_answer(library, ingestor, settings):
+    from assistant.summarize import summarize_stream
+    from tests.papers_fixture import all_sources
+
+    for source in all_sources():
+        ingestor.ingest_doc(source)
+    reply = "**日本語での要約:**\n\nLoRAは重みを固定します[1]。**結果:** 学習する量が減ります[1]。"
+    with FakeOpenAI(reply) as server:
+        final = list(summarize_stream(library, "2106.09685", lang="ja", llm=llm_for(server)))[-1]
+    assert final.mode == "llm"
+    assert final.text == "LoRAは重みを固定します[1]。学習する量が減ります[1]。"
+    with FakeOpenAI(
+        "### Réponse\nLes puits d'attention gardent les premiers jetons [2]."
+    ) as server:
+        result = answer("Puits ?", HITS, llm_for(server), lang="fr", settings=settings)
+    assert result.text == "Les puits d'attention gardent les premiers jetons [2]."
+
+
 def test_a_failed_summary_quotes_the_passages_in_the_users_language_first(library, ingestor):
     from assistant.summarize import summarize_stream
     from ingest.models import SourceDoc
