@@ -26,16 +26,19 @@ def check_citations(answer: str, n_passages: int) -> tuple[str, list[int], int]:
     return cleaned, sorted(cited), removed
 
 
-# Markdown labels small models put before or inside an answer ("**日本語での要約:**",
-# "### Summary", "**Method:**"): layout, not claims, and no passage supports them.
+# Markdown labels small models put before or between parts of an answer ("**日本語
+# での要約:**", "### Summary"): layout, not claims. Only a heading, a line that is
+# a bold label alone, or a bold label ending in a colon that opens the answer; a
+# bold term inside a line ("- **Llama 2 70B**: 68.9 on MMLU") is content.
 LABEL = re.compile(
-    r"^[ \t]*#{1,6}[ \t]+[^\n]{1,60}(?:\n|$)|\*\*[^*\n\[\]]{1,40}?(?:[:：]\*\*|\*\*[:：])[ \t]*",
+    r"^[ \t]*(?:#{1,6}[ \t]+[^\n]{1,60}|\*\*[^*\n]{1,40}\*\*[ \t]*[:：]?)[ \t]*(?:\n|$)"
+    r"|\A\s*\*\*[^*\n]{1,40}?[ \t]*[:：]\*\*[ \t]*",
     re.MULTILINE,
 )
 
 
 def without_labels(text: str) -> str:
-    """`text` without Markdown headings and bold labels ending in a colon."""
+    """`text` without Markdown headings and label lines (see LABEL)."""
     return LABEL.sub("", text).strip()
 
 

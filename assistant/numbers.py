@@ -3,13 +3,15 @@ meaning, and to sentence similarity "28.4 BLEU" and "24.8 BLEU" say the same
 thing: a wrong number on the right topic passes it.
 
 A number is compared by value, with its scale, so that a passage's "4 million
-tokens" states the Korean "400만 토큰" and the Chinese "400万", and "1.4T"
-states "1.4 trillion". A number also passes when its bare figure appears in
-the passage (a scale the parser does not know, "2 lakh"), small English
-number words in a passage count ("eight GPUs" states "8 GPU"), and so do
-counts written as words in Korean, Chinese, Japanese and Hindi, in the
-sentence and the passage ("네 개의 GPU" is 4 GPUs). Digits inside names
-("GPT-4", "Mamba-2", "T5") are names, not claims.
+tokens" states the Korean "400만 토큰" and the Chinese "400万", "1.4T" states
+"1.4 trillion" and "4096" states "4K"; a sentence's scaled number must match
+the scaled value ("175억" is not "175 billion"). A rounded number is stated by
+the precise one ("about 95%" by "95.3%"). Small English number words in a
+passage count ("eight GPUs" states "8 GPU"), and so do counts written as words
+in Korean, Chinese, Japanese and Hindi, in the sentence and the passage
+("네 개의 GPU" is 4 GPUs). Digits glued to a name in the sentence ("GPT-4",
+"Mamba-2", "T5") are names, not claims; in a passage every figure counts
+("LLaMA-13B" states "the 13B model").
 """
 
 from __future__ import annotations
@@ -18,32 +20,28 @@ from collections.abc import Iterable
 
 import regex
 
-from assistant.citations import MARKER
-
 SCALES = {
-    "thousand": 1e3,
-    "k": 1e3,
-    "million": 1e6,
-    "m": 1e6,
-    "billion": 1e9,
-    "b": 1e9,
-    "trillion": 1e12,
-    "t": 1e12,
-    "万": 1e4,
-    "萬": 1e4,
-    "만": 1e4,
-    "亿": 1e8,
-    "億": 1e8,
-    "억": 1e8,
-    "兆": 1e12,
-    "조": 1e12,
+    "thousand": (1e3,),
+    "k": (1e3, 1024.0),  # "4K context" is 4096 tokens
+    "million": (1e6,),
+    "m": (1e6,),
+    "billion": (1e9,),
+    "b": (1e9,),
+    "trillion": (1e12,),
+    "t": (1e12,),
+    **dict.fromkeys("万萬만", (1e4,)),
+    **dict.fromkeys("亿億억", (1e8,)),
+    **dict.fromkeys("兆조", (1e12,)),
 }
-# A figure not glued to a Latin name ("GPT-4", "T5", "v2"; CJK text glues digits
-# to its words, "大8倍"), with the scale word after it.
-NUMBER = regex.compile(
-    r"(?<![\p{Latin}\d.,]|\p{Latin}-)(\d+(?:[.,]\d+)*)\s?"
-    r"(thousand|million|billion|trillion|[kKmMbBtT](?![\p{Latin}])|[万萬亿億兆만억조])?",
-)
+SCIENTIFIC = r"\d+(?:\.\d+)?[eE][-+]?\d+"
+# "10,000", "10.000" and "10 000" (French: a no-break space) are ten thousand.
+GROUPED = r"\d{1,3}(?:[,.\u00a0\u202f]\d{3})+(?![.,]?\d)"
+FIGURE = rf"{SCIENTIFIC}|{GROUPED}|\d+(?:[.,]\d+)?"
+SCALE = r"[\s-]?(thousand|million|billion|trillion|[kKmMbBtT](?![\p{Latin}])|[万萬亿億兆만억조])?"
+# In a sentence a figure glued to a Latin name ("GPT-4", "T5", "v2") is part of
+# the name (CJK text glues digits to its words, "大8倍": those count).
+SENTENCE_NUMBER = regex.compile(rf"(?<![\p{{Latin}}\d.,]|\p{{Latin}}-)({FIGURE}){SCALE}")
+PASSAGE_NUMBER = regex.compile(rf"(?<![\d.,])({FIGURE}){SCALE}")
 NUMBER_NAMES = "zero one two three four five six seven eight nine ten eleven twelve"
 WORDS = {word: float(n) for n, word in enumerate(NUMBER_NAMES.split())}
 NUMBER_WORD = regex.compile(r"\b(" + "|".join(WORDS) + r")\b", regex.IGNORECASE)
@@ -62,58 +60,70 @@ COUNT_WORDS = {
     **dict.fromkeys(("열", "十", "दस"), 10.0),
 }
 COUNT_WORD = regex.compile(
-    r"(?<![\p{Hangul}])(두|세|네|다섯|여섯|일곱|여덟|아홉|열)\s?(?:개|대|가지|명|번|배|층|단계)"
-    r"|(?<![一二三四五六七八九十百千])([二三四五六七八九十])\s?(?:个|個|块|塊|种|種|倍|层|層|次|つ|台|名|项|項|张|張)"
+    r"(?<![\p{Hangul}])(두|세|네|다섯|여섯|일곱|여덟|아홉|열)\s?(?:개|대|가지|명|번(?!째)|배|층|단계)"
+    r"|(?<![一二三四五六七八九十百千])([二三四五六七八九十])\s?"
+    r"(?:个|個|块|塊|种|種|倍|层|層|次|つ|台|名|项|項|张|張)"
     r"|(?<!\S)(तीन|चार|पाँच|पांच|छह|छः|सात|आठ|नौ|दस)(?!\S)"
 )
 LIST_ITEM = regex.compile(r"^\s*\d+[.)]\s", regex.MULTILINE)
+# Citation markers, ranges too ("[1]", "[1, 3]", "[1-3]", "【2】").
+MARKERS = regex.compile(r"[\[［【][\d\s,，、–—\-]+[\]］】]")
 
 
 def unstated(sentence: str, passages: Iterable[str]) -> list[str]:
     """The numbers of `sentence` (its [n] markers aside) that none of `passages`
     states; counts written as words ("네 개의 GPU") are numbers too."""
-    stated_values, stated_figures = set(), set()
+    stated: set[float] = set()
     for passage in passages:
-        values, figures = _numbers(passage)
-        stated_values |= values | _counts(passage)
-        stated_figures |= figures
-        stated_values |= {WORDS[w.lower()] for w in NUMBER_WORD.findall(passage)}
-    text = LIST_ITEM.sub(" ", MARKER.sub(" ", sentence))
-    missing = []
-    for m in NUMBER.finditer(text):
-        values = _values(m[1], m[2])
-        if not (values & stated_values or _figures(m[1]) & stated_figures):
-            missing.append(m[0].strip())
-    for m in COUNT_WORD.finditer(text):
-        if _count(m) not in stated_values:
-            missing.append(m[0].strip())
+        stated |= _stated(passage)
+    text = LIST_ITEM.sub(" ", MARKERS.sub(" ", sentence))
+    missing = [m[0].strip() for m in SENTENCE_NUMBER.finditer(text) if not _is_stated(m, stated)]
+    missing += [m[0].strip() for m in COUNT_WORD.finditer(text) if _count(m) not in stated]
     return missing
 
 
-def _counts(text: str) -> set[float]:
-    return {_count(m) for m in COUNT_WORD.finditer(text)}
+def _is_stated(m: regex.Match, stated: set[float]) -> bool:
+    """Some stated value, at the figure's scale and rounded to its decimals, is the
+    figure ("95" for 95.3, "1.4조" for 1.43 trillion; "175억" is not 175 billion)."""
+    figure, factors = m[1], SCALES.get((m[2] or "").lower(), (1.0,))
+    exact = regex.search(r"[eE]", figure) is not None
+    decimals = len(tail[1]) if (tail := regex.search(r"[.,](\d+)$", figure)) else 0
+    for value in _readings(figure):
+        for factor in factors:
+            for s in stated:
+                near = s / factor
+                if abs(near - value) <= 1e-9 * value if exact else round(near, decimals) == value:
+                    return True
+    return False
+
+
+def _stated(passage: str) -> set[float]:
+    """Every value a passage states: its figures with and without their scale (a
+    passage's "7B" may be a name), its number words and its counts in words."""
+    values = {v for m in PASSAGE_NUMBER.finditer(passage) for v in _values(m[1], m[2])}
+    values |= {WORDS[w.lower()] for w in NUMBER_WORD.findall(passage)}
+    return values | {_count(m) for m in COUNT_WORD.finditer(passage)}
+
+
+def _values(figure: str, scale: str | None) -> set[float]:
+    """Every value the figure can mean ("1,000" is a thousand, "28,4" is 28.4), with
+    its scale and without it."""
+    plain = _readings(figure)
+    return plain | {v * f for v in plain for f in SCALES.get((scale or "").lower(), ())}
+
+
+def _readings(figure: str) -> set[float]:
+    if regex.fullmatch(SCIENTIFIC, figure):
+        return {float(figure)}
+    if regex.fullmatch(GROUPED, figure):
+        return {float(regex.sub(r"\D", "", figure))} | _decimal(figure)
+    return _decimal(figure)
+
+
+def _decimal(figure: str) -> set[float]:
+    text = figure.replace(",", ".")
+    return {float(text)} if regex.fullmatch(r"\d+(?:\.\d+)?", text) else set()
 
 
 def _count(m: regex.Match) -> float:
     return COUNT_WORDS[next(g for g in m.groups() if g)]
-
-
-def _numbers(text: str) -> tuple[set[float], set[str]]:
-    values, figures = set(), set()
-    for m in NUMBER.finditer(text):
-        values |= _values(m[1], m[2])
-        figures |= _figures(m[1])
-    return values, figures
-
-
-def _values(figure: str, scale: str | None) -> set[float]:
-    """Every value the figure can mean: "1,000" is a thousand in English and one in
-    French, "28,4" is 28.4; with its scale and without it ("7B" may be a name)."""
-    readings = {figure.replace(",", ""), figure.replace(",", ".")}
-    plain = {float(r) for r in readings if regex.fullmatch(r"\d+(?:\.\d+)?", r)}
-    factor = SCALES.get((scale or "").lower(), 1.0)
-    return {round(v * factor, 6) for v in plain} | {round(v, 6) for v in plain}
-
-
-def _figures(figure: str) -> set[str]:
-    return {figure.replace(",", "."), figure.replace(",", "")}

@@ -5,8 +5,10 @@ Hindi sentence has in the Hindi word list, for real Hindi and for the bundled
     .venv/bin/python bench/calibrate_lexicon.py [MORE_HINDI_TEXT ...]
 
 Real Hindi: our sample digest (samples/weekly_hi.txt), the faithful Hindi
-translations of samples/fidelity_pairs.jsonl, and any Hindi text files given
-(e.g. ../shared/corpus/seeds/000_aca0ba8143f4c95f.txt, a published digest).
+translations of samples/fidelity_pairs.jsonl, technical Hindi full of borrowed
+terms written for paperlens (bench/hindi_ml_sentences.txt), and any Hindi
+text files given (e.g. ../shared/corpus/seeds/000_aca0ba8143f4c95f.txt, a
+published digest).
 Garbled: the model's outputs in samples/garbled_hi.jsonl and the unfaithful
 Hindi of fidelity_pairs.jsonl that is not fluent Hindi with a wrong meaning
 (that is the fidelity check's job). Sentences with fewer words than the check
@@ -41,7 +43,7 @@ def sentences(text: str) -> list[str]:
 
 def load(extra: list[Path]) -> tuple[list[tuple[str, str]], list[str]]:
     real = [("weekly_hi.txt", s) for s in sentences((SAMPLES / "weekly_hi.txt").read_text())]
-    for path in extra:
+    for path in [Path(__file__).parent / "hindi_ml_sentences.txt", *extra]:
         real += [(path.name, s) for s in sentences(path.read_text(encoding="utf-8"))]
     garbled = []
     for line in (SAMPLES / "fidelity_pairs.jsonl").read_text(encoding="utf-8").splitlines():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.citations import markers_to_sentence_ends
+from assistant.citations import markers_to_sentence_ends, without_labels
 from assistant.llm import OpenAICompatibleLLM
 from assistant.numbers import unstated
 from assistant.rag import answer
@@ -151,9 +151,11 @@ def test_hindi_made_of_non_words_is_not_hindi_but_plain_hindi_and_borrowed_terms
         "यह शोधपत्र Transformer प्रस्तुत करता है, जो पूरी तरह अटेंशन पर आधारित है और "
         "रिकरेंस तथा कन्वोल्यूशन को हटा देता है [1]।"
     )
-    assert "not Hindi" in language_problem(terms, "hi")  # four words no word list has
-    passage = "शोधपत्र: अटेंशन ही काफ़ी है; रिकरेंस और कन्वोल्यूशन नहीं।"
-    assert language_problem(terms, "hi", "", [passage]) is None  # the passage's own words
+    assert language_problem(terms, "hi") is None  # borrowed ML terms are Hindi words
+    formal = "यह शोधपत्र बड़े भाषा मॉडलों में अवधारणाओं की श्रेणीगत और पदानुक्रमिक ज्यामिति दिखाता है [1]।"
+    assert "not Hindi" in language_problem(formal, "hi")  # rare words no list has
+    passage = "अवधारणाओं की श्रेणीगत और पदानुक्रमिक ज्यामिति"
+    assert language_problem(formal, "hi", "", [passage]) is None  # the passage's own words
     assert language_problem("यह मॉडल नाइन्यूल है [1]।", "hi") is None  # too short to judge
 
 
@@ -224,6 +226,23 @@ def test_a_sentence_whose_numbers_its_passage_does_not_state_is_not_supported_by
 def test_numbers_are_compared_by_value_across_languages_and_scales(sentence, missing):
     passage = "The large model reaches 28.4 BLEU after 3.5 days on eight GPUs, on 1.4T tokens."
     assert unstated(sentence, [passage]) == missing
+
+
+@pytest.mark.parametrize(
+    ("sentence", "passage", "stated"),
+    [
+        ("GPT-3는 175억 개의 파라미터를 가집니다 [1].", "GPT-3 has 175 billion parameters.", False),
+        ("The 13B model beats GPT-3 [1].", "LLaMA-13B outperforms GPT-3 (175B).", True),
+        ("About 95% accuracy [1].", "It reaches 95.3% accuracy.", True),
+        ("The learning rate is 1e-4 [1].", "We use a learning rate of 1e-5.", False),
+        ("4K 토큰 컨텍스트 [1-3].", "A 4096-token context window.", True),
+        ("10.000 Beispiele [1].", "Trained on 10,000 examples.", True),
+    ],
+)
+def test_numbers_match_at_their_scale_rounding_and_in_names_of_the_passage(
+    sentence, passage, stated
+):
+    assert (unstated(sentence, [passage]) == []) == stated
 
 
 def test_an_echo_of_the_question_is_not_an_answer():
@@ -505,16 +524,21 @@ def test_markdown_labels_are_not_part_of_a_summary_or_an_answer(library, ingesto
 
     for source in all_sources():
         ingestor.ingest_doc(source)
-    reply = "**日本語での要約:**\n\nLoRAは重みを固定します[1]。**結果:** 学習する量が減ります[1]。"
+    reply = (
+        "**日本語での要約:**\n\nLoRAは重みを固定します[1]。\n**結果**\n学習する量が減ります[1]。"
+    )
     with FakeOpenAI(reply) as server:
         final = list(summarize_stream(library, "2106.09685", lang="ja", llm=llm_for(server)))[-1]
     assert final.mode == "llm"
-    assert final.text == "LoRAは重みを固定します[1]。学習する量が減ります[1]。"
+    assert final.text.split() == ["LoRAは重みを固定します[1]。", "学習する量が減ります[1]。"]
     with FakeOpenAI(
         "### Réponse\nLes puits d'attention gardent les premiers jetons [2]."
     ) as server:
         result = answer("Puits ?", HITS, llm_for(server), lang="fr", settings=settings)
     assert result.text == "Les puits d'attention gardent les premiers jetons [2]."
+    assert without_labels("**Summary:** LoRA trains [1].") == "LoRA trains [1]."
+    listed = "- **LoRA**: trains low-rank matrices [1].\nThe key is **rank**: small [1]."
+    assert without_labels(listed) == listed  # bold terms inside lines are content
 
 
 def test_a_failed_summary_quotes_the_passages_in_the_users_language_first(library, ingestor):
