@@ -541,6 +541,29 @@ def test_markdown_labels_are_not_part_of_a_summary_or_an_answer(library, ingesto
     assert without_labels(listed) == listed  # bold terms inside lines are content
 
 
+@pytest.mark.parametrize(
+    ("reply", "mode"),
+    [
+        (  # what a generator that writes Hindi gives: shown, cited
+            "LoRA पहले से प्रशिक्षित मॉडल के भारों को स्थिर रखता है और हर लेयर में केवल छोटे "
+            "मैट्रिक्स को ट्रेन करता है [1]। इससे ट्रेन होने वाले पैरामीटर बहुत कम हो जाते हैं [1]।",
+            "llm",
+        ),
+        (GARBLED_HINDI, "extractive"),  # what the bundled 1.5B gives: never shown
+    ],
+)
+def test_a_hindi_summary_is_shown_only_when_it_is_hindi(library, ingestor, reply, mode):
+    from assistant.summarize import summarize_stream
+    from tests.papers_fixture import all_sources
+
+    for source in all_sources():
+        ingestor.ingest_doc(source)
+    with FakeOpenAI(reply) as server:
+        final = list(summarize_stream(library, "2106.09685", lang="hi", llm=llm_for(server)))[-1]
+    assert final.mode == mode and final.citations
+    assert ("LoRA पहले से" in final.text) == (mode == "llm") and "नाइन्यूल" not in final.text
+
+
 def test_a_failed_summary_quotes_the_passages_in_the_users_language_first(library, ingestor):
     from assistant.summarize import summarize_stream
     from ingest.models import SourceDoc
