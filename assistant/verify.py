@@ -124,7 +124,8 @@ class SupportChecker:
         but invents the rest still resembles the passage. Compared with the
         draft sentence it translates, it does not (measured: faithful >= 0.80,
         garbled <= 0.67). Sentences are matched by similarity, not position:
-        a translation may split or merge sentences.
+        a translation may split or merge sentences. A translated sentence must
+        also keep the draft's numbers: similarity does not see 28.4 become 24.8.
         """
         pieces = split_sentences(translation)
         content = [_bare(p) for p in pieces if has_content(p)]
@@ -134,7 +135,7 @@ class SupportChecker:
         faithful = iter(self._faithful_sentences(content, sources))
         kept, dropped = [], []
         for piece in pieces:
-            if not has_content(piece) or next(faithful):
+            if not has_content(piece) or (next(faithful) and not unstated(piece, [draft])):
                 kept.append(piece.strip())
             else:
                 dropped.append(piece.strip())

@@ -344,6 +344,9 @@ def test_translated_sentences_that_lost_the_drafts_meaning_are_dropped():
     kept, dropped = checker.faithful(translation, draft)
     assert kept == "어텐션 싱크는 처음 토큰을 남깁니다 [2]."
     assert dropped == ["파티는 즐거운 행사입니다 [1]."]
+    draft = "Attention sinks keep the first 4 tokens [2]."
+    kept, dropped = checker.faithful("어텐션 싱크는 처음 8개 토큰을 남깁니다 [2].", draft)
+    assert kept == "" and dropped  # same meaning to similarity, another number
 
 
 def test_a_sentence_the_translation_split_in_two_is_kept_with_its_neighbour():
