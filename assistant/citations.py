@@ -32,7 +32,7 @@ def check_citations(answer: str, n_passages: int) -> tuple[str, list[int], int]:
 # bold term inside a line ("- **Llama 2 70B**: 68.9 on MMLU") is content.
 LABEL = re.compile(
     r"^[ \t]*(?:#{1,6}[ \t]+[^\n]{1,60}|\*\*[^*\n]{1,40}\*\*[ \t]*[:：]?)[ \t]*(?:\n|$)"
-    r"|\A\s*\*\*[^*\n]{1,40}?[ \t]*[:：]\*\*[ \t]*",
+    r"|\A(?:\s*\*\*[^*\n]{1,40}?[ \t]*[:：]\*\*[ \t]*)+",
     re.MULTILINE,
 )
 

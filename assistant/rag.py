@@ -268,7 +268,7 @@ def retry_in_language(
     def problem(text: str) -> str | None:
         return wrong(text) or (accept(text) if accept else None)
 
-    text = native_number_units(text, lang)
+    text = native_number_units(without_labels(text), lang)  # labels are not translated
     if wrong(text) is None:  # retries are for the language
         return text, accept(text) if accept else None
     said_nothing = not has_content(text)  # "[1][2]": the 1.5B wrote only the citations

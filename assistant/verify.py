@@ -20,7 +20,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.citations import MARKER, cite_at_end, join_sentences, split_sentences
+from assistant.citations import (
+    MARKER,
+    cite_at_end,
+    join_sentences,
+    split_sentences,
+    without_labels,
+)
 from assistant.lexicon import unknown_words
 from assistant.numbers import unstated
 from assistant.prompts import language_name
@@ -67,8 +73,8 @@ def language_problem(
     Latin-script names and the terms of the `question` may appear in any language,
     and so may English phrases copied from the passages (`sources`).
     """
-    body = MARKER.sub("", text).strip()
-    if not body:
+    body = MARKER.sub("", without_labels(text)).strip()
+    if not body:  # "[1][2]", "**हिंदी वर्णन:**": nothing said
         return "the model wrote nothing"
     written = detect_language(body)
     if written and written != lang:

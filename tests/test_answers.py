@@ -171,6 +171,8 @@ def test_language_problems_are_named():
     assert language_problem("어텐션 싱크는 처음 토큰을 남깁니다 [1].", "ko") is None
     assert "English" in language_problem("Attention sinks keep the first tokens [1].", "ko")
     assert "mixed" in language_problem("어텐션 싱크는 400万 토크ン 이상을 처리합니다 [1].", "ko")
+    # Labels alone say nothing (the 1.5B's "translation" of a summary's headings).
+    assert language_problem("**हिंदी वर्णन:** **वास्मत:** [1]", "hi") == "the model wrote nothing"
 
 
 def test_sentences_are_kept_recited_or_removed_by_support():
