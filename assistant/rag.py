@@ -200,7 +200,7 @@ def build_answer(
     text: str, given: list[Hit], lang: str, *, mode, model, checker: SupportChecker | None = None
 ) -> Answer:
     if mode == "llm":  # quoted passages keep their layout: "[n] text" blocks
-        text = markers_to_sentence_ends(without_labels(text))
+        text = markers_to_sentence_ends(text)
     cleaned, cited, removed = check_citations(text, len(given))
     sentences = supported = 0
     warnings = []
@@ -268,7 +268,8 @@ def retry_in_language(
     def problem(text: str) -> str | None:
         return wrong(text) or (accept(text) if accept else None)
 
-    text = native_number_units(without_labels(text), lang)  # labels are not translated
+    # Every candidate is without labels: the draft here, the replies by _unwrap.
+    text = native_number_units(without_labels(text), lang)
     if wrong(text) is None:  # retries are for the language
         return text, accept(text) if accept else None
     said_nothing = not has_content(text)  # "[1][2]": the 1.5B wrote only the citations
@@ -382,16 +383,17 @@ def rewrite_messages(draft: str, lang: str) -> list[dict]:
 
 
 def _unwrap(text: str, lang: str) -> str:
-    """The reply without the <text> tags, a lead-in line ("Here is the translation:")
-    or the language rule repeated back (small models echo it instead of answering)."""
+    """The reply without the <text> tags, a lead-in line ("Here is the translation:"),
+    the language rule repeated back (small models echo it instead of answering)
+    or Markdown labels."""
     text = native_number_units(text.replace("<text>", "").replace("</text>", ""), lang).strip()
     for echo in SENTENCE_END.split(language_rule(lang)):
         if echo.strip():
             text = text.replace(echo.strip(), "").strip()
     first, _, rest = text.partition("\n")
     if rest.strip() and first.rstrip().endswith((":", "：")) and not MARKER.search(first):
-        return rest.strip()
-    return text
+        text = rest
+    return without_labels(text)
 
 
 def language_rule(lang: str) -> str:

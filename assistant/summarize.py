@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from assistant.chat import support_checker
-from assistant.citations import check_citations, without_labels
+from assistant.citations import check_citations
 from assistant.llm import LLM, LLMError
 from assistant.prompts import answer_messages, estimate_tokens, language_name
 from assistant.rag import CHECKS_FAILED, RETRIEVAL_ONLY, Answer, Citation, retry_in_language
@@ -93,7 +93,7 @@ def _checked(
     checker: SupportChecker | None,
 ) -> Answer:
     """The model's summary as an Answer: its sentences no passage supports removed."""
-    final = _answer(paper, passages, without_labels(text), lang, mode="llm", model=model)
+    final = _answer(paper, passages, text, lang, mode="llm", model=model)
     if checker is None:
         return final
     checked = checker.check(final.text, hits)
