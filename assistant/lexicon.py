@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import cache
+from typing import NamedTuple
 from unicodedata import normalize
 
 import regex
@@ -51,29 +52,46 @@ KNOWN_SHARE = {"hi": 0.85}
 MIN_WORDS = 8  # fewer words in the language's own script: too few to judge
 
 
-def unknown_words(text: str, lang: str | None, known: Iterable[str] = ()) -> list[str]:
-    """The words of `text` in `lang`'s own script that are no words of `lang`, when
-    they are too many (see KNOWN_SHARE); [] when the text passes or is not checked.
+class Judged(NamedTuple):
+    share: float  # of the words in the language's own script, those it knows
+    unknown: list[str]
+    words: int
+
+
+def known_share(text: str, lang: str | None, known: Iterable[str] = ()) -> Judged | None:
+    """How many of the words of `text` in `lang`'s own script are words of `lang`;
+    None when `lang` is not checked (KNOWN_SHARE) or the words are too few to judge.
 
     `known`: texts whose words count as known (the question, the passages).
     """
     lang = (lang or "").lower()
-    threshold = KNOWN_SHARE.get(lang)
-    if threshold is None:
-        return []
+    if lang not in KNOWN_SHARE:
+        return None
     words = _native_words(text, lang)
     if len(words) < MIN_WORDS:
-        return []
+        return None
     borrowed = {w for source in known for w in _native_words(source, lang)}
     unknown = [w for w in words if w not in borrowed and not _is_word(w, lang)]
-    if 1 - len(unknown) / len(words) >= threshold:
+    return Judged(1 - len(unknown) / len(words), unknown, len(words))
+
+
+def unknown_words(text: str, lang: str | None, known: Iterable[str] = ()) -> list[str]:
+    """The words of `text` that are no words of `lang`, when they are too many
+    (see KNOWN_SHARE); [] when the text passes or is not checked."""
+    judged = known_share(text, lang, known)
+    if judged is None or judged.share >= KNOWN_SHARE[(lang or "").lower()]:
         return []
-    return list(dict.fromkeys(unknown))
+    return list(dict.fromkeys(judged.unknown))
 
 
 def _native_words(text: str, lang: str) -> list[str]:
-    native = regex.compile(f"(?:{NATIVE[lang]}|\\p{{M}})+")
+    native = _native_word(lang)
     return [w for w in wordfreq.tokenize(text, lang) if native.fullmatch(w)]
+
+
+@cache
+def _native_word(lang: str) -> regex.Pattern:
+    return regex.compile(f"(?:{NATIVE[lang]}|\\p{{M}})+")
 
 
 @cache

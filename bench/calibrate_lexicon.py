@@ -23,18 +23,10 @@ from pathlib import Path
 
 import regex
 
-from assistant.lexicon import KNOWN_SHARE, MIN_WORDS, _is_word, _native_words
+from assistant.lexicon import KNOWN_SHARE, MIN_WORDS, known_share
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 SENTENCE = regex.compile(r"(?<=[।.!?])\s+|\n+")
-
-
-def known_share(text: str) -> tuple[float, int, list[str]] | None:
-    words = _native_words(text, "hi")
-    if len(words) < MIN_WORDS:
-        return None
-    unknown = [w for w in words if not _is_word(w, "hi")]
-    return 1 - len(unknown) / len(words), len(words), unknown
 
 
 def sentences(text: str) -> list[str]:
@@ -60,16 +52,16 @@ def load(extra: list[Path]) -> tuple[list[tuple[str, str]], list[str]]:
 def main(extra: list[Path]) -> None:
     real, garbled = load(extra)
     threshold = KNOWN_SHARE["hi"]
-    scored_real = [(src, s, r) for src, s in real if (r := known_share(s))]
-    scored_garbled = [(s, r) for s in garbled if (r := known_share(s))]
-    for src, _, (share, n, unknown) in scored_real:
+    scored_real = [(src, s, r) for src, s in real if (r := known_share(s, "hi"))]
+    scored_garbled = [(s, r) for s in garbled if (r := known_share(s, "hi"))]
+    for src, _, (share, unknown, n) in scored_real:
         if share < threshold:
             print(f"real, rejected   {share:.2f} ({n} words, {src}): unknown {unknown[:5]}")
-    for _, (share, n, unknown) in scored_garbled:
+    for _, (share, unknown, n) in scored_garbled:
         verdict = "passes" if share >= threshold else "rejected"
         print(f"garbled {verdict:<8} {share:.2f} ({n} words): unknown {unknown[:5]}")
-    wrong_real = sum(r[0] < threshold for *_, r in scored_real)
-    passed = sum(r[0] >= threshold for _, r in scored_garbled)
+    wrong_real = sum(r.share < threshold for *_, r in scored_real)
+    passed = sum(r.share >= threshold for _, r in scored_garbled)
     print(f"\nthreshold {threshold} (sentences of >= {MIN_WORDS} Devanagari words)")
     print(f"real Hindi rejected:   {wrong_real}/{len(scored_real)}")
     print(f"garbled Hindi passing: {passed}/{len(scored_garbled)}")
