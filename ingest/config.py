@@ -7,7 +7,6 @@ import it, never the other way round.
 from __future__ import annotations
 
 import os
-import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -102,9 +101,6 @@ class Settings(BaseSettings):
     )
     llm_model: str | None = None
     local_llm: str = "auto"  # auto: the bundled GGUF when installed | off: never
-    # Held while `make run` builds the llama.cpp bindings in the background on a new
-    # machine: the app says so and switches to the bundled model when it is released.
-    generator_lock: Path = Path(sys.prefix) / ".generator.lock"
     # Which generator answers: auto (endpoint, else a local server, else bundled) or a
     # key from `paperlens generators` (e.g. "bundled", "none").
     generator: str = "auto"
@@ -112,8 +108,9 @@ class Settings(BaseSettings):
     # (Ollama, llama.cpp's server).
     discover_servers: bool = True
     local_servers: list[str] = ["http://127.0.0.1:11434/v1", "http://127.0.0.1:8080/v1"]
-    # Which bundled GGUF (assistant/llm.py BUNDLED_MODELS): auto = the best one installed.
-    local_model: str = "auto"  # auto | qwen2.5-coder-1.5b | qwen2.5-coder-0.5b
+    # Which GGUF the local llama.cpp server runs: auto = the best bundled one installed
+    # (assistant/llm.py BUNDLED_MODELS), a bundled key, or a path to any .gguf file.
+    local_model: str = "auto"  # auto | qwen2.5-coder-1.5b | qwen2.5-coder-0.5b | /path/x.gguf
     # Threads for the local model; 0 = one per core.
     llm_threads: int = 0
     llm_timeout: float = 120.0
