@@ -102,8 +102,15 @@ def free_port() -> int:
 class LocalServer:
     """One llama.cpp server child process serving one GGUF model on loopback."""
 
-    def __init__(self, model_path: Path, *, name: str, threads: int, ctx_tokens: int = 4096,
-                 log_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        name: str,
+        threads: int,
+        ctx_tokens: int = 4096,
+        log_path: Path | None = None,
+    ) -> None:
         self.model_path = model_path
         self.name = name
         self.threads = threads
@@ -174,22 +181,27 @@ class LocalServer:
 
     def _spawn(self) -> subprocess.Popen:
         env = dict(os.environ)
-        env.update({
-            f"{_ENV_PREFIX}MODEL": str(self.model_path),
-            f"{_ENV_PREFIX}PORT": str(self.port),
-            f"{_ENV_PREFIX}API_KEY": self.api_key,
-            f"{_ENV_PREFIX}THREADS": str(self.threads),
-            f"{_ENV_PREFIX}CTX": str(self.ctx_tokens),
-            f"{_ENV_PREFIX}ALIAS": self.name,
-            # llama.cpp's OpenMP threads spin while waiting by default; on 2 shared cores
-            # the spinning thread starved the working one (docs/answers.md#generator).
-            "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE"),
-        })
+        env.update(
+            {
+                f"{_ENV_PREFIX}MODEL": str(self.model_path),
+                f"{_ENV_PREFIX}PORT": str(self.port),
+                f"{_ENV_PREFIX}API_KEY": self.api_key,
+                f"{_ENV_PREFIX}THREADS": str(self.threads),
+                f"{_ENV_PREFIX}CTX": str(self.ctx_tokens),
+                f"{_ENV_PREFIX}ALIAS": self.name,
+                # llama.cpp's OpenMP threads spin while waiting by default; on 2 shared cores
+                # the spinning thread starved the working one (docs/answers.md#generator).
+                "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE"),
+            }
+        )
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         try:
             return subprocess.Popen(
                 [sys.executable, "-m", "assistant.local_server"],
-                env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
                 preexec_fn=_die_with_parent,
             )
         finally:

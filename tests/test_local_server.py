@@ -106,9 +106,7 @@ def test_the_server_listens_on_loopback_only_and_wants_its_random_key(tiny_llm):
         timeout=5,
     )
     assert right.status_code == 200
-    listening = subprocess.run(
-        ["ss", "-ltnp"], capture_output=True, text=True, check=False
-    ).stdout
+    listening = subprocess.run(["ss", "-ltnp"], capture_output=True, text=True, check=False).stdout
     mine = [ln for ln in listening.splitlines() if f":{server.port} " in ln]
     if mine:  # `ss` is present: the port is bound to 127.0.0.1, not 0.0.0.0
         assert all("127.0.0.1:" in ln for ln in mine), mine
@@ -249,9 +247,7 @@ def test_the_generator_runtime_is_a_prebuilt_portable_wheel():
 
 
 @pytest.mark.slow
-def test_the_cli_answers_with_the_local_model_and_names_a_bad_model_path(
-    local_settings, tmp_path
-):
+def test_the_cli_answers_with_the_local_model_and_names_a_bad_model_path(local_settings, tmp_path):
     env = {
         **os.environ,
         "PAPERLENS_HOME": str(tmp_path / "cli"),
