@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +47,20 @@ class Paperlens:
     are shared by every call (the object is safe to use from several threads).
     """
 
-    def __init__(self, library: Library, *, generator: str | None = None) -> None:
+    def __init__(
+        self,
+        library: Library,
+        *,
+        generator: str | None = None,
+        llm_source: Callable[[], Any] | None = None,
+    ) -> None:
         """Wrap an open `Library`; `generator` is a key from `paperlens generators`
-        (default: PAPERLENS_GENERATOR, else the best one found)."""
+        (default: PAPERLENS_GENERATOR, else the best one found). `llm_source`, when
+        given, supplies the generator for each answer instead (the app passes the one
+        its Settings tab selects, so its MCP tools answer like its Ask tab)."""
         self.library = library
         self.generator = generator
+        self.llm_source = llm_source
         self._llm_lock = threading.Lock()
         self._llm: Any = None
         self._llm_ready = False
@@ -87,6 +96,8 @@ class Paperlens:
     @property
     def llm(self):
         """The answer generator (None when none is available), chosen once on first use."""
+        if self.llm_source is not None:
+            return self.llm_source()
         with self._llm_lock:
             if not self._llm_ready:
                 from assistant.llm import get_llm

@@ -337,6 +337,25 @@ def reindex(
 
 
 @app.command()
+def mcp(
+    allow_ingest: Annotated[
+        bool,
+        typer.Option(help="Offer an `ingest` tool (http(s) URLs and arXiv ids only)."),
+    ] = False,
+    generator: GeneratorOption = None,
+) -> None:
+    """Serve the library to AI assistants over the Model Context Protocol (stdio):
+    search, ask, similar, summarize, passage, list_papers."""
+    from assistant.api import Paperlens
+    from assistant.mcp_server import run_stdio
+
+    # stdout is the protocol channel: progress bars and notes must stay on stderr.
+    lens = Paperlens(library(), generator=generator)
+    lens.library.show_progress = False
+    run_stdio(lens, allow_ingest=allow_ingest)
+
+
+@app.command()
 def serve(
     port: Annotated[
         int | None,

@@ -26,6 +26,8 @@ from urllib.parse import quote
 import gradio as gr
 from PIL import Image
 
+from assistant import mcp_http
+from assistant.api import Paperlens
 from assistant.chat import ask_stream
 from assistant.evidence import Evidence, passage_context
 from assistant.llm import discover_generators, generator_installing, get_llm
@@ -801,13 +803,17 @@ def main(port: int | None = None, host: str | None = None, root_path: str | None
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     logging.basicConfig(level=logging.INFO)
     settings = Settings()
+    mcp_http.check_exposure(settings, mcp_http.serving_host(host))  # before loading models
     app = App(settings)
     allowed = app.allowed_paths()
     threading.Thread(target=app.warm_up, daemon=True).start()
     demo = build(app)
     demo.queue(default_concurrency_limit=2)
+    # MCP tools at /mcp when PAPERLENS_MCP_HTTP is on, answering with the app's generator.
+    lens = Paperlens(app.library, llm_source=lambda: app.llm)
     demo.launch(
         **launch_options(host, port, root_path),
+        **mcp_http.launch_options(lens, settings, host),
         share=False,
         max_file_size=f"{settings.max_upload_mb:g}mb",
         show_error=False,
