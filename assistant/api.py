@@ -189,6 +189,13 @@ class Paperlens:
         """Papers, passages, sources, languages, model and index size."""
         return self.library.store.stats()
 
+    def as_retriever(self, **options: Any):
+        """This library as a LangChain retriever (`PaperlensRetriever`; options: k, lang,
+        mode)."""
+        from assistant.retriever import PaperlensRetriever
+
+        return PaperlensRetriever(lens=self, **options)
+
     # ---- answering -------------------------------------------------------------
 
     def ask(
