@@ -29,6 +29,7 @@ from assistant.similar import SimilarPaper, resolve_paper, similar_to_paper, sim
 from index.hits import Hit
 from index.ingestion import EventCallback, IngestReport
 from index.library import Library
+from index.refresh import RefreshReport
 from index.search import MODES, Mode
 from index.store import PaperRecord
 from ingest.config import Settings
@@ -119,6 +120,13 @@ class Paperlens:
         (bad sources are reported in the result, never raised)."""
         args = [sources] if isinstance(sources, str) else list(sources)
         return self.library.ingest(args, pdfs=pdfs, on_event=on_event)
+
+    def refresh(
+        self, *, pdfs: bool = False, on_event: EventCallback | None = None
+    ) -> RefreshReport:
+        """Fetch every URL source again with a conditional request and ingest what
+        changed; the report names the papers each source added (index/refresh.py)."""
+        return self.library.refresh(pdfs=pdfs, on_event=on_event)
 
     # ---- finding --------------------------------------------------------------
 

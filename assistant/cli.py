@@ -86,6 +86,35 @@ def ingest(
 
 
 @app.command()
+def refresh(
+    pdfs: Annotated[
+        bool, typer.Option("--pdfs/--no-pdfs", help="Also fetch the new papers' arXiv PDFs.")
+    ] = False,
+    allow_private: Annotated[
+        bool, typer.Option(help="Allow URLs on private or loopback addresses.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Fetch every URL source again (one conditional request each) and ingest what
+    changed; report the papers added."""
+    overrides = {"allow_private": True} if allow_private else {}
+    echo = None if as_json else (lambda line: typer.echo(line, err=line.startswith("error")))
+    report = library(**overrides).refresh(pdfs=pdfs, on_event=echo)
+    data = report.to_json()
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    elif not report.outcomes:
+        typer.echo("no URL sources to refresh (ingest one with `paperlens ingest URL`)")
+    else:
+        typer.echo(
+            f"done: {data['checked']} sources checked, {data['updated']} updated, "
+            f"{data['papers_added']} papers added, {data['failed']} failed"
+        )
+    if not report.succeeded:
+        raise typer.Exit(1)
+
+
+@app.command()
 def search(
     query: Annotated[str | None, typer.Argument(help="Question or keywords, any language.")] = None,
     k: Annotated[int, typer.Option("-k", help="Number of papers.")] = 5,
