@@ -95,8 +95,11 @@ def refresh(
     ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Fetch every URL source again (one conditional request each) and ingest what
-    changed; report the papers added."""
+    """Re-fetch every URL source (conditionally), ingest what changed, report new papers.
+
+    Unchanged sources cost one request (a 304) and no parsing; passages of papers
+    that did not change keep their ids and vectors.
+    """
     overrides = {"allow_private": True} if allow_private else {}
     echo = None if as_json else (lambda line: typer.echo(line, err=line.startswith("error")))
     report = library(**overrides).refresh(pdfs=pdfs, on_event=echo)
@@ -373,8 +376,11 @@ def mcp(
     ] = False,
     generator: GeneratorOption = None,
 ) -> None:
-    """Serve the library to AI assistants over the Model Context Protocol (stdio):
-    search, ask, similar, summarize, passage, list_papers."""
+    """Serve the library to AI assistants over the Model Context Protocol (stdio).
+
+    Tools: search, ask, similar, summarize, passage, list_papers (and ingest with
+    --allow-ingest). Configure your client to run `paperlens mcp` (docs/integrations.md).
+    """
     from assistant.api import Paperlens
     from assistant.mcp_server import run_stdio
 
