@@ -275,3 +275,33 @@ def test_serving_mcp_beyond_loopback_without_a_token_refuses_to_start(home):
     assert proc.returncode == 1
     assert proc.stderr.startswith("error: PAPERLENS_MCP_HTTP is on and the app listens on 0.0.0.0")
     assert "Traceback" not in proc.stderr
+
+
+def test_mcp_over_http_is_off_unless_enabled_and_needs_a_token_beyond_loopback(tmp_path):
+    from starlette.requests import Request
+
+    from assistant.api import Paperlens
+    from assistant.mcp_http import check_exposure, launch_options, request_allowed
+    from ingest.errors import PaperlensError
+
+    off = Settings(home=tmp_path)
+    assert launch_options(Paperlens(Library(off)), off, "0.0.0.0") == {}
+    on = off.model_copy(update={"mcp_http": True})
+    for host in ("127.0.0.1", "localhost", "::1", "[::1]"):
+        check_exposure(on, host)
+    for host in ("0.0.0.0", "192.168.1.5", "paperlens.lan"):
+        with pytest.raises(PaperlensError, match="set PAPERLENS_MCP_TOKEN"):
+            check_exposure(on, host)
+    with_token = Settings(home=tmp_path, mcp_http=True, mcp_token=TOKEN)
+    check_exposure(with_token, "0.0.0.0")
+
+    def request(authorization: str | None) -> Request:
+        headers = [(b"authorization", authorization.encode())] if authorization else []
+        return Request({"type": "http", "method": "POST", "path": "/mcp", "headers": headers})
+
+    assert request_allowed(request(f"Bearer {TOKEN}"), with_token)
+    assert request_allowed(request(f"bearer {TOKEN}"), with_token)
+    assert not request_allowed(request(None), with_token)
+    assert not request_allowed(request(f"Basic {TOKEN}"), with_token)
+    assert not request_allowed(request(f"Bearer {TOKEN}x"), with_token)
+    assert request_allowed(request(None), on)  # loopback without a token
