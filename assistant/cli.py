@@ -86,6 +86,38 @@ def ingest(
 
 
 @app.command()
+def refresh(
+    pdfs: Annotated[
+        bool, typer.Option("--pdfs/--no-pdfs", help="Also fetch the new papers' arXiv PDFs.")
+    ] = False,
+    allow_private: Annotated[
+        bool, typer.Option(help="Allow URLs on private or loopback addresses.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Re-fetch every URL source (conditionally), ingest what changed, report new papers.
+
+    Unchanged sources cost one request (a 304) and no parsing; passages of papers
+    that did not change keep their ids and vectors.
+    """
+    overrides = {"allow_private": True} if allow_private else {}
+    echo = None if as_json else (lambda line: typer.echo(line, err=line.startswith("error")))
+    report = library(**overrides).refresh(pdfs=pdfs, on_event=echo)
+    data = report.to_json()
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    elif not report.outcomes:
+        typer.echo("no URL sources to refresh (ingest one with `paperlens ingest URL`)")
+    else:
+        typer.echo(
+            f"done: {data['checked']} sources checked, {data['updated']} updated, "
+            f"{data['papers_added']} papers added, {data['failed']} failed"
+        )
+    if not report.succeeded:
+        raise typer.Exit(1)
+
+
+@app.command()
 def search(
     query: Annotated[str | None, typer.Argument(help="Question or keywords, any language.")] = None,
     k: Annotated[int, typer.Option("-k", help="Number of papers.")] = 5,
@@ -334,6 +366,28 @@ def reindex(
         return
     count = lib.reindex()
     typer.echo(f"re-embedded {count} passages")
+
+
+@app.command()
+def mcp(
+    allow_ingest: Annotated[
+        bool,
+        typer.Option(help="Offer an `ingest` tool (http(s) URLs and arXiv ids only)."),
+    ] = False,
+    generator: GeneratorOption = None,
+) -> None:
+    """Serve the library to AI assistants over the Model Context Protocol (stdio).
+
+    Tools: search, ask, similar, summarize, passage, list_papers (and ingest with
+    --allow-ingest). Configure your client to run `paperlens mcp` (docs/integrations.md).
+    """
+    from assistant.api import Paperlens
+    from assistant.mcp_server import run_stdio
+
+    # stdout is the protocol channel: progress bars and notes must stay on stderr.
+    lens = Paperlens(library(), generator=generator)
+    lens.library.show_progress = False
+    run_stdio(lens, allow_ingest=allow_ingest)
 
 
 @app.command()

@@ -26,6 +26,8 @@ from urllib.parse import quote
 import gradio as gr
 from PIL import Image
 
+from assistant import mcp_http
+from assistant.api import Paperlens
 from assistant.chat import ask_stream
 from assistant.evidence import Evidence, passage_context
 from assistant.llm import discover_generators, generator_health, get_llm
@@ -434,6 +436,41 @@ def settings_markdown(app: App) -> str:
     return html.escape("\n\n".join(lines), quote=False)
 
 
+# ---- changing the library ------------------------------------------------------------
+
+
+def can_change_library(request: gr.Request | None) -> bool:
+    """May the person behind `request` change the library (refresh its sources)?
+
+    Everyone may, today; this is the one place that decides it for the Refresh
+    sources button, so access roles apply here.
+    """
+    return True
+
+
+def refresh_sources(app: App, pdfs: bool, request: gr.Request | None) -> str:
+    """The Refresh sources button: every URL source fetched again, changes ingested;
+    one Markdown line per source, document text escaped."""
+    if not can_change_library(request):
+        return "⚠️ you may not change this library"
+    try:
+        app.wait()
+        events: list[str] = []
+        report = app.library.refresh(pdfs=pdfs, on_event=events.append)
+        app.status = app._ready_line()
+    except PaperlensError as exc:
+        return f"⚠️ {html.escape(str(exc))}"
+    if not report.outcomes:
+        return "no URL sources to refresh: add a digest by its URL first"
+    data = report.to_json()
+    lines = [f"- {html.escape(e)}".replace("\n", "<br>") for e in events]
+    summary = (
+        f"**{data['checked']} sources checked, {data['updated']} updated, "
+        f"{data['papers_added']} papers added, {data['failed']} failed**"
+    )
+    return "\n".join([summary, *lines])
+
+
 # ---- uploads -------------------------------------------------------------------------
 
 
@@ -641,6 +678,7 @@ def build(app: App) -> gr.Blocks:
             with gr.Row():
                 chosen_source = gr.Textbox(label="Source to re-ingest", scale=4)
                 reingest_button = gr.Button("Re-ingest", scale=1)
+                refresh_button = gr.Button("Refresh sources", scale=1)
 
             def on_add(lines: str, files: list | None, pdfs: bool, progress=PROGRESS):
                 try:
@@ -690,6 +728,11 @@ def build(app: App) -> gr.Blocks:
                     return f"⚠️ {html.escape(str(exc))}"
 
             reingest_button.click(on_reingest, chosen_source, report, concurrency_limit=1)
+
+            def on_refresh(pdfs: bool, request: gr.Request) -> str:
+                return refresh_sources(app, pdfs, request)
+
+            refresh_button.click(on_refresh, fetch_pdfs, report, concurrency_limit=1)
 
             def on_filter(text: str, language: str):
                 return library_rows(lib, None, text, language)
@@ -801,13 +844,17 @@ def main(port: int | None = None, host: str | None = None, root_path: str | None
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     logging.basicConfig(level=logging.INFO)
     settings = Settings()
+    mcp_http.check_exposure(settings, mcp_http.serving_host(host))  # before loading models
     app = App(settings)
     allowed = app.allowed_paths()
     threading.Thread(target=app.warm_up, daemon=True).start()
     demo = build(app)
     demo.queue(default_concurrency_limit=2)
+    # MCP tools at /mcp when PAPERLENS_MCP_HTTP is on, answering with the app's generator.
+    lens = Paperlens(app.library, llm_source=lambda: app.llm)
     demo.launch(
         **launch_options(host, port, root_path),
+        **mcp_http.launch_options(lens, settings, host),
         share=False,
         max_file_size=f"{settings.max_upload_mb:g}mb",
         show_error=False,

@@ -169,14 +169,21 @@ class Ingestor:
             raw = self._load(ref)
             previous = self.store.source(raw.uri)
             if previous and previous.status == "ok" and previous.sha256 == raw.sha256:
+                self._remember_validators(ref, raw)
                 return SourceOutcome(ref=ref.value, status="unchanged", uri=raw.uri), None
             doc = parse_raw(raw, self.settings)
             outcome = self.ingest_doc(doc)
             outcome.ref = ref.value
+            self._remember_validators(ref, raw)
             return outcome, doc
         except PaperlensError as exc:
             self.store.record_failure(_uri_of(ref), ref.kind, str(exc))
             return SourceOutcome(ref=ref.value, status="failed", error=str(exc)), None
+
+    def _remember_validators(self, ref: SourceRef, raw: RawSource) -> None:
+        """A URL source's ETag / Last-Modified, so `refresh` can ask "changed since?"."""
+        if ref.kind == "url":
+            self.store.set_validators(raw.uri, raw.etag, raw.last_modified, checked=False)
 
     def _load(self, ref: SourceRef) -> RawSource:
         if ref.kind == "file":
@@ -261,6 +268,16 @@ class Ingestor:
 
     def _cache_key(self, text: str) -> str:
         return hashlib.sha1(f"{self.embedder.name}\0{text}".encode()).hexdigest()
+
+    def fetcher_in_use(self):
+        """The HTTP client of this run (made on first use; tests may pass their own)."""
+        return self._fetcher()
+
+    def follow_arxiv(
+        self, arxiv_ids: list[str], report: IngestReport, on_event: EventCallback | None
+    ) -> None:
+        """Fetch metadata + PDF for these arXiv ids (those without a PDF yet)."""
+        self._follow_arxiv(list(dict.fromkeys(arxiv_ids)), report, on_event)
 
     def _fetcher(self):
         if self.fetcher is None:

@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from index.embeddings import Embedder, make_embedder
 from index.ingestion import EventCallback, Ingestor, IngestReport
+from index.refresh import RefreshReport, refresh
 from index.rerank import Reranker, make_reranker
 from index.search import Searcher
 from index.store import Store
@@ -64,6 +65,20 @@ class Library:
                 prepare_rerank=self.prepare_rerank if self.reranker else None,
             )
             return ingestor.ingest(args, pdfs=pdfs, on_event=on_event)
+
+    def refresh(
+        self, *, pdfs: bool = False, on_event: EventCallback | None = None
+    ) -> RefreshReport:
+        """Fetch every URL source again (conditionally) and ingest what changed."""
+        with self._lock:
+            ingestor = Ingestor(
+                self.store,
+                self.embedder,
+                self.settings,
+                show_progress=self.show_progress,
+                prepare_rerank=self.prepare_rerank if self.reranker else None,
+            )
+            return refresh(ingestor, pdfs=pdfs, on_event=on_event)
 
     def prepare_rerank(self, paper_ids: list[str]) -> None:
         """Cache the reranker's vectors for these papers' passages, so that search

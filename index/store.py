@@ -36,7 +36,7 @@ from index.vectors import FLAT_LIMIT, AnnIndex, IndexSpec, LanguageCentering
 from ingest.errors import PaperlensError
 from ingest.models import PaperDoc, SourceDoc
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -59,7 +59,10 @@ CREATE TABLE IF NOT EXISTS sources (
     title TEXT,
     status TEXT NOT NULL,
     error TEXT,
-    ingested_at TEXT NOT NULL
+    ingested_at TEXT NOT NULL,
+    etag TEXT,
+    last_modified TEXT,
+    checked_at TEXT
 );
 CREATE TABLE IF NOT EXISTS passages (
     id INTEGER PRIMARY KEY,
@@ -98,6 +101,17 @@ CREATE TABLE IF NOT EXISTS lang_sums (lang TEXT PRIMARY KEY, n INTEGER NOT NULL,
 CREATE TABLE IF NOT EXISTS centering (lang TEXT PRIMARY KEY, mean BLOB NOT NULL);
 """
 SCHEMA += lexical.SCHEMA
+
+# In-place upgrades of an older catalog: version -> (table, column, type) to add.
+# 2: each source keeps its HTTP validators and when it was last checked, so
+# `paperlens refresh` can ask "changed since?" (index/refresh.py).
+MIGRATIONS: dict[int, list[tuple[str, str, str]]] = {
+    2: [
+        ("sources", "etag", "TEXT"),
+        ("sources", "last_modified", "TEXT"),
+        ("sources", "checked_at", "TEXT"),
+    ],
+}
 
 DRIFT_TOLERANCE = 0.02  # largest move of a language mean before a small index is re-centered
 
@@ -157,6 +171,9 @@ class SourceRecord:
     status: str
     error: str | None
     ingested_at: str
+    etag: str | None = None  # HTTP validators from the last fetch (URL sources)
+    last_modified: str | None = None
+    checked_at: str | None = None  # last time `refresh` asked the server
 
 
 class Store:
@@ -179,6 +196,7 @@ class Store:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._db.executescript(SCHEMA)
+        self._migrate()
         if verify:
             self._check_manifest()
         self.center_languages = center_languages
@@ -207,6 +225,20 @@ class Store:
 
     # ---- manifest -------------------------------------------------------------
 
+    def _migrate(self) -> None:
+        """Bring an older catalog up to SCHEMA_VERSION in place (one transaction);
+        a catalog from a newer paperlens is left alone for `_check_manifest` to refuse."""
+        version = self.manifest().get("schema_version")
+        if version is None or int(version) >= SCHEMA_VERSION:
+            return
+        with self._lock, self._db:
+            for step in range(int(version) + 1, SCHEMA_VERSION + 1):
+                for table, column, kind in MIGRATIONS.get(step, []):
+                    columns = {r["name"] for r in self._db.execute(f"PRAGMA table_info({table})")}
+                    if column not in columns:
+                        self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            self._set_meta(schema_version=SCHEMA_VERSION)
+
     def _check_manifest(self) -> None:
         meta = self.manifest()
         if "embedding_model" not in meta:
@@ -222,7 +254,7 @@ class Store:
         if int(meta.get("schema_version", 0)) != SCHEMA_VERSION:
             raise IndexMismatchError(
                 f"the catalog in {self.home} has schema {meta.get('schema_version')}, "
-                f"this paperlens needs {SCHEMA_VERSION}: run `paperlens reindex`"
+                f"newer than this paperlens ({SCHEMA_VERSION}): upgrade paperlens"
             )
         if meta["embedding_model"] != self.model_name or int(meta["dim"]) != self.dim:
             raise IndexMismatchError(
@@ -269,22 +301,50 @@ class Store:
     ) -> int:
         """Store a source's papers and passages, replacing what it gave before.
 
-        One transaction: a crash leaves either the old source or the new one.
-        Returns the number of passages stored.
+        A paper whose passages from this source are exactly as before keeps them
+        (their ids, which citations name, and their index entries): a digest that
+        gained a week changes only the new week's passages. One transaction: a
+        crash leaves either the old source or the new one. Returns the number of
+        passages the source now has.
         """
         if len(passages) != len(vectors):
             raise ValueError("one vector per passage")
         now = _now()
         with self._lock, self._db:
-            old_id = self._delete_source_passages(source.uri)
+            row = self._db.execute("SELECT id FROM sources WHERE uri = ?", (source.uri,))
+            old_id = (row.fetchone() or [None])[0]
+            kept = self._unchanged_papers(old_id, passages) if old_id is not None else set()
+            if old_id is not None:
+                marks = ",".join("?" * len(kept))
+                spare = f" AND paper_id NOT IN ({marks})" if kept else ""
+                self._delete_passages(f"source_id = ?{spare}", (old_id, *kept))
             source_id = self._upsert_source(old_id, source, now)
             for paper in source.papers:
                 self._upsert_paper(paper, now)
-            self._insert_passages(source_id, passages, vectors)
+            fresh = [i for i, p in enumerate(passages) if p.paper_id not in kept]
+            self._insert_passages(
+                source_id, [passages[i] for i in fresh], np.asarray(vectors)[fresh]
+            )
             self._delete_orphan_papers()
             self._bump_generation()
         self._after_write()
         return len(passages)
+
+    def _unchanged_papers(self, source_id: int, passages: list[NewPassage]) -> set[str]:
+        """Papers whose passages from this source would be stored exactly as they are."""
+        old: dict[str, list[tuple]] = {}
+        for row in self._db.execute(
+            "SELECT paper_id, kind, lang, page, header, text, start, end FROM passages "
+            "WHERE source_id = ? ORDER BY id",
+            (source_id,),
+        ):
+            old.setdefault(row["paper_id"], []).append(tuple(row))
+        new: dict[str, list[tuple]] = {}
+        for p in passages:
+            new.setdefault(p.paper_id, []).append(
+                (p.paper_id, p.kind, p.lang, p.page, p.header, p.text, p.start, p.end)
+            )
+        return {paper_id for paper_id, rows in new.items() if old.get(paper_id) == rows}
 
     def _insert_passages(
         self, source_id: int, passages: list[NewPassage], vectors: np.ndarray
@@ -343,6 +403,28 @@ class Store:
                 (lang, n + sign * len(group), new.tobytes()),
             )
 
+    def set_validators(
+        self, uri: str, etag: str | None, last_modified: str | None, *, checked: bool = True
+    ) -> None:
+        """Remember a URL source's HTTP validators (and that it was just checked: a
+        successful check also clears the error of an earlier failed one)."""
+        with self._lock, self._db:
+            self._db.execute(
+                "UPDATE sources SET etag = ?, last_modified = ?, "
+                "checked_at = CASE WHEN ? THEN ? ELSE checked_at END, "
+                "error = CASE WHEN ? AND status = 'ok' THEN NULL ELSE error END WHERE uri = ?",
+                (etag, last_modified, checked, _now(), checked, uri),
+            )
+
+    def source_paper_ids(self, uri: str) -> set[str]:
+        """The papers a source contributes passages to."""
+        rows = self._db.execute(
+            "SELECT DISTINCT p.paper_id FROM passages p JOIN sources s ON s.id = p.source_id "
+            "WHERE s.uri = ?",
+            (uri,),
+        )
+        return {row[0] for row in rows}
+
     def record_failure(self, uri: str, kind: str, error: str) -> None:
         """Remember a failed source (its earlier good passages, if any, stay)."""
         with self._lock, self._db:
@@ -387,13 +469,6 @@ class Store:
             self._bump_generation()
         self._after_write()
         return bool(deleted)
-
-    def _delete_source_passages(self, uri: str) -> int | None:
-        row = self._db.execute("SELECT id FROM sources WHERE uri = ?", (uri,)).fetchone()
-        if row is None:
-            return None
-        self._delete_passages("source_id = ?", (row["id"],))
-        return int(row["id"])
 
     def _upsert_source(self, old_id: int | None, source: SourceDoc, now: str) -> int:
         if old_id is None:

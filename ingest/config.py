@@ -10,7 +10,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -118,6 +118,16 @@ class Settings(BaseSettings):
     # bundled model on 2 cores: on the dev questions 1000 tokens gave a first token
     # at p50 12.2 s, 750 gave 9.4 s with the same facts (docs/answers.md#prompt-budget).
     context_tokens: int = 750
+
+    # MCP tools over streamable HTTP at /mcp on the app's server (`paperlens serve`):
+    # off unless enabled. A bearer token is required whenever the app listens beyond
+    # loopback, and checked whenever it is set (assistant/mcp_http.py).
+    mcp_http: bool = False
+    mcp_token: SecretStr | None = None
+    mcp_allow_ingest: bool = False  # also offer the `ingest` tool over HTTP (URLs, arXiv ids)
+
+    # `paperlens refresh`: seconds between two requests to one host (politeness).
+    refresh_delay_seconds: float = 1.0
 
     @classmethod
     def settings_customise_sources(

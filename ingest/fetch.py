@@ -32,6 +32,20 @@ class Fetched:
     final_url: str
     content: bytes
     content_type: str | None  # mime type only, lowercased
+    etag: str | None = None  # validators for the next conditional request
+    last_modified: str | None = None
+    not_modified: bool = False  # a 304 to a conditional request: no content
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """One final (non-redirect) response, read within the size cap."""
+
+    content_type: str | None
+    chunks: list[bytes]
+    etag: str | None
+    last_modified: str | None
+    not_modified: bool
 
 
 class Fetcher:
@@ -48,11 +62,36 @@ class Fetcher:
         self._last_request: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def get(self, url: str, *, max_bytes: int | None = None, polite_delay: float = 0.0) -> Fetched:
-        """GET `url` into memory, following checked redirects, retrying transient errors."""
+    def get(
+        self,
+        url: str,
+        *,
+        max_bytes: int | None = None,
+        polite_delay: float = 0.0,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> Fetched:
+        """GET `url` into memory, following checked redirects, retrying transient errors.
+
+        With `etag` / `last_modified` (from an earlier Fetched) the request is
+        conditional: an unchanged resource comes back as `not_modified`, no body.
+        """
         limit = max_bytes or self.settings.max_download_bytes
-        final_url, content_type, chunks = self._request(url, limit, polite_delay)
-        return Fetched(url, final_url, b"".join(chunks), content_type)
+        conditions = {}
+        if etag:
+            conditions["If-None-Match"] = etag
+        if last_modified:
+            conditions["If-Modified-Since"] = last_modified
+        final_url, answer = self._request(url, limit, polite_delay, conditions)
+        return Fetched(
+            url,
+            final_url,
+            b"".join(answer.chunks),
+            answer.content_type,
+            etag=answer.etag or (etag if answer.not_modified else None),
+            last_modified=answer.last_modified or (last_modified if answer.not_modified else None),
+            not_modified=answer.not_modified,
+        )
 
     def download(
         self,
@@ -80,25 +119,37 @@ class Fetcher:
 
     # ---- internals ----------------------------------------------------------------
 
-    def _request(self, url: str, limit: int, polite_delay: float) -> tuple[str, str | None, list]:
+    def _request(
+        self, url: str, limit: int, polite_delay: float, headers: dict[str, str] | None = None
+    ) -> tuple[str, _Answer]:
         for _hop in range(MAX_REDIRECTS + 1):
             check_url_allowed(url, allow_private=self.settings.allow_private)
-            response_or_url = self._with_retries(url, limit, polite_delay)
+            response_or_url = self._with_retries(url, limit, polite_delay, headers or {})
             if isinstance(response_or_url, str):
                 url = response_or_url  # a redirect: check the next hop too
                 continue
-            content_type, chunks = response_or_url
-            return url, content_type, chunks
+            return url, response_or_url
         raise FetchError(f"{url}: too many redirects")
 
-    def _with_retries(self, url: str, limit: int, polite_delay: float):
+    def _with_retries(
+        self, url: str, limit: int, polite_delay: float, headers: dict[str, str]
+    ) -> str | _Answer:
         attempts = max(1, self.settings.http_retries + 1)
         for attempt in range(attempts):
             self._wait_politely(url, polite_delay)
             try:
-                with self._client.stream("GET", url) as response:
+                with self._client.stream("GET", url, headers=headers) as response:
+                    validators = (
+                        response.headers.get("etag"),
+                        response.headers.get("last-modified"),
+                    )
+                    if response.status_code == 304 and headers:
+                        return _Answer(None, [], *validators, not_modified=True)
+                    # httpx calls every 3xx a redirect; only one with a Location is followed.
+                    if response.is_redirect and "location" in response.headers:
+                        return urljoin(url, response.headers["location"])
                     if response.is_redirect:
-                        return urljoin(url, response.headers.get("location", ""))
+                        raise FetchError(f"HTTP {response.status_code} without a Location: {url}")
                     if response.status_code in RETRY_STATUS and attempt + 1 < attempts:
                         delay = _retry_after(response.headers.get("retry-after"), attempt)
                         time.sleep(delay)
@@ -107,9 +158,9 @@ class Fetcher:
                         raise FetchError(
                             f"HTTP {response.status_code} {response.reason_phrase}: {url}"
                         )
-                    return _mime(response.headers.get("content-type")), _read_capped(
-                        response, url, limit
-                    )
+                    chunks = _read_capped(response, url, limit)
+                    content_type = _mime(response.headers.get("content-type"))
+                    return _Answer(content_type, chunks, *validators, not_modified=False)
             except httpx.ConnectError as exc:
                 raise NetworkUnreachable(f"cannot connect to {_host(url)}: {_reason(exc)}") from exc
             except httpx.TimeoutException as exc:

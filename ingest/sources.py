@@ -36,6 +36,8 @@ class RawSource:
     uri: str
     data: bytes
     content_type: str  # mime type: text/plain, text/markdown, text/html, application/pdf
+    etag: str | None = None  # HTTP validators of a URL source, kept for `refresh`
+    last_modified: str | None = None
 
     @property
     def sha256(self) -> str:
@@ -102,11 +104,17 @@ def load_url(url: str, settings: Settings, fetcher=None) -> RawSource:
     """Download a digest page (or a PDF) over http(s), within the safety limits."""
     from ingest.fetch import Fetcher
 
-    fetched = (fetcher or Fetcher(settings)).get(url)
+    return raw_from_fetched((fetcher or Fetcher(settings)).get(url))
+
+
+def raw_from_fetched(fetched) -> RawSource:
+    """A fetched http(s) response (an `ingest.fetch.Fetched`) as a source to parse."""
     if not fetched.content:
-        raise IngestError(f"{url}: empty response")
-    content_type = fetched.content_type or _guess_type(url)
-    return RawSource(url, fetched.content, content_type)
+        raise IngestError(f"{fetched.url}: empty response")
+    content_type = fetched.content_type or _guess_type(fetched.url)
+    return RawSource(
+        fetched.url, fetched.content, content_type, fetched.etag, fetched.last_modified
+    )
 
 
 def parse_raw(raw: RawSource, settings: Settings) -> SourceDoc:

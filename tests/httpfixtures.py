@@ -18,6 +18,19 @@ class Route:
     delay: float = 0.0
     # A list of (status, headers) answered before the final one (retries).
     before: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    # Validators: sent with the body, and a matching conditional request gets a 304.
+    etag: str | None = None
+    last_modified: str | None = None
+
+    def not_modified(self, request_headers) -> bool:
+        if self.etag and request_headers.get("If-None-Match") == self.etag:
+            return True
+        since = request_headers.get("If-Modified-Since")
+        return bool(self.last_modified and since == self.last_modified)
+
+    def validators(self) -> dict[str, str]:
+        found = {"ETag": self.etag, "Last-Modified": self.last_modified}
+        return {key: value for key, value in found.items() if value}
 
 
 class LoopbackServer:
@@ -41,7 +54,10 @@ class LoopbackServer:
                     self._answer(status, headers, b"try again")
                     return
                 time.sleep(route.delay)
-                self._answer(route.status, route.headers, route.body)
+                if route.not_modified(self.headers):
+                    self._answer(304, route.validators(), b"")
+                    return
+                self._answer(route.status, {**route.headers, **route.validators()}, route.body)
 
             def _answer(self, status: int, headers: dict[str, str], body: bytes) -> None:
                 self.send_response(status)

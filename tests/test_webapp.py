@@ -125,6 +125,38 @@ def test_a_digest_passage_in_context_is_escaped(library, tmp_path):
     assert "<script>" not in rendered and "<mark>b</mark>" in rendered
 
 
+def test_refresh_sources_reports_new_papers_and_obeys_who_may_change_the_library(
+    settings, embedder, monkeypatch
+):
+    import assistant.webapp as webapp
+    from tests.httpfixtures import LoopbackServer, Route
+
+    week = "| 1) **{t}** - {d} | [Paper](https://arxiv.org/abs/{a}) |\n"
+    table = "## Top ML Papers of the Week (May 1 - May 7) - 2024\n| **Paper** | **Links** |\n| --- | --- |\n"
+    first = table + week.format(
+        t="Layer Normalization", d="normalizes per example.", a="1607.06450"
+    )
+    second = first + week.format(t="Sinks & Streams", d="keeps the first tokens.", a="2309.17453")
+    app = App(settings.model_copy(update={"local_llm": "off", "allow_private": True}))
+    app.library.__dict__["embedder"] = embedder
+    app.ready.set()
+    with LoopbackServer() as server:
+        route = Route(body=first.encode(), headers={"Content-Type": "text/markdown"}, etag='"1"')
+        server.routes["/w.md"] = route
+        app.library.ingest([server.url("/w.md")], pdfs=False)
+        server.routes["/w.md"] = Route(
+            body=second.encode(), headers={"Content-Type": "text/markdown"}, etag='"2"'
+        )
+        shown = webapp.refresh_sources(app, False, None)
+        assert shown.startswith("**1 sources checked, 1 updated, 1 papers added, 0 failed**")
+        assert "added: Sinks &amp; Streams [2309.17453]" in shown  # titles are escaped
+
+        monkeypatch.setattr(webapp, "can_change_library", lambda request: False)
+        asked = len(server.requests)
+        assert webapp.refresh_sources(app, False, None).startswith("⚠️ you may not change")
+        assert len(server.requests) == asked
+
+
 def test_launch_follows_gradio_conventions(monkeypatch):
     monkeypatch.delenv("GRADIO_SERVER_PORT", raising=False)
     monkeypatch.setenv("PAPERLENS_PORT", "7999")
