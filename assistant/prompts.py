@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 
+from assistant.answers import Citable
 from index.hits import Hit
 
 LANGUAGE_NAMES = {
@@ -33,7 +35,7 @@ SYSTEM = (
 )
 
 
-# One worked example for the translation step (assistant/rag.py rewrite_messages):
+# One worked example for the translation step (assistant/repair.py rewrite_messages):
 # a small model shown one translation that keeps the marker, the number and the
 # name does so far more often than one only told to. Written for paperlens.
 EXAMPLE_SOURCE = (
@@ -86,7 +88,9 @@ def fit_passages(hits: list[Hit], budget_tokens: int) -> list[Hit]:
     return chosen
 
 
-def format_passages(hits: list[Hit], first: int = 1, numbers: list[int] | None = None) -> str:
+def format_passages(
+    hits: Sequence[Citable], first: int = 1, numbers: list[int] | None = None
+) -> str:
     """Passages numbered from `first` (or by `numbers`), inside a data block they
     cannot close."""
     blocks = []
@@ -99,7 +103,11 @@ def format_passages(hits: list[Hit], first: int = 1, numbers: list[int] | None =
 
 
 def answer_messages(
-    question: str, hits: list[Hit], lang: str, first: int = 1, numbers: list[int] | None = None
+    question: str,
+    hits: Sequence[Citable],
+    lang: str,
+    first: int = 1,
+    numbers: list[int] | None = None,
 ) -> list[dict]:
     """Passages (as data), then the question and the answer language, named."""
     language = language_name(lang)

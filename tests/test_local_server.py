@@ -18,10 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from assistant.answers import Answer
 from assistant.chat import ask_stream
 from assistant.llm import LLMError, LocalLLM, discover_generators, get_llm, local_server
 from assistant.local_server import GeneratorUnavailable, LocalServer
-from assistant.rag import Answer
 from assistant.webapp import App
 from index.ingestion import Ingestor
 from ingest.config import Settings

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.citations import check_citations
+from assistant.answers import Answer
+from assistant.checks.citations import check_citations
 from assistant.llm import LLMError, OpenAICompatibleLLM, discover_generators, get_llm
 from assistant.prompts import answer_messages
-from assistant.rag import Answer, answer, answer_stream, condense_question
+from assistant.rag import answer, answer_stream, condense_question
 from index.hits import Hit
 from ingest.config import Settings
 from ingest.errors import PaperlensError

@@ -38,7 +38,7 @@ def foreign_letters(text: str, lang: str | None) -> list[str]:
 
 # Large-number units small models borrow from Chinese/Japanese in Korean text
 # ("400万 토큰", "5.5兆의 토큰"); each has one Hangul reading, so it is replaced,
-# not re-asked. Other stray letters go back to the model (assistant/rag.py).
+# not re-asked. Other stray letters go back to the model (assistant/repair.py).
 NUMBER_UNITS = {"ko": str.maketrans({"万": "만", "萬": "만", "億": "억", "兆": "조"})}
 NUMBER_UNIT = regex.compile(r"(?<=\d\s?)[万萬億兆]")
 

@@ -1,15 +1,12 @@
-"""Checks that make a small model's answer trustworthy, or reject it.
+"""Is every sentence of an answer supported by the passage it cites?
 
-- `language_problem`: the answer is in another language than asked, mixes
-  scripts (a Korean answer with kanji and katakana in it) or is made of
-  non-words in the right script (docs/answers.md, "The flow", step 3).
-- `SupportChecker`: every sentence must be supported by the passage it cites,
-  measured as the embedding similarity between the sentence and the passage
-  (cross-lingual: a Korean sentence against a French passage). A sentence that
-  cites the wrong passage is re-cited to the one that supports it; a sentence
-  no given passage supports is removed, never shown as cited. A passage
-  supports a sentence only if it also states the sentence's numbers
-  (assistant/numbers.py): similarity does not see "24.8" for "28.4".
+Support is the embedding similarity between the sentence and the passage
+(cross-lingual: a Korean sentence against a French passage). A sentence that
+cites the wrong passage is re-cited to the one that supports it; a sentence
+no given passage supports is removed, never shown as cited. A passage
+supports a sentence only if it also states the sentence's numbers
+(assistant/checks/figures.py): similarity does not see "24.8" for "28.4".
+A translation is held to what its draft said the same way (`faithful`).
 """
 
 from __future__ import annotations
@@ -20,30 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.citations import (
-    MARKER,
-    cite_at_end,
-    join_sentences,
-    split_sentences,
-    without_labels,
-)
-from assistant.lexicon import unknown_words
-from assistant.numbers import unstated
-from assistant.prompts import language_name
-from assistant.scripts import (
-    broken_words,
-    english_words,
-    foreign_letters,
-    native_share,
-    unquoted,
-)
-from index.hits import Hit
-from ingest.langid import detect_language
+from assistant.answers import Citable
+from assistant.checks.citations import MARKER, cite_at_end, join_sentences, split_sentences
+from assistant.checks.figures import unstated
 
-# Below this share of its own script an answer goes to repair: Latin names and
-# terms are allowed in a CJK or Hindi answer, one mostly in English is not
-# (docs/answers.md, "The flow", step 3).
-MIN_NATIVE_SHARE = 0.5  # a Hindi answer must be mostly Devanagari, not English
 # What joins markers that stand alone ("[1] et [2]"), in the languages we answer in.
 CONNECTORS = {
     "",
@@ -63,39 +40,8 @@ CONNECTORS = {
     "और",
 }
 
-Similarity = Callable[[list[str], Sequence[Hit]], np.ndarray]  # -> sentences x passages
+Similarity = Callable[[list[str], Sequence[Citable]], np.ndarray]  # -> sentences x passages
 SentenceSimilarity = Callable[[list[str], list[str]], np.ndarray]  # -> sentences x sentences
-
-
-def language_problem(
-    text: str, lang: str, question: str = "", sources: Sequence[str] = ()
-) -> str | None:
-    """Why `text` is not a proper answer in `lang`, or None when it is.
-
-    Latin-script names and the terms of the `question` may appear in any language,
-    and so may English phrases copied from the passages (`sources`).
-    """
-    body = MARKER.sub("", without_labels(text)).strip()
-    if not body:  # "[1][2]", "**हिंदी वर्णन:**": nothing said
-        return "the model wrote nothing"
-    written = detect_language(body)
-    if written and written != lang:
-        return f"the model answered in {language_name(written)}, not {language_name(lang)}"
-    stray = "".join(dict.fromkeys(foreign_letters(unquoted(body), lang)))
-    if stray:  # even one: "5.5兆의 토큰" is not Korean (quoted titles may be in any script)
-        return f"the model mixed other scripts ({stray}) into its {language_name(lang)} answer"
-    broken = broken_words(body, lang)
-    if broken:
-        return f"the model wrote broken {language_name(lang)} words: {', '.join(broken[:3])}"
-    english = ", ".join(dict.fromkeys(english_words(unquoted(body), lang, [question], sources)))
-    if english:  # "28.4 BLEU for German": not a name, English
-        return f"the model wrote English words ({english}) into its {language_name(lang)} answer"
-    if native_share(body, lang, [question]) < MIN_NATIVE_SHARE:
-        return f"the model wrote mostly Latin letters instead of {language_name(lang)}"
-    unknown = unknown_words(body, lang, [question, *sources])
-    if unknown:  # "नाइन्यूल टेस्टरिक": the right script, no words of the language
-        return f"the model wrote words that are not {language_name(lang)}: {', '.join(unknown[:3])}"
-    return None
 
 
 @dataclass
@@ -183,7 +129,7 @@ class SupportChecker:
             for i in range(n)
         ]
 
-    def check(self, text: str, given: Sequence[Hit]) -> Checked:
+    def check(self, text: str, given: Sequence[Citable]) -> Checked:
         pieces = _without_repeats(split_sentences(text))
         content = [p for p in pieces if has_content(p)]
         if not content or not given:
@@ -228,7 +174,7 @@ class SupportChecker:
         return Checked(cleaned, len(content), supported, recited, dropped)
 
 
-def _states_its_numbers(piece: str, passages: Sequence[Hit]) -> bool:
+def _states_its_numbers(piece: str, passages: Sequence[Citable]) -> bool:
     """A passage supports a sentence only if it states the sentence's numbers: to
     sentence similarity "28.4 BLEU" and "24.8 BLEU" say the same."""
     return not unstated(piece, [f"{h.title}\n{h.passage}" for h in passages])

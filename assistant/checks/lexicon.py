@@ -24,7 +24,7 @@ from unicodedata import normalize
 import regex
 import wordfreq
 
-from assistant.scripts import NATIVE
+from assistant.checks.writing_systems import NATIVE
 
 # Machine-learning terms as Hindi writes them, in the usual spellings: the word
 # list has few of them ("एन्कोडर", "अटेंशन") and a fluent answer is full of them.
