@@ -26,35 +26,9 @@ from assistant.repair import ANSWER_TOKENS, retry_in_language
 from index.hits import snippet
 from index.library import Library
 from index.rerank import Candidate
+from ingest.languages import labels
 
 QUOTED_CHARS = 400  # of each passage quoted when no answer passed
-
-RETRIEVAL_ONLY = {
-    "en": "No answer generator is available ({why}); here are the most relevant passages:",
-    "ko": "답변 생성기를 사용할 수 없습니다 ({why}). 가장 관련 있는 구절입니다:",
-    "ja": "回答生成モデルが使えません ({why})。最も関連する箇所を示します:",
-    "zh": "没有可用的回答生成模型（{why}）。以下是最相关的段落：",
-    "hi": "उत्तर बनाने वाला मॉडल उपलब्ध नहीं है ({why}); सबसे प्रासंगिक अंश ये हैं:",
-    "fr": "Aucun générateur de réponses n'est disponible ({why}) ; "
-    "voici les passages les plus pertinents :",
-    "de": "Kein Antwortgenerator verfügbar ({why}); hier die relevantesten Passagen:",
-    "es": "No hay un generador de respuestas disponible ({why}); "
-    "estos son los pasajes más relevantes:",
-}
-CHECKS_FAILED = {
-    "en": "The generated answer did not pass paperlens' checks; here are the most relevant "
-    "passages:",
-    "ko": "생성된 답변이 검증을 통과하지 못했습니다. 가장 관련 있는 구절입니다:",
-    "ja": "生成された回答は検証を通過しませんでした。最も関連する箇所を示します:",
-    "zh": "生成的回答没有通过检查。以下是最相关的段落：",
-    "hi": "बनाया गया उत्तर जाँच में सफल नहीं हुआ; सबसे प्रासंगिक अंश ये हैं:",
-    "fr": "La réponse générée n'a pas passé les vérifications ; voici les passages les plus "
-    "pertinents :",
-    "de": "Die erzeugte Antwort hat die Prüfungen nicht bestanden; hier die relevantesten "
-    "Passagen:",
-    "es": "La respuesta generada no superó las comprobaciones; estos son los pasajes más "
-    "relevantes:",
-}
 
 
 def generate_checked(
@@ -164,10 +138,8 @@ def quote_passages(
     numbers ("[n] title: text", or "[n] text" when not `titled`), below a notice in
     the user's language: no generator (`why` says which), or its text failed the
     checks (`why`, in English, goes to the warnings, not into the text)."""
-    if checks_failed:
-        intro = CHECKS_FAILED.get(lang, CHECKS_FAILED["en"])
-    else:
-        intro = RETRIEVAL_ONLY.get(lang, RETRIEVAL_ONLY["en"]).format(why=why)
+    notices = labels(lang)
+    intro = notices.checks_failed if checks_failed else notices.retrieval_only.format(why=why)
     blocks = [
         f"[{c.n}] {f'{c.title}: ' if titled else ''}{snippet(c.passage, QUOTED_CHARS)}"
         for c in shown

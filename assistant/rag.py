@@ -14,19 +14,9 @@ from assistant.llm import LLM, LLMError
 from assistant.prompts import answer_messages, condense_messages, fit_passages
 from index.hits import Hit
 from ingest.config import Settings
+from ingest.languages import labels
 
 QUOTED_PASSAGES = 3  # quoted when no answer passes: the best ones
-
-NOTHING_FOUND = {
-    "en": "I found nothing relevant to this question in your library.",
-    "ko": "라이브러리에서 이 질문과 관련된 내용을 찾지 못했습니다.",
-    "ja": "ライブラリの中に、この質問に関係する内容は見つかりませんでした。",
-    "zh": "在你的文库中没有找到与这个问题相关的内容。",
-    "hi": "आपकी लाइब्रेरी में इस प्रश्न से संबंधित कुछ नहीं मिला।",
-    "fr": "Je n'ai rien trouvé de pertinent pour cette question dans votre bibliothèque.",
-    "de": "Ich habe in Ihrer Bibliothek nichts Passendes zu dieser Frage gefunden.",
-    "es": "No encontré nada relevante para esta pregunta en tu biblioteca.",
-}
 
 
 def answer_stream(
@@ -48,7 +38,7 @@ def answer_stream(
     the library holds nothing that answers the question: say so, cite nothing.
     """
     if not hits or (relevance is not None and relevance < settings.abstain_below):
-        text = NOTHING_FOUND.get(lang, NOTHING_FOUND["en"])
+        text = labels(lang).nothing_found
         yield text
         yield Answer(text, lang, mode="no-results", abstained=True, relevance=relevance)
         return

@@ -20,20 +20,15 @@ from assistant.checks.language import language_problem
 from assistant.checks.support import SupportChecker, has_content
 from assistant.checks.writing_systems import foreign_letters, native_number_units
 from assistant.llm import LLM
-from assistant.prompts import EXAMPLE_SOURCE, EXAMPLE_TRANSLATIONS, language_name
+from assistant.prompts import EXAMPLE_SOURCE, EXAMPLE_TRANSLATIONS
 from ingest.langid import detect_language
+from ingest.languages import language, language_name
 
 ANSWER_TOKENS = 400  # an answer or a summary
 SENTENCE_TOKENS = 200  # one translated sentence (Devanagari takes ~0.85 token a letter)
 TRANSLATION_TEMPERATURES = (0.2, 0.7)  # a sentence's first try, then a freer one
 GIVE_UP_AFTER = 2  # sentences failed with none translated: the model cannot write the language
 
-STRICTER = {
-    "ko": "반드시 한국어로만 답하세요. 한자, 일본어 가나, 영어 문장을 쓰지 마세요.",
-    "ja": "必ず日本語だけで答えてください。ハングルや英語の文を使わないでください。",
-    "zh": "请只用简体中文回答，不要使用日文假名、韩文或英文句子。",
-    "hi": "केवल हिंदी (देवनागरी लिपि) में उत्तर दें। अंग्रेज़ी वाक्य न लिखें।",
-}
 WRITE_IT_OUT = "Write the answer itself in full sentences, each followed by its [n] markers."
 
 
@@ -200,7 +195,9 @@ def _unwrap(text: str, lang: str) -> str:
 
 def language_rule(lang: str) -> str:
     """ "Write only in <language>", in that language where we have it."""
-    return STRICTER.get(lang) or f"Write only in {language_name(lang)}."
+    known = language(lang)
+    rule = known.labels.write_only_in if known and known.labels else None
+    return rule or f"Write only in {language_name(lang)}."
 
 
 def stricter_messages(messages: list[dict], lang: str, said_nothing: bool = False) -> list[dict]:

@@ -16,12 +16,13 @@ from collections.abc import Iterator
 from assistant.answers import Answer, Citation
 from assistant.checked_generation import generate_checked, quote_passages, support_checker
 from assistant.llm import LLM, LLMError
-from assistant.prompts import answer_messages, estimate_tokens, language_name
+from assistant.prompts import answer_messages, estimate_tokens
 from assistant.similar import resolve_paper
 from index.hits import Passage
 from index.library import Library
 from index.search import passage_url
 from index.store import PaperRecord
+from ingest.languages import language_name
 
 SYSTEM = (
     "You write faithful summaries of research papers. The numbered passages you are given "

@@ -37,6 +37,7 @@ from index.hits import snippet
 from index.library import Library
 from ingest.config import Settings
 from ingest.errors import PaperlensError
+from ingest.languages import ANSWER_LANGUAGES
 from ingest.sources import SUPPORTED
 
 log = logging.getLogger("paperlens.app")
@@ -50,7 +51,7 @@ def sample_digests() -> list[str]:
     ]
 
 
-LANGUAGES = ["auto", "en", "ko", "ja", "zh", "hi", "fr", "de", "es"]
+LANGUAGES = ["auto", *ANSWER_LANGUAGES]
 PROGRESS = gr.Progress()  # Gradio injects a tracker where a handler's default is one
 EXAMPLES = [
     "LoRA는 어떻게 학습 파라미터 수를 줄이나요?",

@@ -16,8 +16,8 @@ from assistant.checks.writing_systems import (
     native_share,
     unquoted,
 )
-from assistant.prompts import language_name
 from ingest.langid import detect_language
+from ingest.languages import language_name
 
 # Below this share of its own script an answer goes to repair: Latin names and
 # terms are allowed in a CJK or Hindi answer, one mostly in English is not

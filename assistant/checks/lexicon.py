@@ -25,6 +25,7 @@ import regex
 import wordfreq
 
 from assistant.checks.writing_systems import NATIVE
+from ingest.languages import LANGUAGES
 
 # Machine-learning terms as Hindi writes them, in the usual spellings: the word
 # list has few of them ("एन्कोडर", "अटेंशन") and a fluent answer is full of them.
@@ -47,8 +48,8 @@ HINDI_TERMS = frozenset(normalize("NFC", HINDI_GLOSSARY).split())  # as tokenize
 TERM_ENDINGS = ("ों", "ो", "ें", "्स")
 
 # Languages whose answers are checked, with the share of known words below which
-# an answer is rejected (measured for Hindi only; see above).
-KNOWN_SHARE = {"hi": 0.85}
+# an answer is rejected (ingest/languages.py; measured for Hindi only, see above).
+KNOWN_SHARE = {code: lang.known_share for code, lang in LANGUAGES.items() if lang.known_share}
 MIN_WORDS = 8  # fewer words in the language's own script: too few to judge
 
 

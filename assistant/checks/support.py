@@ -20,25 +20,10 @@ import numpy as np
 from assistant.answers import Citable
 from assistant.checks.citations import MARKER, cite_at_end, join_sentences, split_sentences
 from assistant.checks.figures import unstated
+from ingest.languages import LANGUAGES
 
 # What joins markers that stand alone ("[1] et [2]"), in the languages we answer in.
-CONNECTORS = {
-    "",
-    "and",
-    "et",
-    "und",
-    "y",
-    "e",
-    "or",
-    "ou",
-    "및",
-    "과",
-    "와",
-    "と",
-    "和",
-    "及",
-    "और",
-}
+CONNECTORS = {"", *(word for lang in LANGUAGES.values() for word in lang.connectors)}
 
 Similarity = Callable[[list[str], Sequence[Citable]], np.ndarray]  # -> sentences x passages
 SentenceSimilarity = Callable[[list[str], list[str]], np.ndarray]  # -> sentences x sentences
