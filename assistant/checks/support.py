@@ -30,7 +30,9 @@ SentenceSimilarity = Callable[[list[str], list[str]], np.ndarray]  # -> sentence
 
 
 @dataclass
-class Checked:
+class SupportedSentences:
+    """A text cut to the sentences a passage supports, and what was cut."""
+
     text: str
     sentences: int  # sentences with content the model wrote
     supported: int  # kept: supported by the passage they now cite
@@ -114,12 +116,12 @@ class SupportChecker:
             for i in range(n)
         ]
 
-    def check(self, text: str, given: Sequence[Citable]) -> Checked:
+    def check(self, text: str, passages: Sequence[Citable]) -> SupportedSentences:
         pieces = _without_repeats(split_sentences(text))
         content = [p for p in pieces if has_content(p)]
-        if not content or not given:
-            return Checked(text, 0, 0, 0, [])
-        scores = self.similarity([_bare(p) for p in content], given)
+        if not content or not passages:
+            return SupportedSentences(text, 0, 0, 0, [])
+        scores = self.similarity([_bare(p) for p in content], passages)
         kept, supported, recited, dropped = [], 0, 0, []
         rows = iter(scores)
         for piece in pieces:
@@ -132,11 +134,11 @@ class SupportChecker:
             if _is_question(piece):  # small models echo the question; it answers nothing
                 dropped.append(piece.strip())
                 continue
-            cited = [n for n in _markers(piece) if 1 <= n <= len(given)]
+            cited = [n for n in _markers(piece) if 1 <= n <= len(passages)]
             if (
                 cited
                 and max(row[n - 1] for n in cited) >= self.threshold
-                and _states_its_numbers(piece, [given[n - 1] for n in cited])
+                and _states_its_numbers(piece, [passages[n - 1] for n in cited])
             ):
                 kept.append(piece)
                 supported += 1
@@ -145,7 +147,7 @@ class SupportChecker:
                 (
                     j
                     for j in np.argsort(-row)
-                    if row[j] >= self.threshold and _states_its_numbers(piece, [given[j]])
+                    if row[j] >= self.threshold and _states_its_numbers(piece, [passages[j]])
                 ),
                 None,
             )
@@ -156,7 +158,7 @@ class SupportChecker:
             else:
                 dropped.append(piece.strip())
         cleaned = join_sentences([p.strip() for p in kept], text)
-        return Checked(cleaned, len(content), supported, recited, dropped)
+        return SupportedSentences(cleaned, len(content), supported, recited, dropped)
 
 
 def _states_its_numbers(piece: str, passages: Sequence[Citable]) -> bool:
@@ -179,15 +181,15 @@ def _without_repeats(pieces: list[str]) -> list[str]:
     seen: set[str] = set()
     kept = []
     for piece in pieces:
-        said = _said(piece)
-        if has_content(piece) and said in seen:
+        key = _repeat_key(piece)
+        if has_content(piece) and key in seen:
             continue
-        seen.add(said)
+        seen.add(key)
         kept.append(piece)
     return kept
 
 
-def _said(piece: str) -> str:
+def _repeat_key(piece: str) -> str:
     """What a sentence says, whatever its markers, spacing and final punctuation."""
     return re.sub(r"[\s.!?。！？।]+", " ", MARKER.sub("", piece)).strip().casefold()
 
