@@ -940,9 +940,5 @@ def _stack(vectors: list[np.ndarray], dim: int) -> np.ndarray:
     return np.ascontiguousarray(np.vstack(vectors).astype(np.float32))
 
 
-def _row(vector: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(np.asarray(vector, dtype=np.float32).reshape(1, -1))
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
