@@ -374,17 +374,12 @@ def selected_ids(table) -> list[str]:
 
 
 def source_rows(library: Library) -> list[list]:
-    """Every ingested source: status, error, and warnings/skipped when the store has them."""
+    """Every ingested source: its status, and its problems: the error, and the warnings
+    of its last ingest (entries that linked no paper, PDFs skipped...)."""
     rows = []
     for s in library.store.sources():
         problems = [s.error] if s.error else []
-        warnings = getattr(s, "warnings", None)
-        if warnings:
-            problems += list(warnings) if isinstance(warnings, list | tuple) else [str(warnings)]
-        skipped = getattr(s, "skipped", None)
-        if skipped:
-            problems.append(f"{skipped} entries skipped")
-        rows.append([s.uri, s.kind, s.status, "; ".join(problems), s.ingested_at])
+        rows.append([s.uri, s.kind, s.status, "; ".join([*problems, *s.warnings]), s.ingested_at])
     return rows
 
 

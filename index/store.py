@@ -157,6 +157,7 @@ class SourceRecord:
     status: str
     error: str | None
     ingested_at: str
+    warnings: list[str] = field(default_factory=list)  # what its last ingest lost, by name
 
 
 class Store:
@@ -179,6 +180,7 @@ class Store:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._db.executescript(SCHEMA)
+        _add_source_warnings(self._db)
         if verify:
             self._check_manifest()
         self.center_languages = center_languages
@@ -278,6 +280,10 @@ class Store:
         with self._lock, self._db:
             old_id = self._delete_source_passages(source.uri)
             source_id = self._upsert_source(old_id, source, now)
+            self._db.execute(
+                "UPDATE sources SET warnings = ? WHERE id = ?",
+                (json.dumps(source.warnings, ensure_ascii=False), source_id),
+            )
             for paper in source.papers:
                 self._upsert_paper(paper, now)
             self._insert_passages(source_id, passages, vectors)
@@ -532,7 +538,9 @@ class Store:
 
     def sources(self) -> list[SourceRecord]:
         rows = self._db.execute("SELECT * FROM sources ORDER BY ingested_at DESC").fetchall()
-        return [SourceRecord(**dict(row)) for row in rows]
+        return [
+            SourceRecord(**{**dict(row), "warnings": json.loads(row["warnings"])}) for row in rows
+        ]
 
     def source_uris(self, source_ids: Iterable[int]) -> dict[int, str]:
         ids = list(set(source_ids))
@@ -938,6 +946,23 @@ def _stack(vectors: list[np.ndarray], dim: int) -> np.ndarray:
     if not vectors:
         return np.zeros((0, dim), dtype=np.float32)
     return np.ascontiguousarray(np.vstack(vectors).astype(np.float32))
+
+
+def _add_source_warnings(db: sqlite3.Connection) -> None:
+    """Give a catalog written before sources kept their ingest warnings the column,
+    in place (every row starts with none)."""
+
+    def has_column() -> bool:
+        return any(row[1] == "warnings" for row in db.execute("PRAGMA table_info(sources)"))
+
+    if has_column():
+        return
+    try:
+        with db:
+            db.execute("ALTER TABLE sources ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]'")
+    except sqlite3.OperationalError:
+        if not has_column():  # else another process added it first
+            raise
 
 
 def _now() -> str:
