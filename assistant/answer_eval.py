@@ -14,10 +14,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assistant.answers import Answer
 from assistant.chat import ask_stream
-from assistant.citations import MARKER
-from assistant.rag import Answer
-from assistant.scripts import LETTER, foreign_letters
+from assistant.checks.citations import MARKER
+from assistant.checks.writing_systems import LETTER, foreign_letters
 from index.evaluate import EvalQuery, matches, read_jsonl
 from index.library import Library
 from ingest.langid import detect_language

@@ -7,13 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-import numpy as np
-
-from assistant.rag import Answer, answer_stream, condense_question
+from assistant.answers import Answer
+from assistant.checked_generation import support_checker
+from assistant.rag import answer_stream, condense_question
 from assistant.relevance import passage_relevance, weak_evidence_note
-from assistant.verify import SupportChecker
 from index.library import Library
-from index.rerank import Candidate
 from ingest.errors import PaperlensError
 from ingest.langid import detect_language
 
@@ -75,30 +73,6 @@ def with_relevance(answer: Answer, relevance: dict[int, float], *, warn: bool = 
     if note and answer.mode != "no-results":
         answer.warnings.append(note)
     return answer
-
-
-def support_checker(library: Library) -> SupportChecker | None:
-    """Sentence-vs-passage support measured by the reranker's model (cross-lingual).
-
-    Without a reranker, answers keep the weaker trigram attribution only.
-    """
-    reranker = library.reranker
-    if reranker is None:
-        return None
-
-    def similarity(sentences: list[str], given) -> np.ndarray:
-        documents = library.store.passage_documents(h.passage_id for h in given)
-        candidates = [
-            Candidate(h.passage_id, *documents.get(h.passage_id, ("", h.passage))) for h in given
-        ]
-        return reranker.similarity(sentences, candidates)
-
-    return SupportChecker(
-        similarity,
-        library.settings.support_threshold,
-        sentence_similarity=reranker.sentence_similarity,
-        fidelity_threshold=library.settings.fidelity_threshold,
-    )
 
 
 def ask(library: Library, question: str, **options) -> Answer:

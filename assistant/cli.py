@@ -238,7 +238,7 @@ def summarize(
 def _echo_stream(stream, as_json: bool):
     """Print text as it streams; return the final Answer, printing its checked text
     again when the checks changed it (sentences removed, language retried)."""
-    from assistant.rag import Answer
+    from assistant.answers import Answer
 
     streamed, final = "", None
     for item in stream:

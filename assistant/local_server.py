@@ -170,10 +170,10 @@ class LocalServer:
         check_memory(self.model_path)
         for _attempt in range(3):  # a port taken between our probe and the child's bind
             self.port = free_port()
-            self._process = self._spawn()
+            process = self._process = self._spawn()
             self.starts += 1
             try:
-                self._wait_ready()
+                self._wait_ready(process)
                 return
             except _PortTaken:
                 self.stop()
@@ -208,10 +208,12 @@ class LocalServer:
             if log is not subprocess.DEVNULL:
                 log.close()
 
-    def _wait_ready(self) -> None:
+    def _wait_ready(self, process: subprocess.Popen) -> None:
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline:
-            code = self._process.poll()
+            if self._process is not process:  # stop() ran meanwhile (paperlens is exiting)
+                raise GeneratorUnavailable(f"the local model {self.name} was stopped")
+            code = process.poll()
             if code is not None:
                 tail = self._log_tail()
                 if "bind" in tail.lower() or "address already in use" in tail.lower():

@@ -3,26 +3,11 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 
+from assistant.answers import Citable
 from index.hits import Hit
-
-LANGUAGE_NAMES = {
-    "en": "English",
-    "ko": "Korean",
-    "ja": "Japanese",
-    "zh": "Chinese",
-    "hi": "Hindi",
-    "fr": "French",
-    "de": "German",
-    "es": "Spanish",
-    "pt": "Portuguese",
-    "it": "Italian",
-    "ru": "Russian",
-    "ar": "Arabic",
-    "vi": "Vietnamese",
-    "tr": "Turkish",
-    "id": "Indonesian",
-}
+from ingest.languages import LANGUAGES, language_name
 
 SYSTEM = (
     "You answer questions about machine-learning papers using only the numbered passages "
@@ -33,32 +18,18 @@ SYSTEM = (
 )
 
 
-# One worked example for the translation step (assistant/rag.py rewrite_messages):
+# One worked example for the translation step (assistant/repair.py rewrite_messages):
 # a small model shown one translation that keeps the marker, the number and the
 # name does so far more often than one only told to. Written for paperlens.
 EXAMPLE_SOURCE = (
     "LoRA freezes the pretrained weights and trains only two small matrices, which cuts "
     "the trainable parameters to 0.01% [2]."
 )
-EXAMPLE_TRANSLATIONS = {
-    "ko": "LoRA는 사전학습된 가중치를 고정하고 작은 행렬 두 개만 학습하여, 학습할 매개변수를 "
-    "0.01%로 줄인다 [2].",
-    "ja": "LoRAは事前学習済みの重みを固定し、小さな行列を2つだけ学習することで、学習する"
-    "パラメータを0.01%に減らす[2]。",
-    "zh": "LoRA冻结预训练权重，只训练两个小矩阵，从而把可训练参数减少到0.01%[2]。",
-    "hi": "LoRA पहले से प्रशिक्षित भारों को स्थिर रखता है और केवल दो छोटे मैट्रिक्स को प्रशिक्षित "
-    "करता है, जिससे प्रशिक्षित होने वाले पैरामीटर घटकर 0.01% रह जाते हैं [2]।",
-    "fr": "LoRA gèle les poids pré-entraînés et n'entraîne que deux petites matrices, ce qui "
-    "réduit les paramètres entraînables à 0.01% [2].",
-    "de": "LoRA friert die vortrainierten Gewichte ein und trainiert nur zwei kleine Matrizen, "
-    "wodurch die trainierbaren Parameter auf 0.01% sinken [2].",
-    "es": "LoRA congela los pesos preentrenados y solo entrena dos matrices pequeñas, lo que "
-    "reduce los parámetros entrenables al 0.01% [2].",
+EXAMPLE_TRANSLATIONS = {  # in ingest/languages.py, with everything else per language
+    code: lang.labels.example_translation
+    for code, lang in LANGUAGES.items()
+    if lang.labels and lang.labels.example_translation
 }
-
-
-def language_name(code: str | None) -> str:
-    return LANGUAGE_NAMES.get((code or "en").lower(), code or "English")
 
 
 def estimate_tokens(text: str) -> int:
@@ -86,7 +57,9 @@ def fit_passages(hits: list[Hit], budget_tokens: int) -> list[Hit]:
     return chosen
 
 
-def format_passages(hits: list[Hit], first: int = 1, numbers: list[int] | None = None) -> str:
+def format_passages(
+    hits: Sequence[Citable], first: int = 1, numbers: list[int] | None = None
+) -> str:
     """Passages numbered from `first` (or by `numbers`), inside a data block they
     cannot close."""
     blocks = []
@@ -99,7 +72,11 @@ def format_passages(hits: list[Hit], first: int = 1, numbers: list[int] | None =
 
 
 def answer_messages(
-    question: str, hits: list[Hit], lang: str, first: int = 1, numbers: list[int] | None = None
+    question: str,
+    hits: Sequence[Citable],
+    lang: str,
+    first: int = 1,
+    numbers: list[int] | None = None,
 ) -> list[dict]:
     """Passages (as data), then the question and the answer language, named."""
     language = language_name(lang)

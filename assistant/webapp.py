@@ -39,6 +39,7 @@ from index.hits import snippet
 from index.library import Library
 from ingest.config import Settings
 from ingest.errors import PaperlensError
+from ingest.languages import ANSWER_LANGUAGES
 from ingest.sources import SUPPORTED
 
 log = logging.getLogger("paperlens.app")
@@ -52,7 +53,7 @@ def sample_digests() -> list[str]:
     ]
 
 
-LANGUAGES = ["auto", "en", "ko", "ja", "zh", "hi", "fr", "de", "es"]
+LANGUAGES = ["auto", *ANSWER_LANGUAGES]
 PROGRESS = gr.Progress()  # Gradio injects a tracker where a handler's default is one
 EXAMPLES = [
     "LoRA는 어떻게 학습 파라미터 수를 줄이나요?",
@@ -375,17 +376,12 @@ def selected_ids(table) -> list[str]:
 
 
 def source_rows(library: Library) -> list[list]:
-    """Every ingested source: status, error, and warnings/skipped when the store has them."""
+    """Every ingested source: its status, and its problems: the error, and the warnings
+    of its last ingest (entries that linked no paper, PDFs skipped...)."""
     rows = []
     for s in library.store.sources():
         problems = [s.error] if s.error else []
-        warnings = getattr(s, "warnings", None)
-        if warnings:
-            problems += list(warnings) if isinstance(warnings, list | tuple) else [str(warnings)]
-        skipped = getattr(s, "skipped", None)
-        if skipped:
-            problems.append(f"{skipped} entries skipped")
-        rows.append([s.uri, s.kind, s.status, "; ".join(problems), s.ingested_at])
+        rows.append([s.uri, s.kind, s.status, "; ".join([*problems, *s.warnings]), s.ingested_at])
     return rows
 
 

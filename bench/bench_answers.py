@@ -14,9 +14,9 @@ import sys
 import time
 from pathlib import Path
 
+from assistant.answers import Answer
 from assistant.chat import ask_stream
 from assistant.llm import get_llm
-from assistant.rag import Answer
 from index.evaluate import load_queries
 from index.library import Library
 from ingest.config import Settings

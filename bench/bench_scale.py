@@ -8,7 +8,7 @@ child's own (ru_maxrss) and nothing is warm:
 1. prepare: write a synthetic catalog (bench_index.synthetic_store: seed
    sentences recombined, random unit vectors) and do the one-time build of
    the derived indexes (old: FAISS flat from blobs; new: FTS postings, change
-   log, IVF training when large). Reported, not a target.
+   log, SQ8 training when large). Reported, not a target.
 2. measure: open the library through the public Store/Searcher path, first
    hybrid search (the embedding model load is timed apart), hybrid search
    p50/p95 (k=10), the same with query vectors precomputed (index-only),
@@ -215,14 +215,8 @@ def bench_recall(n: int) -> None:
         data = data / np.linalg.norm(data, axis=1, keepdims=True)
         exact = faiss.IndexFlatIP(data.shape[1])
         exact.add(data.astype(np.float32))
-        ivf = IndexSpec.ivf_for_size(len(data))
         hnsw = IndexSpec.for_size(len(data), flat_limit=0)
         specs = [
-            (f"IVF-SQ8 nlist {ivf.nlist} nprobe {ivf.nprobe} (previous rule)", ivf),
-            (
-                f"IVF-SQ8 nlist {ivf.nlist} nprobe {ivf.nprobe * 4}",
-                replace(ivf, nprobe=ivf.nprobe * 4),
-            ),
             (f"HNSW-SQ8 M {hnsw.m} efSearch {hnsw.ef_search} (rule)", hnsw),
             (
                 f"HNSW-SQ8 M {hnsw.m} efSearch {hnsw.ef_search * 2}",

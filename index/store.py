@@ -36,7 +36,7 @@ from index.vectors import FLAT_LIMIT, AnnIndex, IndexSpec, LanguageCentering
 from ingest.errors import PaperlensError
 from ingest.models import PaperDoc, SourceDoc
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -62,7 +62,8 @@ CREATE TABLE IF NOT EXISTS sources (
     ingested_at TEXT NOT NULL,
     etag TEXT,
     last_modified TEXT,
-    checked_at TEXT
+    checked_at TEXT,
+    warnings TEXT NOT NULL DEFAULT '[]'
 );
 CREATE TABLE IF NOT EXISTS passages (
     id INTEGER PRIMARY KEY,
@@ -105,12 +106,15 @@ SCHEMA += lexical.SCHEMA
 # In-place upgrades of an older catalog: version -> (table, column, type) to add.
 # 2: each source keeps its HTTP validators and when it was last checked, so
 # `paperlens refresh` can ask "changed since?" (index/refresh.py).
+# 3: each source keeps its last ingest's warnings (entries skipped, by name), shown in
+# the Library tab's Problems column.
 MIGRATIONS: dict[int, list[tuple[str, str, str]]] = {
     2: [
         ("sources", "etag", "TEXT"),
         ("sources", "last_modified", "TEXT"),
         ("sources", "checked_at", "TEXT"),
     ],
+    3: [("sources", "warnings", "TEXT NOT NULL DEFAULT '[]'")],
 }
 
 DRIFT_TOLERANCE = 0.02  # largest move of a language mean before a small index is re-centered
@@ -174,6 +178,7 @@ class SourceRecord:
     etag: str | None = None  # HTTP validators from the last fetch (URL sources)
     last_modified: str | None = None
     checked_at: str | None = None  # last time `refresh` asked the server
+    warnings: list[str] = field(default_factory=list)  # what its last ingest lost, by name
 
 
 class Store:
@@ -291,7 +296,7 @@ class Store:
 
     def source(self, uri: str) -> SourceRecord | None:
         row = self._db.execute("SELECT * FROM sources WHERE uri = ?", (uri,)).fetchone()
-        return SourceRecord(**dict(row)) if row else None
+        return _source_record(row) if row else None
 
     def replace_source(
         self,
@@ -319,6 +324,10 @@ class Store:
                 spare = f" AND paper_id NOT IN ({marks})" if kept else ""
                 self._delete_passages(f"source_id = ?{spare}", (old_id, *kept))
             source_id = self._upsert_source(old_id, source, now)
+            self._db.execute(
+                "UPDATE sources SET warnings = ? WHERE id = ?",
+                (json.dumps(source.warnings, ensure_ascii=False), source_id),
+            )
             for paper in source.papers:
                 self._upsert_paper(paper, now)
             fresh = [i for i, p in enumerate(passages) if p.paper_id not in kept]
@@ -607,7 +616,9 @@ class Store:
 
     def sources(self) -> list[SourceRecord]:
         rows = self._db.execute("SELECT * FROM sources ORDER BY ingested_at DESC").fetchall()
-        return [SourceRecord(**dict(row)) for row in rows]
+        return [
+            _source_record(row) for row in rows
+        ]
 
     def source_uris(self, source_ids: Iterable[int]) -> dict[int, str]:
         ids = list(set(source_ids))
@@ -1015,8 +1026,8 @@ def _stack(vectors: list[np.ndarray], dim: int) -> np.ndarray:
     return np.ascontiguousarray(np.vstack(vectors).astype(np.float32))
 
 
-def _row(vector: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(np.asarray(vector, dtype=np.float32).reshape(1, -1))
+def _source_record(row: sqlite3.Row) -> SourceRecord:
+    return SourceRecord(**{**dict(row), "warnings": json.loads(row["warnings"] or "[]")})
 
 
 def _now() -> str:

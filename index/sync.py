@@ -74,10 +74,6 @@ class SyncedIndex:
             self.ann.save(self.path, self.stamp)
             self._saved_seq = self.ann.seq
 
-    @property
-    def saved_seq(self) -> int:
-        return self._saved_seq
-
     def _log_bounds(self) -> tuple[int, int]:
         row = (
             self._connect()

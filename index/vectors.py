@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -60,7 +59,7 @@ class IndexSpec:
     """Index type and parameters, recorded in the catalog manifest."""
 
     kind: str = "flat"  # "flat" | "hnsw-sq8" | "ivf-sq8" (earlier versions)
-    nlist: int = 0  # IVF lists
+    nlist: int = 0  # IVF lists (earlier versions' checkpoints)
     nprobe: int = 0  # IVF lists scanned per query
     m: int = 0  # HNSW neighbours per node
     ef_search: int = 0  # HNSW candidate list per query (at least k)
@@ -70,12 +69,6 @@ class IndexSpec:
         if n < flat_limit:
             return cls()
         return cls("hnsw-sq8", m=HNSW_M, ef_search=HNSW_EF_SEARCH)
-
-    @classmethod
-    def ivf_for_size(cls, n: int) -> IndexSpec:
-        """The IVF-SQ8 index earlier versions built (kept to compare in bench/)."""
-        nlist = 1 << round(math.log2(2 * math.sqrt(n)))  # ~2 sqrt(n): 2048 at 1M
-        return cls("ivf-sq8", nlist, max(16, nlist // 24))
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -89,13 +82,8 @@ class IndexSpec:
             return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         if self.kind == "hnsw-sq8":
             return TombstonedHNSW.empty(dim, self.m, self.ef_search)
-        quantizer = faiss.IndexFlatIP(dim)
-        index = faiss.IndexIVFScalarQuantizer(
-            quantizer, dim, self.nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
-        )
-        index.own_fields = True
-        quantizer.this.disown()
-        return index
+        # IVF-SQ8 checkpoints of earlier versions load, but no build makes one.
+        raise ValueError(f"no new index of kind {self.kind!r} is built")
 
     @property
     def needs_training(self) -> bool:
@@ -103,7 +91,7 @@ class IndexSpec:
 
     @property
     def training_size(self) -> int:
-        return 40 * self.nlist if self.nlist else 100_000  # SQ8 ranges need no more
+        return 100_000  # SQ8 ranges need no more
 
 
 class TombstonedHNSW:

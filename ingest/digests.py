@@ -204,7 +204,7 @@ def _parse_reading_list(raw: list[str]) -> list[PaperDoc]:
     for n, (start, first) in enumerate(zip(starts, firsts, strict=True)):
         end = starts[n + 1] if n + 1 < len(starts) else len(stripped)
         titles = [line for line in stripped[start:first] if line]
-        papers.append(_reading_listmake_paper(titles, stripped[first:end]))
+        papers.append(_reading_list_paper(titles, stripped[first:end]))
     return papers
 
 
@@ -242,7 +242,7 @@ def _looks_like_title_pair(upper: str, lower: str) -> bool:
     return bool(words(upper) & words(lower)) or ":" in upper or len(upper) > 45
 
 
-def _reading_listmake_paper(titles: list[str], body: list[str]) -> PaperDoc:
+def _reading_list_paper(titles: list[str], body: list[str]) -> PaperDoc:
     title, english = (titles[0] if titles else "untitled"), None
     for candidate in titles[1:]:
         if detect_language(candidate) == "en":
@@ -284,7 +284,7 @@ def _parse_labelled(lines: list[Line]) -> list[PaperDoc]:
     papers = []
     for n, start in enumerate(starts):
         end = starts[n + 1] if n + 1 < len(starts) else len(lines)
-        papers.append(_blockmake_paper(lines[start].text, lines[start + 1 : end]))
+        papers.append(_block_paper(lines[start].text, lines[start + 1 : end]))
     return papers
 
 
@@ -321,7 +321,7 @@ def _title_above(lines: list[Line], index: int) -> int | None:
     return None
 
 
-def _blockmake_paper(title_line: str, body: list[Line]) -> PaperDoc:
+def _block_paper(title_line: str, body: list[Line]) -> PaperDoc:
     local, english = split_title(title_line)
     links: dict[str, str] = {}
     sections: list[Section] = []

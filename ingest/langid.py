@@ -1,7 +1,7 @@
 """Language of a text, as an ISO 639-1 code, with lingua.
 
-The detector is restricted to the languages paper digests and their readers
-use (a smaller set is faster and more accurate on short texts) and built once.
+The detector is restricted to the languages of the table (ingest/languages.py)
+and built once.
 """
 
 from __future__ import annotations
@@ -11,23 +11,16 @@ import unicodedata
 
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
-LANGUAGES = [
-    Language.ENGLISH,
-    Language.KOREAN,
-    Language.JAPANESE,
-    Language.CHINESE,
-    Language.HINDI,
-    Language.FRENCH,
-    Language.GERMAN,
-    Language.SPANISH,
-    Language.PORTUGUESE,
-    Language.ITALIAN,
-    Language.RUSSIAN,
-    Language.ARABIC,
-]
+from ingest.languages import LANGUAGES
+
+# The table's languages lingua tells apart; a smaller set is faster and more
+# accurate on short texts.
+DETECTED = [getattr(Language, lang.name.upper()) for lang in LANGUAGES.values() if lang.detected]
 # A script that only one of our languages writes decides on its own: a Hindi
 # sentence full of English technical terms is still Hindi.
-SCRIPT_LANGUAGE = {"HANGUL": "ko", "HIRAGANA": "ja", "KATAKANA": "ja", "DEVANAGARI": "hi"}
+SCRIPT_LANGUAGE = {
+    script: lang.code for lang in LANGUAGES.values() for script in lang.decisive_scripts
+}
 
 _detector: LanguageDetector | None = None
 _lock = threading.Lock()
@@ -37,7 +30,7 @@ def _get_detector() -> LanguageDetector:
     global _detector
     with _lock:
         if _detector is None:
-            _detector = LanguageDetectorBuilder.from_languages(*LANGUAGES).build()
+            _detector = LanguageDetectorBuilder.from_languages(*DETECTED).build()
         return _detector
 
 

@@ -17,6 +17,9 @@ from ingest.config import Settings
 # reranker for real, tests/test_rag.py the server discovery against a fake server.
 os.environ.setdefault("PAPERLENS_RERANK_MODEL", "off")
 os.environ.setdefault("PAPERLENS_DISCOVER_SERVERS", "false")
+# Apps and CLIs started by tests do not start the bundled 1.5B generator's server in the
+# background; tests/test_local_server.py runs a real (small) one, test_rag.py the 1.5B.
+os.environ.setdefault("PAPERLENS_LOCAL_LLM", "off")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 

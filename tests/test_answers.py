@@ -6,12 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.citations import markers_to_sentence_ends, without_labels
+from assistant.checks.citations import markers_to_sentence_ends, without_labels
+from assistant.checks.figures import unstated
+from assistant.checks.language import language_problem
+from assistant.checks.support import SupportChecker
+from assistant.checks.writing_systems import foreign_letters, native_share, script_purity
 from assistant.llm import OpenAICompatibleLLM
-from assistant.numbers import unstated
 from assistant.rag import answer
-from assistant.scripts import foreign_letters, native_share, script_purity
-from assistant.verify import SupportChecker, language_problem
 from index.hits import Hit
 from ingest.config import Settings
 from tests.fake_openai import FakeOpenAI
@@ -610,6 +611,19 @@ def test_a_failed_summary_quotes_the_passages_in_the_users_language_first(librar
 )
 def test_markers_a_sentence_starts_with_move_to_its_end(text, moved):
     assert markers_to_sentence_ends(text) == moved
+
+
+def test_moving_markers_and_citing_copied_sentences_keep_the_line_breaks():
+    from assistant.checks.citations import attribute_sentences
+
+    listed = "[1] LoRA freezes the weights.\n- It trains low-rank matrices."
+    assert markers_to_sentence_ends(listed) == (
+        "LoRA freezes the weights [1].\n- It trains low-rank matrices."
+    )
+    cited, added = attribute_sentences(listed, ["x", "LoRA trains low-rank matrices."])
+    assert (
+        cited == "[1] LoRA freezes the weights.\n- It trains low-rank matrices [2]." and added == 1
+    )
 
 
 def test_a_translation_lead_in_line_is_not_part_of_the_answer(settings):

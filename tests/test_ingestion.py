@@ -1,4 +1,5 @@
-"""Ingestor.embed_passages: batches by length, answers in input order."""
+"""Ingestor: embed_passages batches by length and answers in input order; what an
+ingest lost is kept with its source."""
 
 from __future__ import annotations
 
@@ -18,3 +19,32 @@ def test_vectors_come_back_in_input_order_for_mixed_lengths(ingestor, embedder):
     expected = np.vstack([embedder.embed_passages([t]) for t in texts])
     assert vectors.shape == expected.shape
     assert np.allclose(vectors, expected, atol=1e-4)
+
+
+# Written for this test: two entries link papers, two link only code and a talk.
+DIGEST = """# Reading notes, week 12
+
+1. **Sparse mixtures for long inputs** - routes each token to two of eight experts. [paper](https://arxiv.org/abs/2401.04088)
+2. **A cache that keeps attention sinks** - the first tokens stay in the window. [paper](https://arxiv.org/abs/2309.17453)
+3. **Our lab's new fine-tuning toolkit** - a library we released this week. [code](https://github.com/example/toolkit)
+4. **A talk on evaluation habits** - recorded at a meetup. [video](https://www.youtube.com/watch?v=abc123)
+"""
+
+
+def test_digest_entries_that_link_no_paper_are_named_in_the_library_tab(
+    ingestor, library, tmp_path
+):
+    from assistant.webapp import SOURCE_HEADERS, source_rows
+
+    digest = tmp_path / "week12.md"
+    digest.write_text(DIGEST, encoding="utf-8")
+    report = ingestor.ingest([str(digest)], pdfs=False)
+    assert [o.status for o in report.outcomes] == ["ingested"]
+    [row] = source_rows(library)
+    problems = row[SOURCE_HEADERS.index("Problems")]
+    assert "2 of 4 entries link no paper" in problems
+    assert (
+        "Our lab's new fine-tuning toolkit" in problems
+        and "A talk on evaluation habits" in problems
+    )
+    assert "Sparse mixtures" not in problems

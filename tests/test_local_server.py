@@ -18,10 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from assistant.answers import Answer
 from assistant.chat import ask_stream
 from assistant.llm import LLMError, LocalLLM, discover_generators, get_llm, local_server
 from assistant.local_server import GeneratorUnavailable, LocalServer
-from assistant.rag import Answer
 from assistant.webapp import App
 from index.ingestion import Ingestor
 from ingest.config import Settings
@@ -45,6 +45,7 @@ def local_settings(tmp_path, tiny_gguf) -> Settings:
         llm_base_url=None,
         discover_servers=False,
         local_model=str(tiny_gguf),
+        local_llm="auto",
         llm_threads=2,
     )
 
@@ -229,7 +230,11 @@ def test_a_corrupt_gguf_fails_to_start_with_the_reason_and_leaves_no_process(tmp
 
 def test_a_missing_gguf_path_setting_is_named(tmp_path):
     settings = Settings(
-        home=tmp_path, llm_base_url=None, discover_servers=False, local_model="/no/such.gguf"
+        home=tmp_path,
+        llm_base_url=None,
+        discover_servers=False,
+        local_llm="auto",
+        local_model="/no/such.gguf",
     )
     with pytest.raises(Exception, match="no such file: /no/such.gguf"):
         get_llm(settings, "bundled")
@@ -255,6 +260,7 @@ def test_the_cli_answers_with_the_local_model_and_names_a_bad_model_path(local_s
         "PAPERLENS_LLM_BASE_URL": "",
         "OPENAI_BASE_URL": "",
         "PAPERLENS_DISCOVER_SERVERS": "false",
+        "PAPERLENS_LOCAL_LLM": "auto",
     }
     digest = tmp_path / "weekly.md"
     digest.write_text(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.citations import check_citations
+from assistant.answers import Answer
+from assistant.checks.citations import check_citations
 from assistant.llm import LLMError, OpenAICompatibleLLM, discover_generators, get_llm
 from assistant.prompts import answer_messages
-from assistant.rag import Answer, answer, answer_stream, condense_question
+from assistant.rag import answer, answer_stream, condense_question
 from index.hits import Hit
 from ingest.config import Settings
 from ingest.errors import PaperlensError
@@ -169,7 +170,9 @@ def test_the_bundled_local_model_answers_in_japanese_with_a_citation(tmp_path):
     from assistant.llm import bundled_model
     from ingest.langid import detect_language
 
-    settings = Settings(home=tmp_path, local_llm="auto", llm_base_url=None, discover_servers=False)
+    settings = Settings(
+        home=tmp_path, local_llm="auto", llm_base_url=None, discover_servers=False
+    )
     if bundled_model(settings) is None:
         pytest.skip("no bundled model packages (the local-llm extra) are installed")
     llm = get_llm(settings, "bundled")

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from index.ingestion import Ingestor
 from index.store import IndexMismatchError, Store
 from index.vectors import IndexSpec
 from tests.papers_fixture import all_sources, french_list, korean_digest
@@ -161,3 +162,22 @@ def test_an_approximate_index_follows_replaced_sources_without_a_rebuild(ingesto
     passage_ids, vectors = store.passage_vectors(store.papers()[0].id)
     _, found = index.search(vectors[:1], 50)
     assert set(found[0].tolist()) <= kept and passage_ids[0] in found[0].tolist()
+
+
+def test_a_catalog_from_before_source_warnings_opens_and_keeps_its_sources(
+    settings, embedder, ingestor, store
+):
+    import sqlite3
+
+    ingestor.ingest_doc(korean_digest())
+    store.close()
+    with sqlite3.connect(settings.home / "catalog.sqlite") as db:  # as earlier versions wrote it
+        db.execute("ALTER TABLE sources DROP COLUMN warnings")
+        db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    reopened = Store(settings.home, model_name=embedder.name, dim=embedder.dim)
+    [source] = reopened.sources()
+    assert source.uri == korean_digest().uri and source.warnings == []
+    changed = korean_digest()
+    changed.sha256, changed.warnings = "ko-2", ["1 of 3 entries link no paper: 'A meetup'"]
+    Ingestor(reopened, embedder, settings, show_progress=False).ingest_doc(changed)
+    assert reopened.sources()[0].warnings == ["1 of 3 entries link no paper: 'A meetup'"]

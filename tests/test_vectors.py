@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faiss
 import numpy as np
 import pytest
 
@@ -63,12 +64,26 @@ def test_index_type_follows_library_size():
     assert IndexSpec.from_json(big.to_json()) == big
 
 
+def _earlier_ivf(spec: IndexSpec, dim: int, seq: int) -> AnnIndex:
+    """An IVF-SQ8 index as earlier versions built them (they still load)."""
+    quantizer = faiss.IndexFlatIP(dim)
+    index = faiss.IndexIVFScalarQuantizer(
+        quantizer, dim, spec.nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+    )
+    index.own_fields = True
+    quantizer.this.disown()
+    return AnnIndex(index, spec, seq)
+
+
 @pytest.mark.parametrize(
     "spec", [IndexSpec("ivf-sq8", nlist=4, nprobe=4), IndexSpec("hnsw-sq8", m=8, ef_search=16)]
 )
 def test_checkpoint_round_trip_and_idempotent_replay(tmp_path, spec):
     vectors = _unit(np.random.default_rng(4).standard_normal((50, 16)))
-    ann = AnnIndex.empty(spec, 16, seq=7)
+    if spec.kind == "ivf-sq8":
+        ann = _earlier_ivf(spec, 16, seq=7)
+    else:
+        ann = AnnIndex.empty(spec, 16, seq=7)
     ann.train(vectors)
     ids = np.arange(50, dtype=np.int64)
     ann.upsert(ids, vectors, remove=ids)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.rag import Answer, Citation
+from assistant.answers import Answer, Citation
 from assistant.webapp import (
     App,
     build,
@@ -172,5 +172,3 @@ def test_switching_the_generator_takes_effect(settings, embedder):
     assert app.generators[-1].key == "none"
     app.use_generator("none")
     assert app.llm is None and app.generator_key == "none"
-
-

@@ -11,16 +11,11 @@ from collections.abc import Iterable
 
 import regex
 
+from ingest.languages import LANGUAGES
+
 LETTER = regex.compile(r"\p{L}")
 # Scripts each language is written in, besides Latin.
-NATIVE = {
-    "ko": r"\p{Hangul}",
-    "ja": r"[\p{Han}\p{Hiragana}\p{Katakana}ー]",
-    "zh": r"\p{Han}",
-    "hi": r"\p{Devanagari}",
-    "ru": r"\p{Cyrillic}",
-    "ar": r"\p{Arabic}",
-}
+NATIVE = {code: lang.script for code, lang in LANGUAGES.items() if lang.script}
 LATIN = r"\p{Latin}"
 LATIN_WORD = regex.compile(r"[\p{Latin}\d][\p{Latin}\d\-.]*")
 
@@ -38,9 +33,14 @@ def foreign_letters(text: str, lang: str | None) -> list[str]:
 
 # Large-number units small models borrow from Chinese/Japanese in Korean text
 # ("400万 토큰", "5.5兆의 토큰"); each has one Hangul reading, so it is replaced,
-# not re-asked. Other stray letters go back to the model (assistant/rag.py).
-NUMBER_UNITS = {"ko": str.maketrans({"万": "만", "萬": "만", "億": "억", "兆": "조"})}
-NUMBER_UNIT = regex.compile(r"(?<=\d\s?)[万萬億兆]")
+# not re-asked. Other stray letters go back to the model (assistant/repair.py).
+NUMBER_UNITS = {
+    code: str.maketrans(dict(lang.number_units))
+    for code, lang in LANGUAGES.items()
+    if lang.number_units
+}
+BORROWED_UNITS = "".join(sorted({u for lang in LANGUAGES.values() for u in lang.number_units}))
+NUMBER_UNIT = regex.compile(rf"(?<=\d\s?)[{BORROWED_UNITS}]")
 
 
 def native_number_units(text: str, lang: str | None) -> str:
@@ -55,7 +55,7 @@ def native_number_units(text: str, lang: str | None) -> str:
 # the native script to Latin letters ("커널 네ural 네트워크" is a glitch; a Latin
 # name followed by a particle, "LoRA는", is not). Japanese and Chinese run words
 # together, so "本論文のTransformer" is normal there.
-SPACED = {"ko": r"\p{Hangul}", "hi": r"\p{Devanagari}"}
+SPACED = {code: lang.script for code, lang in LANGUAGES.items() if lang.spaced and lang.script}
 
 
 def broken_words(text: str, lang: str | None) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 # [1], [1, 2], [1][2], full-width ［1］ and 【1】
 MARKER = re.compile(r"[\[［【]\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]］】]")
@@ -47,6 +48,9 @@ SENTENCE_END = re.compile(r"(?<=[.!?。！？।])\s+|(?<=[。！？])|\s*\n\s*"
 SENTENCE_BODY = re.compile(r"(.*?)([.!?。！？।]?)\s*$", re.S)  # (body, final punctuation)
 
 
+BREAK = re.compile(f"({SENTENCE_END.pattern})")  # the same, kept by re.split
+
+
 def split_sentences(text: str) -> list[str]:
     """The sentences of `text` (lines of markers and list items count as sentences)."""
     return [piece for piece in SENTENCE_END.split(text) if piece and piece.strip()]
@@ -68,20 +72,29 @@ def join_sentences(pieces: list[str], text: str) -> str:
 LEADING_MARKERS = re.compile(r"^\s*((?:\[\d+\]\s*)+)(.+?)\s*([.!?。！？।]?)\s*$", re.S)
 
 
+def each_sentence(text: str, change: Callable[[str], str]) -> str:
+    """`text` with each sentence replaced by `change(sentence)`, the breaks between
+    sentences (spaces, line breaks) kept as they were."""
+    parts = BREAK.split(text)  # sentence, break, sentence, break, ...
+    parts[::2] = [change(piece) if piece else piece for piece in parts[::2]]
+    return "".join(parts).strip()
+
+
 def markers_to_sentence_ends(answer: str) -> str:
     """Move markers a sentence starts with to its end: "[1][2] X." -> "X [1][2]."
 
     Small models often put the citation first; a reader expects it after the claim.
     """
-    out = []
-    for sentence in (s for s in SENTENCE_END.split(answer) if s):
+
+    def move(sentence: str) -> str:
         match = LEADING_MARKERS.match(sentence)
         if match and match[2].strip() and not MARKER.search(match[2]):
             markers, body, end = re.sub(r"\s+", "", match[1]), match[2], match[3]
             space = "" if re.search(r"[\u3000-\u9fff]$", body) else " "  # none in ja/zh
             sentence = f"{body}{space}{markers}{end}"
-        out.append(sentence)
-    return join_sentences(out, answer)
+        return sentence
+
+    return each_sentence(answer, move)
 
 
 def attribute_sentences(
@@ -95,21 +108,21 @@ def attribute_sentences(
     Returns the answer and the number of markers added.
     """
     grams = [_trigrams(p) for p in passages]
-    pieces = [s for s in SENTENCE_END.split(answer) if s]
     added = 0
-    out = []
-    for sentence in pieces:
+
+    def attribute(sentence: str) -> str:
+        nonlocal added
         own = _trigrams(sentence)
         if MARKER.search(sentence) or len(own) < 4:
-            out.append(sentence)
-            continue
+            return sentence
         scores = [len(own & g) / len(own) for g in grams]
         best = max(range(len(scores)), key=scores.__getitem__, default=None)
-        if best is not None and scores[best] >= min_overlap:
-            sentence = cite_at_end(sentence, f"[{best + 1}]")
-            added += 1
-        out.append(sentence)
-    return join_sentences(out, answer), added
+        if best is None or scores[best] < min_overlap:
+            return sentence
+        added += 1
+        return cite_at_end(sentence, f"[{best + 1}]")
+
+    return each_sentence(answer, attribute), added
 
 
 def _trigrams(text: str) -> set[str]:

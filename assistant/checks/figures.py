@@ -20,6 +20,8 @@ from collections.abc import Iterable
 
 import regex
 
+from ingest.languages import LANGUAGES
+
 SCALES = {
     "thousand": (1e3,),
     "k": (1e3, 1024.0),  # "4K context" is 4096 tokens
@@ -46,24 +48,18 @@ NUMBER_NAMES = "zero one two three four five six seven eight nine ten eleven twe
 WORDS = {word: float(n) for n, word in enumerate(NUMBER_NAMES.split())}
 NUMBER_WORD = regex.compile(r"\b(" + "|".join(WORDS) + r")\b", regex.IGNORECASE)
 # Counts of 2-10 written as words in the languages we answer in ("one" is often an
-# article: "एक नया मॉडल", "一个"): Korean and CJK numerals before a counter (alone
-# they are syllables of other words: 네트워크, 四角), Hindi ones as words.
-COUNT_WORDS = {
-    **dict.fromkeys(("두", "二"), 2.0),
-    **dict.fromkeys(("세", "三", "तीन"), 3.0),
-    **dict.fromkeys(("네", "四", "चार"), 4.0),
-    **dict.fromkeys(("다섯", "五", "पाँच", "पांच"), 5.0),
-    **dict.fromkeys(("여섯", "六", "छह", "छः"), 6.0),
-    **dict.fromkeys(("일곱", "七", "सात"), 7.0),
-    **dict.fromkeys(("여덟", "八", "आठ"), 8.0),
-    **dict.fromkeys(("아홉", "九", "नौ"), 9.0),
-    **dict.fromkeys(("열", "十", "दस"), 10.0),
-}
+# article: "एक नया मॉडल", "一个"), from ingest/languages.py: Korean and CJK numerals
+# before a counter (alone they are syllables of other words: 네트워크, 四角), Hindi
+# ones as words.
+COUNTED = [lang.count_words for lang in LANGUAGES.values() if lang.count_words]
+COUNT_WORDS = {word: value for counted in COUNTED for word, value in counted.words.items()}
 COUNT_WORD = regex.compile(
-    r"(?<![\p{Hangul}])(두|세|네|다섯|여섯|일곱|여덟|아홉|열)\s?(?:개|대|가지|명|번(?!째)|배|층|단계)"
-    r"|(?<![一二三四五六七八九十百千])([二三四五六七八九十])\s?"
-    r"(?:个|個|块|塊|种|種|倍|层|層|次|つ|台|名|项|項|张|張)"
-    r"|(?<!\S)(तीन|चार|पाँच|पांच|छह|छः|सात|आठ|नौ|दस)(?!\S)"
+    "|".join(
+        rf"(?<!{c.not_after})({'|'.join(c.words)})\s?(?:{c.counters})"
+        if c.counters
+        else rf"(?<!\S)({'|'.join(c.words)})(?!\S)"
+        for c in COUNTED
+    )
 )
 LIST_ITEM = regex.compile(r"^\s*\d+[.)]\s", regex.MULTILINE)
 # Citation markers, ranges too ("[1]", "[1, 3]", "[1-3]", "【2】").

@@ -1,15 +1,12 @@
-"""Checks that make a small model's answer trustworthy, or reject it.
+"""Is every sentence of an answer supported by the passage it cites?
 
-- `language_problem`: the answer is in another language than asked, mixes
-  scripts (a Korean answer with kanji and katakana in it) or is made of
-  non-words in the right script (docs/answers.md, "The flow", step 3).
-- `SupportChecker`: every sentence must be supported by the passage it cites,
-  measured as the embedding similarity between the sentence and the passage
-  (cross-lingual: a Korean sentence against a French passage). A sentence that
-  cites the wrong passage is re-cited to the one that supports it; a sentence
-  no given passage supports is removed, never shown as cited. A passage
-  supports a sentence only if it also states the sentence's numbers
-  (assistant/numbers.py): similarity does not see "24.8" for "28.4".
+Support is the embedding similarity between the sentence and the passage
+(cross-lingual: a Korean sentence against a French passage). A sentence that
+cites the wrong passage is re-cited to the one that supports it; a sentence
+no given passage supports is removed, never shown as cited. A passage
+supports a sentence only if it also states the sentence's numbers
+(assistant/checks/figures.py): similarity does not see "24.8" for "28.4".
+A translation is held to what its draft said the same way (`faithful`).
 """
 
 from __future__ import annotations
@@ -20,86 +17,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.citations import (
-    MARKER,
-    cite_at_end,
-    join_sentences,
-    split_sentences,
-    without_labels,
-)
-from assistant.lexicon import unknown_words
-from assistant.numbers import unstated
-from assistant.prompts import language_name
-from assistant.scripts import (
-    broken_words,
-    english_words,
-    foreign_letters,
-    native_share,
-    unquoted,
-)
-from index.hits import Hit
-from ingest.langid import detect_language
+from assistant.answers import Citable
+from assistant.checks.citations import MARKER, cite_at_end, join_sentences, split_sentences
+from assistant.checks.figures import unstated
+from ingest.languages import LANGUAGES
 
-# Below this share of its own script an answer goes to repair: Latin names and
-# terms are allowed in a CJK or Hindi answer, one mostly in English is not
-# (docs/answers.md, "The flow", step 3).
-MIN_NATIVE_SHARE = 0.5  # a Hindi answer must be mostly Devanagari, not English
 # What joins markers that stand alone ("[1] et [2]"), in the languages we answer in.
-CONNECTORS = {
-    "",
-    "and",
-    "et",
-    "und",
-    "y",
-    "e",
-    "or",
-    "ou",
-    "및",
-    "과",
-    "와",
-    "と",
-    "和",
-    "及",
-    "और",
-}
+CONNECTORS = {"", *(word for lang in LANGUAGES.values() for word in lang.connectors)}
 
-Similarity = Callable[[list[str], Sequence[Hit]], np.ndarray]  # -> sentences x passages
+Similarity = Callable[[list[str], Sequence[Citable]], np.ndarray]  # -> sentences x passages
 SentenceSimilarity = Callable[[list[str], list[str]], np.ndarray]  # -> sentences x sentences
 
 
-def language_problem(
-    text: str, lang: str, question: str = "", sources: Sequence[str] = ()
-) -> str | None:
-    """Why `text` is not a proper answer in `lang`, or None when it is.
-
-    Latin-script names and the terms of the `question` may appear in any language,
-    and so may English phrases copied from the passages (`sources`).
-    """
-    body = MARKER.sub("", without_labels(text)).strip()
-    if not body:  # "[1][2]", "**हिंदी वर्णन:**": nothing said
-        return "the model wrote nothing"
-    written = detect_language(body)
-    if written and written != lang:
-        return f"the model answered in {language_name(written)}, not {language_name(lang)}"
-    stray = "".join(dict.fromkeys(foreign_letters(unquoted(body), lang)))
-    if stray:  # even one: "5.5兆의 토큰" is not Korean (quoted titles may be in any script)
-        return f"the model mixed other scripts ({stray}) into its {language_name(lang)} answer"
-    broken = broken_words(body, lang)
-    if broken:
-        return f"the model wrote broken {language_name(lang)} words: {', '.join(broken[:3])}"
-    english = ", ".join(dict.fromkeys(english_words(unquoted(body), lang, [question], sources)))
-    if english:  # "28.4 BLEU for German": not a name, English
-        return f"the model wrote English words ({english}) into its {language_name(lang)} answer"
-    if native_share(body, lang, [question]) < MIN_NATIVE_SHARE:
-        return f"the model wrote mostly Latin letters instead of {language_name(lang)}"
-    unknown = unknown_words(body, lang, [question, *sources])
-    if unknown:  # "नाइन्यूल टेस्टरिक": the right script, no words of the language
-        return f"the model wrote words that are not {language_name(lang)}: {', '.join(unknown[:3])}"
-    return None
-
-
 @dataclass
-class Checked:
+class SupportedSentences:
+    """A text cut to the sentences a passage supports, and what was cut."""
+
     text: str
     sentences: int  # sentences with content the model wrote
     supported: int  # kept: supported by the passage they now cite
@@ -183,12 +116,12 @@ class SupportChecker:
             for i in range(n)
         ]
 
-    def check(self, text: str, given: Sequence[Hit]) -> Checked:
+    def check(self, text: str, passages: Sequence[Citable]) -> SupportedSentences:
         pieces = _without_repeats(split_sentences(text))
         content = [p for p in pieces if has_content(p)]
-        if not content or not given:
-            return Checked(text, 0, 0, 0, [])
-        scores = self.similarity([_bare(p) for p in content], given)
+        if not content or not passages:
+            return SupportedSentences(text, 0, 0, 0, [])
+        scores = self.similarity([_bare(p) for p in content], passages)
         kept, supported, recited, dropped = [], 0, 0, []
         rows = iter(scores)
         for piece in pieces:
@@ -201,11 +134,11 @@ class SupportChecker:
             if _is_question(piece):  # small models echo the question; it answers nothing
                 dropped.append(piece.strip())
                 continue
-            cited = [n for n in _markers(piece) if 1 <= n <= len(given)]
+            cited = [n for n in _markers(piece) if 1 <= n <= len(passages)]
             if (
                 cited
                 and max(row[n - 1] for n in cited) >= self.threshold
-                and _states_its_numbers(piece, [given[n - 1] for n in cited])
+                and _states_its_numbers(piece, [passages[n - 1] for n in cited])
             ):
                 kept.append(piece)
                 supported += 1
@@ -214,7 +147,7 @@ class SupportChecker:
                 (
                     j
                     for j in np.argsort(-row)
-                    if row[j] >= self.threshold and _states_its_numbers(piece, [given[j]])
+                    if row[j] >= self.threshold and _states_its_numbers(piece, [passages[j]])
                 ),
                 None,
             )
@@ -225,10 +158,10 @@ class SupportChecker:
             else:
                 dropped.append(piece.strip())
         cleaned = join_sentences([p.strip() for p in kept], text)
-        return Checked(cleaned, len(content), supported, recited, dropped)
+        return SupportedSentences(cleaned, len(content), supported, recited, dropped)
 
 
-def _states_its_numbers(piece: str, passages: Sequence[Hit]) -> bool:
+def _states_its_numbers(piece: str, passages: Sequence[Citable]) -> bool:
     """A passage supports a sentence only if it states the sentence's numbers: to
     sentence similarity "28.4 BLEU" and "24.8 BLEU" say the same."""
     return not unstated(piece, [f"{h.title}\n{h.passage}" for h in passages])
@@ -248,15 +181,15 @@ def _without_repeats(pieces: list[str]) -> list[str]:
     seen: set[str] = set()
     kept = []
     for piece in pieces:
-        said = _said(piece)
-        if has_content(piece) and said in seen:
+        key = _repeat_key(piece)
+        if has_content(piece) and key in seen:
             continue
-        seen.add(said)
+        seen.add(key)
         kept.append(piece)
     return kept
 
 
-def _said(piece: str) -> str:
+def _repeat_key(piece: str) -> str:
     """What a sentence says, whatever its markers, spacing and final punctuation."""
     return re.sub(r"[\s.!?。！？।]+", " ", MARKER.sub("", piece)).strip().casefold()
 

@@ -24,7 +24,8 @@ from unicodedata import normalize
 import regex
 import wordfreq
 
-from assistant.scripts import NATIVE
+from assistant.checks.writing_systems import NATIVE
+from ingest.languages import LANGUAGES
 
 # Machine-learning terms as Hindi writes them, in the usual spellings: the word
 # list has few of them ("एन्कोडर", "अटेंशन") and a fluent answer is full of them.
@@ -47,18 +48,20 @@ HINDI_TERMS = frozenset(normalize("NFC", HINDI_GLOSSARY).split())  # as tokenize
 TERM_ENDINGS = ("ों", "ो", "ें", "्स")
 
 # Languages whose answers are checked, with the share of known words below which
-# an answer is rejected (measured for Hindi only; see above).
-KNOWN_SHARE = {"hi": 0.85}
+# an answer is rejected (ingest/languages.py; measured for Hindi only, see above).
+KNOWN_SHARE = {code: lang.known_share for code, lang in LANGUAGES.items() if lang.known_share}
 MIN_WORDS = 8  # fewer words in the language's own script: too few to judge
 
 
-class Judged(NamedTuple):
+class KnownWords(NamedTuple):
+    """How many of a text's words are words of its language."""
+
     share: float  # of the words in the language's own script, those it knows
     unknown: list[str]
     words: int
 
 
-def known_share(text: str, lang: str | None, known: Iterable[str] = ()) -> Judged | None:
+def known_share(text: str, lang: str | None, known: Iterable[str] = ()) -> KnownWords | None:
     """How many of the words of `text` in `lang`'s own script are words of `lang`;
     None when `lang` is not checked (KNOWN_SHARE) or the words are too few to judge.
 
@@ -72,16 +75,16 @@ def known_share(text: str, lang: str | None, known: Iterable[str] = ()) -> Judge
         return None
     borrowed = {w for source in known for w in _native_words(source, lang)}
     unknown = [w for w in words if w not in borrowed and not _is_word(w, lang)]
-    return Judged(1 - len(unknown) / len(words), unknown, len(words))
+    return KnownWords(1 - len(unknown) / len(words), unknown, len(words))
 
 
 def unknown_words(text: str, lang: str | None, known: Iterable[str] = ()) -> list[str]:
     """The words of `text` that are no words of `lang`, when they are too many
     (see KNOWN_SHARE); [] when the text passes or is not checked."""
-    judged = known_share(text, lang, known)
-    if judged is None or judged.share >= KNOWN_SHARE[(lang or "").lower()]:
+    counted = known_share(text, lang, known)
+    if counted is None or counted.share >= KNOWN_SHARE[(lang or "").lower()]:
         return []
-    return list(dict.fromkeys(judged.unknown))
+    return list(dict.fromkeys(counted.unknown))
 
 
 def _native_words(text: str, lang: str) -> list[str]:

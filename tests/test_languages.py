@@ -1,0 +1,46 @@
+"""The language table: every language the app offers can be detected, named,
+prompted for and told about in its own words."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.checks.writing_systems import foreign_letters
+from assistant.repair import language_rule
+from ingest.langid import detect_language
+from ingest.languages import ANSWER_LANGUAGES, LANGUAGES, labels, language_name
+
+SENTENCES = {
+    "en": "Attention sinks keep the first tokens of a sequence in the cache.",
+    "ko": "어텐션 싱크는 시퀀스의 처음 토큰을 캐시에 남겨 둡니다.",
+    "ja": "アテンションシンクは系列の最初のトークンをキャッシュに残します。",
+    "zh": "注意力汇聚点把序列最开始的词元保留在缓存里。",
+    "hi": "अटेंशन सिंक अनुक्रम के पहले टोकन को कैश में रखते हैं।",
+    "fr": "Les puits d'attention gardent les premiers jetons de la séquence en mémoire.",
+    "de": "Aufmerksamkeitssenken behalten die ersten Token der Sequenz im Speicher.",
+    "es": "Los sumideros de atención guardan los primeros tokens de la secuencia en memoria.",
+}
+
+
+def test_the_app_offers_the_languages_the_table_has_words_for():
+    assert ANSWER_LANGUAGES == ["en", "ko", "ja", "zh", "hi", "fr", "de", "es"]
+    assert set(SENTENCES) == set(ANSWER_LANGUAGES)
+
+
+@pytest.mark.parametrize("code", ANSWER_LANGUAGES)
+def test_every_answer_language_is_detected_named_and_spoken_to_in_its_own_words(code):
+    assert detect_language(SENTENCES[code]) == code
+    assert language_name(code) == LANGUAGES[code].name != code
+    notices = labels(code)
+    assert "{why}" in notices.retrieval_only and notices.nothing_found and notices.checks_failed
+    if code != "en":
+        assert notices.nothing_found != labels("en").nothing_found
+    # What paperlens says in a language is written in that language's scripts.
+    for text in (notices.nothing_found, notices.checks_failed, language_rule(code)):
+        assert foreign_letters(text, code) == []
+
+
+def test_a_language_without_words_of_its_own_is_spoken_to_in_english():
+    assert labels("vi") == labels("en") and labels("xx") == labels("en")
+    assert language_name("vi") == "Vietnamese" and language_name("xx") == "xx"
+    assert language_rule("pt") == "Write only in Portuguese."
