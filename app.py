@@ -1,6 +1,12 @@
 """Start the paperlens app: `python app.py` (http://127.0.0.1:7860)."""
 
+import sys
+
 from assistant.webapp import main
+from ingest.errors import PaperlensError
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except PaperlensError as exc:  # an unsafe or broken configuration: one line
+        sys.exit(f"error: {exc}")

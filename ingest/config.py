@@ -122,6 +122,32 @@ class Settings(BaseSettings):
     # dev questions, 750 gives 9.4 s with the same facts found (README).
     context_tokens: int = 750
 
+    # Who may use the app (assistant/access.py, docs/deploying.md).
+    # auth: auto (password when the users file exists, else none) | none | password | proxy
+    auth: str = "auto"
+    users_file: Path | None = None  # default: <home>/users.toml
+    # none mode: the role of everyone; unset = librarian on loopback, reader elsewhere.
+    anonymous_role: str | None = None
+    # proxy mode: the header carrying the signed-in user, believed only from these peers.
+    auth_header: str = "X-Forwarded-User"
+    trusted_proxies: list[str] = ["127.0.0.1", "::1"]
+    proxy_default_role: str = "reader"  # proxy users not named in the users file
+    # Serve a non-loopback address with no login (`serve --allow-anonymous`).
+    allow_anonymous: bool = False
+    # Fair use of the generator (assistant/fairuse.py): requests one person may have
+    # running or waiting, answers generated at once, and how long either may take.
+    requests_per_user: int = 2
+    generator_slots: int = 1
+    generation_timeout: float = 300.0
+    queue_timeout: float = 600.0
+    # Bounds on what a query may cost: characters, and results asked for.
+    max_query_chars: int = 2000
+    max_k: int = 1000
+    # A PDF is parsed in a child process with these limits (decompression bombs,
+    # cyclic object graphs): address space in MB and wall-clock seconds.
+    pdf_memory_mb: int = 1536
+    pdf_timeout: float = 120.0
+
     @classmethod
     def settings_customise_sources(
         cls,
