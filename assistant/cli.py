@@ -107,7 +107,7 @@ def search(
     if mode != "auto" and mode not in MODES:
         raise PaperlensError(f"unknown mode {mode!r} (auto | rerank | hybrid | dense | bm25)")
     lib = library()
-    check_k(k, lib.settings, "-k")
+    check_k(k, "-k")
     searcher = lib.searcher
     mode = None if mode == "auto" else mode
     if batch is not None:
@@ -190,7 +190,7 @@ def ask(
     from assistant.llm import get_llm
 
     lib = library()
-    check_k(k, lib.settings, "-k")
+    check_k(k, "-k")
     check_query(question, lib.settings, "question")
     llm = get_llm(lib.settings, generator)
     stream = ask_stream(lib, question, lang=lang, llm=llm, k=k)
@@ -261,7 +261,7 @@ def similar(
     if bool(paper) == bool(text):
         raise PaperlensError("give a paper (arXiv id, id or title) or --text, not both")
     lib = library()
-    check_k(k, lib.settings, "-k")
+    check_k(k, "-k")
     results = similar_to_text(lib, text, k) if text else similar_to_paper(lib, paper, k)
     if as_json:
         typer.echo(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=2))

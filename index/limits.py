@@ -25,10 +25,9 @@ def check_query(text: str | None, settings: Settings, what: str = "query") -> st
     return text
 
 
-def check_k(k: int, settings: Settings, what: str = "k") -> int:
-    """`k` if it is a sensible result count (1..max_k), else a one-line error."""
+def check_k(k: int, what: str = "k") -> int:
+    """`k` if it is a result count (at least 1), else a one-line error. A large k is
+    fine: results stop at what the library holds."""
     if k < 1:
         raise PaperlensError(f"{what} must be at least 1 (got {k})")
-    if k > settings.max_k:
-        raise PaperlensError(f"{what} must be at most {settings.max_k} (got {k})")
     return k

@@ -142,10 +142,13 @@ class Settings(BaseSettings):
     queue_timeout: float = 600.0
     # Bounds on what a query may cost: characters, and results asked for.
     max_query_chars: int = 2000
-    max_k: int = 1000
     # A PDF is parsed in a child process with these limits (decompression bombs,
     # cyclic object graphs): address space in MB and wall-clock seconds.
-    pdf_memory_mb: int = 1536
+    pdf_memory_mb: int = 1024
+    # A digest's text: 4x the largest real one (DAIR.AI's, 0.97 MB, 2,149 lines)
+    # parses in seconds; a 24 MB one of 200k entries took 198 s, then hours to embed.
+    max_digest_chars: int = 4_000_000
+    max_papers_per_source: int = 5000
     pdf_timeout: float = 120.0
 
     @classmethod
