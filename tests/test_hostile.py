@@ -9,6 +9,7 @@ faults (a full disk), and queries out of bounds. Each case has its own timeout.
 from __future__ import annotations
 
 import errno
+import os
 import sqlite3
 import sys
 
@@ -286,3 +287,54 @@ def test_the_cli_refuses_long_queries_and_negative_k_quickly(tmp_path):
         assert result.returncode == 1, result.stdout
         assert result.stderr.strip().splitlines() == [result.stderr.strip()]
         assert result.stderr.startswith(expected), result.stderr
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("damage", ["truncated", "missing"])
+def test_a_damaged_or_missing_index_checkpoint_is_rebuilt_from_the_catalog(
+    seeded, embedder, damage
+):
+    from index.library import Library
+
+    seeded.searcher.search("low-rank adaptation", k=3)
+    seeded.store.checkpoint()
+    files = sorted(seeded.settings.home.glob("passages.*.faiss"))
+    assert files
+    for path in files:
+        if damage == "truncated":
+            path.write_bytes(path.read_bytes()[: path.stat().st_size // 3])
+        else:
+            path.unlink()
+    reopened = Library(seeded.settings, show_progress=False)
+    reopened.__dict__["embedder"] = embedder
+    hits = reopened.searcher.search("low-rank adaptation", k=3)
+    assert hits and "LoRA" in hits[0].title
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_two_processes_ingesting_into_one_library_both_land(tmp_path):
+    import json
+    import subprocess
+
+    from tests.test_cli import run
+
+    home = tmp_path / "home"
+    files = write_digests(tmp_path / "digests")
+    env = {**os.environ, "PAPERLENS_HOME": str(home)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "assistant.cli", "ingest", "--no-pdfs", str(path)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for path in (files["ko"], files["fr"])
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=500)
+        assert proc.returncode == 0, err
+    stats = json.loads(run(home, "stats", "--json").stdout)
+    assert stats["sources"] == 2 and stats["failed_sources"] == 0
+    assert json.loads(run(home, "search", "LoRA", "--json").stdout)
