@@ -238,3 +238,86 @@ def test_a_second_user_sees_their_place_in_the_queue(page, app_url):
     second.get_by_role("button", name="Summarize", exact=True).click()
     second.locator("#summary-sources-box .pl-source").first.wait_for(timeout=120_000)
     second.close()
+
+
+@pytest.fixture(scope="module")
+def team_url(tmp_path_factory):
+    """The app with logins: a reader and a librarian in its users file."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    pytest.importorskip("playwright", reason="the playwright package is not installed")
+    from assistant.access import LIBRARIAN, READER, add_user
+
+    home = tmp_path_factory.mktemp("team-home")
+    digests = tmp_path_factory.mktemp("team-digests")
+    write_digests(digests)
+    run(home, "ingest", "--no-pdfs", str(digests))
+    add_user(home / "users.toml", "rita", READER, "reader-pass-1")
+    add_user(home / "users.toml", "lena", LIBRARIAN, "librarian-pass-1")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PAPERLENS_HOME": str(home),
+        "PAPERLENS_PORT": str(port),
+        "PAPERLENS_LOCAL_LLM": "off",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+    }
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen(
+        [sys.executable, str(root / "app.py")],
+        env=env,
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_for(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def _sign_in(browser, url: str, name: str, password: str):
+    tab = browser.new_page(viewport={"width": 1280, "height": 1000})
+    tab.goto(url)
+    tab.get_by_label("username").fill(name)
+    tab.get_by_label("password").fill(password)
+    tab.get_by_role("button", name="Login").click()
+    tab.get_by_text("ready:").wait_for(timeout=120_000)
+    return tab
+
+
+def test_a_reader_signs_in_and_cannot_change_the_library_a_librarian_can(page, team_url):
+    browser = page.context.browser
+    anonymous = browser.new_page()
+    anonymous.goto(team_url)
+    anonymous.get_by_role("button", name="Login").wait_for(timeout=30_000)  # a login page
+    assert "ready:" not in anonymous.content()
+    anonymous.close()
+
+    reader = _sign_in(browser, team_url, "rita", "reader-pass-1")
+    reader.get_by_text("signed in as rita (reader)").wait_for(timeout=30_000)
+    reader.get_by_role("tab", name="Library").click()
+    assert reader.get_by_role("button", name="Delete selected").is_disabled()
+    assert reader.get_by_role("button", name="Add to library").is_disabled()
+    reader.screenshot(path=str(ARTIFACTS / "reader-library.png"), full_page=True)
+    # Searching is what readers do.
+    reader.get_by_role("tab", name="Search").click()
+    reader.get_by_label("Query (any language)").fill("low-rank adaptation")
+    reader.get_by_role("button", name="Search").click()
+    reader.locator("tr[data-passage]").first.wait_for(timeout=60_000)
+    reader.close()
+
+    librarian = _sign_in(browser, team_url, "lena", "librarian-pass-1")
+    librarian.get_by_text("signed in as lena (librarian)").wait_for(timeout=30_000)
+    librarian.get_by_role("tab", name="Library").click()
+    delete = librarian.get_by_role("button", name="Delete selected")
+    librarian.wait_for_function(
+        "() => [...document.querySelectorAll('button')].some("
+        "b => b.innerText.includes('Delete selected') && !b.disabled)",
+        timeout=30_000,
+    )
+    assert delete.is_enabled()
+    librarian.close()
