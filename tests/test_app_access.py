@@ -131,3 +131,71 @@ def test_a_librarian_may_upload_switch_the_generator_and_delete(app):
     assert "new questions now use" in note
     assert "deleted 1 paper" in librarian.predict(table(ATTENTION), api_name="/on_delete")
     assert ATTENTION not in papers(home)
+
+
+@pytest.fixture(scope="module")
+def proxied(tmp_path_factory):
+    """The app in proxy mode: the user comes in a header, believed from 127.0.0.1."""
+    home = tmp_path_factory.mktemp("proxy-home")
+    digests = tmp_path_factory.mktemp("proxy-digests")
+    write_digests(digests)
+    run(home, "ingest", "--no-pdfs", str(digests))
+    add_user(home / "users.toml", "lena", LIBRARIAN, None)  # known to the proxy only
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PAPERLENS_HOME": str(home),
+        "PAPERLENS_PORT": str(port),
+        "PAPERLENS_LOCAL_LLM": "off",
+        "PAPERLENS_AUTH": "proxy",
+        "PAPERLENS_TRUSTED_PROXIES": '["127.0.0.1"]',
+        "GRADIO_ANALYTICS_ENABLED": "False",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py")],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_for_status(url, proc, 401)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def _wait_for_status(url: str, proc, expected: int, seconds: float = 120) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "the app exited during start-up"
+        try:
+            if httpx.get(url + "config", timeout=2).status_code == expected:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError("the app did not start")
+
+
+def test_proxy_mode_takes_the_user_from_the_proxys_header(proxied):
+    from gradio_client import Client
+
+    assert httpx.get(proxied + "config").status_code == 401  # no header: nobody
+    as_reader = {"X-Forwarded-User": "someone"}  # not in the users file: a reader
+    assert httpx.get(proxied + "config", headers=as_reader).status_code == 200
+    # A real proxy also sends X-Forwarded-For: the peer checked is still the proxy.
+    forwarded = {**as_reader, "X-Forwarded-For": "203.0.113.9"}
+    assert httpx.get(proxied + "config", headers=forwarded).status_code == 200
+    upload = httpx.post(
+        proxied + "gradio_api/upload", headers=as_reader, files=[("files", ("a.md", b"# a"))]
+    )
+    assert upload.status_code == 403
+    reader = Client(proxied, headers=as_reader, verbose=False)
+    assert "only librarians" in reader.predict(table(ATTENTION), api_name="/on_delete")
+    librarian = Client(proxied, headers={"X-Forwarded-User": "lena"}, verbose=False)
+    assert "deleted 1 paper" in librarian.predict(table(ATTENTION), api_name="/on_delete")
