@@ -24,7 +24,7 @@ from ingest.errors import PaperlensError
 
 # Waiters poll every second (and Gradio pulls each "your place" message from the
 # handler): one silent this long has been cancelled or disconnected.
-STALE_WAITER = 10.0
+STALE_WAITER = 5.0
 
 
 class Busy(PaperlensError):
@@ -101,7 +101,7 @@ class GeneratorGate:
             if mine >= self.per_user:
                 raise Busy(
                     f"you already have {mine} question(s) or summaries running or waiting; "
-                    "wait for one to finish or stop it"
+                    "wait for one to finish (a stopped one frees its place within seconds)"
                 )
             ticket = Ticket(self, user, next(self._numbers))
             self._tickets.append(ticket)

@@ -131,10 +131,14 @@ class App:
         return self.access.require(request, LIBRARIAN)
 
     def user_key(self, request: gr.Request | None) -> str:
-        """Whose request this is, for fair use: the signed-in name, else the address."""
+        """Whose request this is, for fair use: the signed-in name; with no sign-in, the
+        browser tab on loopback (one person, several tabs), else the client address
+        (tabs cost nothing to open)."""
         name = getattr(request, "username", None)
         if name:
             return f"user:{name}"
+        if self.access.mode == "none" and self.access.anonymous_role == LIBRARIAN:
+            return f"tab:{getattr(request, 'session_hash', None)}"
         client = getattr(request, "client", None)
         return f"addr:{getattr(client, 'host', None) or 'unknown'}"
 
