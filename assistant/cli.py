@@ -1,7 +1,7 @@
 """The `paperlens` command line: parse arguments, call the library, render.
 
 Errors a user can cause surface as one line on stderr and exit code 1; the
-`--json` outputs are a stable interface documented in the README.
+`--json` outputs are a stable interface documented in docs/json.md.
 """
 
 from __future__ import annotations

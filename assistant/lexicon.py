@@ -1,12 +1,12 @@
-"""Are an answer's words words of its language? The bundled 1.5B writes Hindi that
+"""Are an answer's words words of its language? A small generator can write Hindi that
 looks fluent and is made of non-words ("नाइन्यूल टेस्टरिक", "प्रस्टागणे"): right
 script, right numbers and terms, so the language, script and support checks
 pass it. A word list of the language catches it.
 
-Measured (README, bench/calibrate_lexicon.py): of 178 sentences of real Hindi
+Measured by bench/calibrate_lexicon.py (docs/answers.md#thresholds): of 178 sentences of real Hindi
 (a published digest, our own digest, translations and technical sentences) 3
 have under 85% known words (formal terms such as "पदानुक्रमिक"); of 17 garbled
-sentences of the 1.5B, none has 85% or more.
+sentences of the bundled model, none has 85% or more.
 
 The lists are wordfreq's (static data, frozen in 2021: enough for a language's
 common words), with a glossary of machine-learning terms as Hindi writes them

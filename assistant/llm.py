@@ -2,14 +2,15 @@
 
 OpenAI, vLLM, a llama.cpp server, Ollama... all speak the same chat
 completions API; paperlens talks to them through the `openai` client. With no
-endpoint configured, a small instruct model shipped on PyPI runs in-process
-(llama-cpp-python). With neither, answers fall back to quoting the retrieved
-passages (see rag.py) — said so to the user, never disguised.
+endpoint configured, a small instruct GGUF model shipped on PyPI (or any GGUF file
+the user names) is served by llama.cpp's own server in a child process
+(assistant/local_server.py) and reached through the same client. With neither,
+answers fall back to quoting the retrieved passages (see rag.py), said so to the
+user, never disguised.
 """
 
 from __future__ import annotations
 
-import fcntl
 import importlib
 import importlib.util
 import os
@@ -23,18 +24,9 @@ from typing import Protocol
 import httpx
 import openai
 
+from assistant.local_server import LocalServer
 from ingest.config import Settings
 from ingest.errors import PaperlensError
-
-# llama.cpp's CPU threads are OpenMP threads, which by default spin while they
-# wait for each other at every step. When another process holds one of two
-# cores, the spinning thread starves the working one: generation ran up to 70x
-# slower than with one thread. Passive waiting brings the CPU cost per token
-# back to one thread's; on an idle machine it may add a little wake-up latency.
-# Set before llama_cpp (and its libgomp) loads; a value the user set wins.
-# (Flash attention, a q8_0 KV cache and n_batch 256 gained nothing measurable on
-# 2 cores at 1k-token prompts: bench/bench_gen.py.)
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 @dataclass(frozen=True)
@@ -109,9 +101,18 @@ class LLM(Protocol):
 class OpenAICompatibleLLM:
     """Streams chat completions from an OpenAI-compatible endpoint."""
 
-    def __init__(self, base_url: str, *, model: str, api_key: str | None, timeout: float):
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        model: str,
+        api_key: str | None,
+        timeout: float,
+        extra_body: dict | None = None,
+    ):
         self.name = model
         self.base_url = base_url
+        self.extra_body = extra_body
         self._client = openai.OpenAI(
             base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=1
         )
@@ -126,10 +127,13 @@ class OpenAICompatibleLLM:
                 max_tokens=max_tokens,
                 temperature=temperature,
                 stream=True,
+                extra_body=self.extra_body,
             )
             for chunk in stream:
                 if chunk.choices and chunk.choices[0].delta.content:
                     yield chunk.choices[0].delta.content
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:  # the server went away
+            raise LLMError(f"the model at {self.base_url} stopped while answering") from exc
         except openai.APITimeoutError as exc:
             raise LLMError(f"the model at {self.base_url} timed out") from exc
         except openai.APIConnectionError as exc:
@@ -141,78 +145,97 @@ class OpenAICompatibleLLM:
 
 
 SAMPLING_SEED = 0  # the same question gets the same answer: stable for users, rerunnable evals
+# Small models loop on copied passages without a repeat penalty (docs/answers.md#generator).
+LOCAL_SAMPLING = {"repeat_penalty": 1.15, "seed": SAMPLING_SEED}
 
 
 class LocalLLM:
-    """The bundled offline default: a small GGUF instruct model run in-process by
-    llama-cpp-python.
+    """A GGUF model served on loopback by a llama.cpp server child (assistant/local_server.py).
 
-    In-process rather than a spawned llama.cpp server: nothing to start, stop or
-    port-allocate, and the same streaming interface. llama.cpp contexts are not
-    re-entrant, so calls are serialized with a lock; the model loads lazily on
-    first use (a second or two), so starting the app or CLI stays fast. The
-    context keeps the last prompt's tokens, so a follow-up that shares its start
-    (the system prompt, the same passages) skips re-reading that prefix.
+    The child starts on the first question (or `warm()`), so starting the app or CLI
+    stays fast; if it dies, the answer in progress fails with one line (rag.py then
+    quotes the passages) and the next question starts a new child.
     """
 
-    def __init__(
-        self,
-        model_path: Path,
-        *,
-        name: str | None = None,
-        n_ctx: int = 4096,
-        threads: int | None = None,
-    ):
-        self.model_path = model_path
-        self.name = name or model_path.stem
-        self.n_ctx = n_ctx
-        self.threads = threads or os.cpu_count() or 1
-        self._llama = None
-        self._lock = threading.Lock()
+    def __init__(self, server: LocalServer, *, timeout: float) -> None:
+        self.server = server
+        self.name = server.name
+        self.timeout = timeout
 
-    def _model(self):
-        if self._llama is None:
-            from llama_cpp import Llama
-
-            self._llama = Llama(
-                model_path=str(self.model_path),
-                n_ctx=self.n_ctx,
-                n_threads=self.threads,
-                n_threads_batch=self.threads,
-                verbose=False,
-            )
-        return self._llama
+    def warm(self) -> None:
+        """Start the model now rather than on the first question."""
+        self.server.ensure_running()
 
     def stream_chat(
         self, messages: list[dict], *, max_tokens: int, temperature: float = 0.2
     ) -> Iterator[str]:
-        with self._lock:
-            try:
-                stream = self._model().create_chat_completion(
-                    messages=messages,
-                    max_tokens=max_tokens,
-                    temperature=temperature,
-                    repeat_penalty=1.15,  # small models loop on copied passages without it
-                    seed=SAMPLING_SEED,
-                    stream=True,
-                )
-                for chunk in stream:
-                    delta = chunk["choices"][0].get("delta", {}).get("content")
-                    if delta:
-                        yield delta
-            except (ValueError, RuntimeError) as exc:  # context overflow, bad model file
-                raise LLMError(f"the local model failed: {str(exc).splitlines()[0]}") from exc
+        base_url = self.server.ensure_running()
+        client = OpenAICompatibleLLM(
+            base_url,
+            model=self.name,
+            api_key=self.server.api_key,
+            timeout=self.timeout,
+            extra_body=LOCAL_SAMPLING,
+        )
+        try:
+            yield from client.stream_chat(messages, max_tokens=max_tokens, temperature=temperature)
+        except LLMError as exc:
+            if not self.server.exited(within=2.0):
+                raise
+            raise LLMError(
+                f"the local model {self.name} stopped while answering; it restarts "
+                "with the next question"
+            ) from exc
+
+
+def generator_health(llm: LLM | None) -> str:
+    """'' when the generator serves (or is not a local one); else what it is doing."""
+    server = getattr(llm, "server", None)
+    if not isinstance(server, LocalServer) or server.starts == 0 or server.alive():
+        return ""
+    return "local model stopped: it restarts with the next question"
+
+
+_SERVERS: dict[tuple[Path, int], LocalServer] = {}
+_SERVERS_LOCK = threading.Lock()
+
+
+def local_server(path: Path, *, name: str, settings: Settings) -> LocalServer:
+    """One server child per model file and thread count, shared by every caller."""
+    threads = settings.llm_threads or os.cpu_count() or 1
+    with _SERVERS_LOCK:
+        key = (path.resolve(), threads)
+        if key not in _SERVERS:
+            logs = settings.home / "logs"
+            logs.mkdir(parents=True, exist_ok=True)
+            _SERVERS[key] = LocalServer(
+                path, name=name, threads=threads, log_path=logs / "generator.log"
+            )
+        return _SERVERS[key]
+
+
+def _model_file(choice: str) -> Path | None:
+    """PAPERLENS_LOCAL_MODEL as a path to a GGUF file, if it is one."""
+    if choice.lower().endswith(".gguf") or "/" in choice:
+        return Path(choice).expanduser()
+    return None
 
 
 def bundled_model(settings: Settings) -> BundledModel | None:
-    """The part-set PAPERLENS_LOCAL_MODEL names, or with `auto` the best one installed."""
+    """The part-set PAPERLENS_LOCAL_MODEL names, or with `auto` the best one installed
+    (None when it names a GGUF file instead)."""
     choice = settings.local_model
+    if _model_file(choice):
+        return None
     if choice == "auto":
         return next((m for m in BUNDLED_MODELS.values() if m.part_paths() is not None), None)
     model = BUNDLED_MODELS.get(choice)
     if model is None:
         known = " | ".join(["auto", *BUNDLED_MODELS])
-        raise PaperlensError(f"PAPERLENS_LOCAL_MODEL={choice!r} is not a known model ({known})")
+        raise PaperlensError(
+            f"PAPERLENS_LOCAL_MODEL={choice!r} is not a known model ({known}) "
+            "nor a path to a .gguf file"
+        )
     if model.part_paths() is None:
         raise PaperlensError(
             f"PAPERLENS_LOCAL_MODEL={choice}: its packages are not installed "
@@ -254,7 +277,13 @@ def assemble(model: BundledModel, models_dir: Path) -> Path:
 
 
 def local_model_path(settings: Settings) -> Path | None:
-    """The chosen bundled GGUF, assembled into the data dir; None when none is installed."""
+    """The GGUF file PAPERLENS_LOCAL_MODEL names, else the chosen bundled model assembled
+    into the data dir; None when none is installed."""
+    path = _model_file(settings.local_model)
+    if path is not None:
+        if not path.is_file():
+            raise PaperlensError(f"PAPERLENS_LOCAL_MODEL: no such file: {path}")
+        return path
     model = bundled_model(settings)
     return assemble(model, settings.home / "models") if model else None
 
@@ -297,10 +326,12 @@ def discover_generators(settings: Settings) -> list[GeneratorOption]:
                         lambda b=base_url, m=model: _endpoint(settings, b, m),
                     )
                 )
-    if settings.local_llm != "off" and _bundled_installed():
-        bundled = bundled_model(settings)
-        label = f"{bundled.key if bundled else 'bundled model'} (bundled, in-process)"
-        options.append(GeneratorOption("bundled", label, lambda: _bundled(settings)))
+    if settings.local_llm != "off" and _local_model_available(settings):
+        file = _model_file(settings.local_model)
+        bundled = None if file else bundled_model(settings)
+        name = file.name if file else (bundled.key if bundled else "bundled model")
+        label = f"{name} (local llama.cpp server on loopback)"
+        options.append(GeneratorOption("bundled", label, lambda: _local(settings)))
     options.append(GeneratorOption("none", "none: answers quote passages", lambda: None))
     return options
 
@@ -335,31 +366,21 @@ def _endpoint(settings: Settings, base_url: str, model: str) -> OpenAICompatible
     )
 
 
-def generator_installing(settings: Settings) -> bool:
-    """Whether the bundled generator's bindings are being built right now (`make run`
-    on a new machine builds them in the background, holding this lock)."""
-    try:
-        with open(settings.generator_lock, "rb") as lock:
-            fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    except BlockingIOError:
-        return True
-    except OSError:  # no lock file: nothing is being built
+def _local_model_available(settings: Settings) -> bool:
+    """A GGUF file is named, or a bundled model's parts are installed; and the runtime is."""
+    importlib.invalidate_caches()  # installed since start-up?
+    if importlib.util.find_spec("xllamacpp") is None:
         return False
-    return False
+    if _model_file(settings.local_model):
+        return True
+    return any(m.part_paths() is not None for m in BUNDLED_MODELS.values())
 
 
-def _bundled_installed() -> bool:
-    """llama.cpp bindings and at least one bundled model's parts are installed."""
-    importlib.invalidate_caches()  # they may have been installed since start-up
-    return importlib.util.find_spec("llama_cpp") is not None and any(
-        m.part_paths() is not None for m in BUNDLED_MODELS.values()
-    )
-
-
-def _bundled(settings: Settings) -> LLM | None:
-    model = bundled_model(settings)
-    if model is None:
+def _local(settings: Settings) -> LLM | None:
+    path = local_model_path(settings)
+    if path is None:
         return None
-    path = assemble(model, settings.home / "models")
-    return LocalLLM(path, name=model.key, threads=settings.llm_threads or None)
+    model = bundled_model(settings)
+    name = model.key if model else path.stem
+    server = local_server(path, name=name, settings=settings)
+    return LocalLLM(server, timeout=settings.llm_timeout)

@@ -272,7 +272,7 @@ def retry_in_language(
     text = native_number_units(without_labels(text), lang)
     if wrong(text) is None:  # retries are for the language
         return text, accept(text) if accept else None
-    said_nothing = not has_content(text)  # "[1][2]": the 1.5B wrote only the citations
+    said_nothing = not has_content(text)  # "[1][2]": a draft of citations alone
     translation = translate(llm, text, lang, wrong, checker)
     text = translation.text
     if text and problem(text) is None:
@@ -303,13 +303,14 @@ def translate(
     it) and (with a `checker`) says what its source said; sentences already in
     `lang` are kept as they are.
 
-    One sentence at a time because the 1.5B translates a sentence far better
-    than a paragraph (its whole-summary Korean broke a word, "네ural", and a
-    broken word failed the whole text), and a bad sentence then costs only
-    itself. Its Hindi is fluent-looking nonsense (0.51-0.73 similar to the
-    English it claims to translate): the checker drops it, and after two
-    sentences failed with none translated the rest are not tried. A translated
-    sentence that lost its markers gets its source's back.
+    One sentence at a time because a small model translates a sentence far
+    better than a paragraph (a whole summary came back with a broken word,
+    "네ural", which failed the whole text), and a bad sentence then costs only
+    itself. Garbled Hindi scores 0.51-0.73 against the English it claims to
+    translate, under the fidelity threshold (docs/answers.md#thresholds): the
+    checker drops it, and after two sentences failed with none translated the
+    rest are not tried. A translated sentence that lost its markers gets its
+    source's back.
     """
     kept, failed, nearest = [], 0, []
     for source in split_sentences(draft):
@@ -334,9 +335,9 @@ def _translate_sentence(
     llm: LLM, source: str, lang: str, wrong, checker: SupportChecker | None
 ) -> tuple[str | None, list[float]]:
     """(`source` in `lang`, faithful to it, or None; how close each try came to it):
-    a second, freer sample when the first fails (on three Korean sentences the
-    1.5B's freer try said its source better once and worse once: another chance,
-    not a better one)."""
+    a second, freer sample when the first fails: another chance, not a better
+    one (on three Korean sentences the freer sample said its source better once
+    and worse once)."""
     markers = "".join(m[0] for m in MARKER.finditer(source))
     messages = rewrite_messages(source, lang)
     closeness = []
@@ -360,10 +361,10 @@ def rewrite_messages(draft: str, lang: str) -> list[dict]:
     """Ask for the draft translated into `lang`, markers, numbers and names kept.
 
     Phrased as a plain translation request: small models follow "Translate ...
-    into X" far better than "rewrite" (asked to rewrite, the 1.5B replied that
-    the text "has been rewritten in Japanese"). One worked example comes first
-    where we have one; the language rule is not repeated at the end (the 1.5B
-    answered a Hindi request with the rule itself).
+    into X" far better than "rewrite" (asked to rewrite, a small model replies
+    that the text "has been rewritten in Japanese"). One worked example comes
+    first where we have one; the language rule is not repeated at the end (a
+    small model may answer with the rule itself).
     """
     name = language_name(lang)
     ask = (

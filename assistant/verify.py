@@ -2,7 +2,7 @@
 
 - `language_problem`: the answer is in another language than asked, mixes
   scripts (a Korean answer with kanji and katakana in it) or is made of
-  non-words in the right script (the 1.5B's Hindi).
+  non-words in the right script (docs/answers.md, "The flow", step 3).
 - `SupportChecker`: every sentence must be supported by the passage it cites,
   measured as the embedding similarity between the sentence and the passage
   (cross-lingual: a Korean sentence against a French passage). A sentence that
@@ -40,7 +40,9 @@ from assistant.scripts import (
 from index.hits import Hit
 from ingest.langid import detect_language
 
-# Measured on the answer eval (see README): below this an answer is re-asked.
+# Below this share of its own script an answer goes to repair: Latin names and
+# terms are allowed in a CJK or Hindi answer, one mostly in English is not
+# (docs/answers.md, "The flow", step 3).
 MIN_NATIVE_SHARE = 0.5  # a Hindi answer must be mostly Devanagari, not English
 # What joins markers that stand alone ("[1] et [2]"), in the languages we answer in.
 CONNECTORS = {
@@ -128,10 +130,11 @@ class SupportChecker:
         The support check alone lets a garbled translation through: a sentence
         that keeps the paper's terms ("Transformer architecture ... recurrent")
         but invents the rest still resembles the passage. Compared with the
-        draft sentence it translates, it does not (measured: faithful >= 0.80,
-        garbled <= 0.67). Sentences are matched by similarity, not position:
-        a translation may split or merge sentences. A translated sentence must
-        also keep the draft's numbers: similarity does not see 28.4 become 24.8.
+        draft sentence it translates, it does not (faithful >= 0.80, garbled
+        <= 0.67: docs/answers.md#thresholds). Sentences are matched by
+        similarity, not position: a translation may split or merge sentences.
+        A translated sentence must also keep the draft's numbers: similarity
+        does not see 28.4 become 24.8.
         """
         pieces = split_sentences(translation)
         content = [_bare(p) for p in pieces if has_content(p)]
@@ -150,7 +153,8 @@ class SupportChecker:
     def closeness(self, translation: str, source: str) -> float | None:
         """How near a whole translation comes to its source (None without the model):
         a model that cannot write a language stays far below the threshold
-        (the 1.5B's Hindi: 0.50-0.73) even when the words fail other checks."""
+        (garbled Hindi: 0.50-0.73) even when the words fail other checks
+        (docs/answers.md#thresholds)."""
         if self.sentence_similarity is None or not has_content(translation):
             return None
         return float(self.sentence_similarity([_bare(translation)], [_bare(source)])[0, 0])

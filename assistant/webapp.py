@@ -33,7 +33,7 @@ from assistant.access import LIBRARIAN, AccessPolicy
 from assistant.chat import ask_stream
 from assistant.evidence import Evidence, passage_context
 from assistant.fairuse import GeneratorGate, Ticket
-from assistant.llm import discover_generators, generator_installing, get_llm
+from assistant.llm import discover_generators, generator_health, get_llm
 from assistant.markup import markdown_literal
 from assistant.rag import Answer
 from assistant.relevance import WEAK_EVIDENCE
@@ -96,12 +96,6 @@ tr[data-passage] { cursor: pointer; }
 """
 
 
-AWAITING_GENERATOR = (
-    "none yet: the offline model is being installed in the background "
-    "(a few minutes; answers quote passages until then)"
-)
-
-
 class App:
     """Holds the library and the start-up state shared by every session."""
 
@@ -118,9 +112,7 @@ class App:
         self.llm = get_llm(settings)
         self.generators = discover_generators(settings)
         self.generator_key = self._key_of(self.llm)
-        # `make run` on a new machine: the bundled generator is still being built.
-        self.awaiting_generator = self.llm is None and generator_installing(settings)
-        self.status = "starting: loading the embedding model…"
+        self._status = "starting: loading the embedding model…"
         self.ready = threading.Event()
         self.served_pdfs: set[Path] = set()  # local PDFs the app may serve (see launch)
 
@@ -153,22 +145,34 @@ class App:
             raise PaperlensError(f"no generator {key!r}")
         self.llm = option.make()
         self.generator_key = key
-        self.awaiting_generator = False  # the user's choice stands
         self.status = self._ready_line()
         return option.label
 
-    def adopt_installed_generator(self) -> bool:
-        """Switch to the best generator once the background build has finished
-        (the app answered with quoted passages until then). True if it switched."""
-        if not self.awaiting_generator or generator_installing(self.settings):
-            return False
-        self.awaiting_generator = False
-        self.generators = discover_generators(self.settings)
-        self.llm = get_llm(self.settings)
-        self.generator_key = self._key_of(self.llm)
-        if self.ready.is_set():
-            self.status = self._ready_line()
-        return True
+    @property
+    def status(self) -> str:
+        """The status line, with the local generator's health when it is not serving
+        (starting, or stopped after a crash: it restarts with the next question)."""
+        health = generator_health(self.llm)
+        return f"{self._status} ({health})" if health and self.ready.is_set() else self._status
+
+    @status.setter
+    def status(self, line: str) -> None:
+        self._status = line
+
+    def warm_generator(self) -> None:
+        """Start the local generator's server in the background, so the first question
+        does not wait for the model to load; a failure shows in the status line."""
+        warm = getattr(self.llm, "warm", None)
+        if warm is None:
+            return
+
+        def run() -> None:
+            try:
+                warm()
+            except PaperlensError as exc:
+                self.status = f"{self._ready_line()}; generator failed to start: {exc}"
+
+        threading.Thread(target=run, daemon=True, name="generator-warm-up").start()
 
     def pdf_link(self, evidence: Evidence) -> str | None:
         """A link that opens the passage's PDF at its page, served only if it is ours."""
@@ -208,6 +212,7 @@ class App:
                 self.library.ingest(sample_digests(), pdfs=False)
             self.library.searcher.lexical()
             self.status = self._ready_line()
+            self.warm_generator()
         except PaperlensError as exc:
             self.status = f"error: {exc}"
         except Exception:  # a bug, not a user mistake: log it, show one line
@@ -219,8 +224,6 @@ class App:
     def _ready_line(self) -> str:
         stats = self.library.store.stats()
         generator = self.llm.name if self.llm else "none (answers quote passages)"
-        if self.awaiting_generator:
-            generator = AWAITING_GENERATOR
         return (
             f"ready: {stats['papers']} papers, {stats['passages']} passages, "
             f"languages {', '.join(sorted(stats['languages']))}; generator: {generator}"
@@ -455,8 +458,8 @@ def settings_markdown(app: App) -> str:
     """What the app runs on: generators, models, index statistics."""
     stats = app.library.store.stats()
     current = next((o.label for o in app.generators if o.key == app.generator_key), "none")
-    if app.awaiting_generator:
-        current = AWAITING_GENERATOR
+    if health := generator_health(app.llm):
+        current = f"{current} ({health})"
     found = "\n".join(f"  - `{o.key}`: {o.label}" for o in app.generators)
     languages = ", ".join(f"{k} {v}" for k, v in sorted(stats["languages"].items()))
     lines = [
@@ -871,15 +874,12 @@ def build(app: App) -> gr.Blocks:
 
         def on_tick(generation: int, text: str, language: str, shown: tuple):
             """Status every tick; pickers and tables only when the catalog changed; the
-            generator choices when a background build added one."""
-            switched = app.adopt_installed_generator()
+            generator choices when the ones offered changed."""
             offered = tuple((o.label, o.key) for o in app.generators)
             radio = gr.skip()
             if offered != shown:
                 radio, shown = gr.update(choices=list(offered), value=app.generator_key), offered
-            unchanged = not app.ready.is_set() or (
-                lib.store.generation == generation and not switched
-            )
+            unchanged = not app.ready.is_set() or lib.store.generation == generation
             if unchanged:
                 line = markdown_literal(app.status)
                 return (line, generation, shown, radio, *[gr.skip()] * len(catalog_outputs))

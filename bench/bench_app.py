@@ -7,8 +7,10 @@
 2. N simulated users (gradio_client, one client each) asking questions at
    once through the Ask endpoint: p50/p95 latency and errors. Retrieval-only
    answers by default (the app's own cost); `--llm` uses the local generator,
-   which is serialized on 2 cores. Baseline in the same run: the same
-   questions asked one at a time.
+   (llama.cpp's server in a child process of the app), which answers one question
+   at a time on 2 cores. Baseline in the same run: the same questions asked one at
+   a time. Reported: how many users were shown a queue position while they waited,
+   and the peak memory (RSS) of the app process and of the generator process apart.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -61,11 +64,55 @@ def page_served(url: str) -> bool:
         return False
 
 
-def ask(url: str, question: str) -> float:
+def ask(url: str, question: str, queued: list[int] | None = None) -> float:
+    """One user's question; appends the queue positions the app reported to `queued`."""
     client = Client(url, verbose=False)
     start = time.perf_counter()
-    client.predict(question, [], "auto", api_name="/on_ask")
+    job = client.submit(question, [], "auto", api_name="/on_ask")
+    while not job.done():
+        status = job.status()
+        if queued is not None and status.rank is not None and status.rank > 0:
+            queued.append(status.rank)
+        time.sleep(0.2)
+    job.result()
     return time.perf_counter() - start
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        found += [int(c) for c in task.read_text().split()]
+    return found
+
+
+class MemoryWatch:
+    """Peak RSS of the app process and of its child processes (the generator), sampled."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.app, self.generator = pid, 0.0, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            self.app = max(self.app, rss_mb(self.pid))
+            self.generator = max(self.generator, sum(rss_mb(c) for c in children(self.pid)))
+
+    def stop(self) -> str:
+        self._stop.set()
+        self._thread.join()
+        return f"peak RSS: app {self.app:.0f} MB, generator process {self.generator:.0f} MB"
 
 
 def percentiles(samples: list[float]) -> str:
@@ -97,6 +144,7 @@ def main() -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    memory = MemoryWatch(app.pid)
     try:
         wait_until(lambda: page_served(url), 120)
         served = time.perf_counter() - start
@@ -113,8 +161,9 @@ def main() -> None:
         jobs = [QUESTIONS[i % len(QUESTIONS)] for i in range(args.users * args.questions)]
         sequential = [ask(url, q) for q in QUESTIONS]
         errors = 0
+        positions: list[list[int]] = [[] for _ in jobs]
         with ThreadPoolExecutor(max_workers=args.users) as pool:
-            futures = [pool.submit(ask, url, q) for q in jobs]
+            futures = [pool.submit(ask, url, q, positions[i]) for i, q in enumerate(jobs)]
             latencies = []
             for future in futures:
                 try:
@@ -128,6 +177,9 @@ def main() -> None:
             f"  {args.users} users at once        {percentiles(latencies)}   errors {errors}"
             f"   ratio p50 {statistics.median(latencies) / statistics.median(sequential):.1f}x"
         )
+        waited = sum(1 for p in positions if p)
+        print(f"  questions shown a queue position while waiting: {waited} of {len(jobs)}")
+        print(f"  {memory.stop()}")
     finally:
         app.terminate()
         app.wait(timeout=30)

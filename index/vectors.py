@@ -9,7 +9,7 @@ Which index: exact inner product (flat) below `FLAT_LIMIT` vectors; above it
 an HNSW graph over 8-bit scalar-quantized vectors (a quarter of the memory of
 flat). IVF partitioning lost too much on real passage embeddings (recall@10
 0.80 at the usual nprobe: short ML sentences sit in a narrow cone and a
-query's neighbours spread over many lists), HNSW keeps >= 0.95 (README).
+query's neighbours spread over many lists), HNSW keeps >= 0.95 (docs/scale.md#figures).
 FAISS HNSW cannot remove vectors, so removals are tombstones filtered at
 search time; `paperlens reindex --index-only` compacts them. Training the
 quantizer (per-dimension ranges) is part of an explicit full build (first
@@ -279,7 +279,7 @@ class LanguageCentering:
     described in French. Subtracting each language's mean vector (estimated
     from the library's passages, shrunk towards the global mean for languages
     with few passages) removes most of that component; measured on the dev
-    queries it lifts dense recall@5 from 0.58 to 0.79 (see README).
+    queries it lifts dense recall@5 from 0.58 to 0.79 (docs/retrieval.md#first-stage).
 
     The means are computed from per-language running sums the catalog keeps
     (`from_sums`) and frozen into the index build; `drift` says how far the

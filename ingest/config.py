@@ -7,7 +7,6 @@ import it, never the other way round.
 from __future__ import annotations
 
 import os
-import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -30,7 +29,7 @@ def _config_file() -> Path:
 
 
 class Settings(BaseSettings):
-    """All knobs in one place; see the README's "Settings" table."""
+    """All knobs in one place; every one is documented in docs/settings.md."""
 
     model_config = SettingsConfigDict(
         env_prefix="PAPERLENS_", extra="ignore", populate_by_name=True
@@ -52,14 +51,14 @@ class Settings(BaseSettings):
     rerank_model: str = "embeddinggemma-300m"
     rerank_dim: int = 0  # Matryoshka truncation of the reranker's vectors (0 = full)
     # Fused passages the reranker re-scores: each costs a cached-vector lookup,
-    # and recall rose up to 150 on both query sets (see README).
+    # and recall rose up to 150 on both query sets (docs/retrieval.md#what-each-lever-gave).
     rerank_candidates: int = 150
     # EmbeddingGemma on 2 cores: 2.3 passages/s in batches of 8, 1.5/s in batches of 16.
     rerank_batch_size: int = 8
     # auto: bfloat16 on CPUs with native BF16 (AVX-512 BF16, AMX), else float32.
     rerank_dtype: str = "auto"
     # Answers, measured with the default reranker by bench/calibrate_thresholds.py
-    # (README): abstain when the best passage's reranker score is below
+    # (docs/answers.md#thresholds): abstain when the best passage's reranker score is below
     # `abstain_below` (dev questions: answerable >= 0.46, unanswerable <= 0.33);
     # drop answer sentences whose similarity to every given passage is below
     # `support_threshold` (a sentence vs another paper's passage: 90% <= 0.39;
@@ -102,9 +101,6 @@ class Settings(BaseSettings):
     )
     llm_model: str | None = None
     local_llm: str = "auto"  # auto: the bundled GGUF when installed | off: never
-    # Held while `make run` builds the llama.cpp bindings in the background on a new
-    # machine: the app says so and switches to the bundled model when it is released.
-    generator_lock: Path = Path(sys.prefix) / ".generator.lock"
     # Which generator answers: auto (endpoint, else a local server, else bundled) or a
     # key from `paperlens generators` (e.g. "bundled", "none").
     generator: str = "auto"
@@ -112,14 +108,15 @@ class Settings(BaseSettings):
     # (Ollama, llama.cpp's server).
     discover_servers: bool = True
     local_servers: list[str] = ["http://127.0.0.1:11434/v1", "http://127.0.0.1:8080/v1"]
-    # Which bundled GGUF (assistant/llm.py BUNDLED_MODELS): auto = the best one installed.
-    local_model: str = "auto"  # auto | qwen2.5-coder-1.5b | qwen2.5-coder-0.5b
+    # Which GGUF the local llama.cpp server runs: auto = the best bundled one installed
+    # (assistant/llm.py BUNDLED_MODELS), a bundled key, or a path to any .gguf file.
+    local_model: str = "auto"  # auto | qwen2.5-coder-1.5b | qwen2.5-coder-0.5b | /path/x.gguf
     # Threads for the local model; 0 = one per core.
     llm_threads: int = 0
     llm_timeout: float = 120.0
-    # Prompt budget for passages, set by the first-token budget (~10 s): with the
-    # bundled 1.5B on 2 cores, 1000 tokens gave a first token at p50 12.2 s on the
-    # dev questions, 750 gives 9.4 s with the same facts found (README).
+    # Prompt budget for passages, set by the first-token budget (~10 s) of the
+    # bundled model on 2 cores: on the dev questions 1000 tokens gave a first token
+    # at p50 12.2 s, 750 gave 9.4 s with the same facts (docs/answers.md#prompt-budget).
     context_tokens: int = 750
 
     # Who may use the app (assistant/access.py, docs/deploying.md).

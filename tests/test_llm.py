@@ -115,10 +115,10 @@ def test_an_unknown_model_name_lists_the_known_ones(tmp_path):
 
 
 def test_the_local_model_is_named_after_its_table_entry(make_parts, monkeypatch, tmp_path):
-    pytest.importorskip("llama_cpp", reason="llama-cpp-python (the local-llm extra) not installed")
     use_models(monkeypatch, make_parts("tiny", [b"GGUF"]))
     generator = get_llm(Settings(home=tmp_path, llm_base_url=None, local_model="auto"))
-    assert generator.name == "tiny"  # loads lazily: the fake file is never read by llama.cpp
+    assert generator.name == "tiny"  # starts lazily: the fake file is never read by llama.cpp
+    assert not generator.server.alive()
 
 
 def test_the_table_describes_installable_part_sets():

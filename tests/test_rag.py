@@ -166,14 +166,13 @@ def test_check_citations(text, n, expected):
 
 @pytest.mark.slow
 def test_the_bundled_local_model_answers_in_japanese_with_a_citation(tmp_path):
-    pytest.importorskip("llama_cpp", reason="llama-cpp-python (the local-llm extra) not installed")
-    from assistant.llm import LocalLLM, local_model_path
+    from assistant.llm import bundled_model
     from ingest.langid import detect_language
 
-    settings = Settings(home=tmp_path, local_llm="auto")
-    path = local_model_path(settings)
-    if path is None:
+    settings = Settings(home=tmp_path, local_llm="auto", llm_base_url=None, discover_servers=False)
+    if bundled_model(settings) is None:
         pytest.skip("no bundled model packages (the local-llm extra) are installed")
+    llm = get_llm(settings, "bundled")
     passages = [
         hit(
             1,
@@ -186,10 +185,11 @@ def test_the_bundled_local_model_answers_in_japanese_with_a_citation(tmp_path):
     result = answer(
         "LoRAはどのように学習パラメータを減らしますか？",
         passages,
-        LocalLLM(path),
+        llm,
         lang="ja",
         settings=settings,
     )
+    llm.server.stop()
     assert result.mode == "llm" and result.text.strip()
     assert result.citations, result.text
     assert detect_language(result.text) == "ja", result.text

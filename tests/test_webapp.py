@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from assistant.llm import generator_installing
 from assistant.rag import Answer, Citation
 from assistant.webapp import (
-    AWAITING_GENERATOR,
     App,
     build,
     cite_links,
@@ -23,12 +19,10 @@ from assistant.webapp import (
     paper_ref,
     safe_url,
     selected_ids,
-    settings_markdown,
     source_rows,
     sources_panel,
     store_uploads,
 )
-from tests.fake_openai import FakeOpenAI
 from tests.papers_fixture import all_sources
 
 SCRIPT = "<script>alert(1)</script>"
@@ -148,37 +142,6 @@ def test_switching_the_generator_takes_effect(settings, embedder):
     assert app.generators[-1].key == "none"
     app.use_generator("none")
     assert app.llm is None and app.generator_key == "none"
-
-
-def test_the_app_answers_while_the_generator_installs_and_then_switches_to_it(
-    settings, embedder, tmp_path
-):
-    """`make run` on a new machine builds the bindings in the background under a lock."""
-    lock = tmp_path / "generator.lock"
-    lock.touch()
-    build = subprocess.Popen(["flock", "--no-fork", str(lock), "sleep", "60"])  # as make does
-    try:
-        options = {"generator_lock": lock, "local_llm": "off", "llm_base_url": None}
-        for _ in range(50):
-            if generator_installing(settings.model_copy(update=options)):
-                break
-            time.sleep(0.1)
-        # The generator that will appear: a loopback server listing no model yet.
-        with FakeOpenAI(models=()) as server:
-            options |= {"discover_servers": True, "local_servers": [server.base_url]}
-            app = App(settings.model_copy(update=options))
-            app.library.__dict__["embedder"] = embedder
-            assert app.llm is None and app.awaiting_generator
-            assert AWAITING_GENERATOR in settings_markdown(app)
-            server.models = ("fake-model",)
-            assert not app.adopt_installed_generator()  # still building
-            build.terminate()
-            build.wait()
-            assert app.adopt_installed_generator()
-            assert app.llm is not None and app.generator_key.endswith("#fake-model")
-            assert AWAITING_GENERATOR not in settings_markdown(app)
-    finally:
-        build.kill()
 
 
 def test_the_add_box_takes_urls_and_arxiv_ids_never_paths_on_the_server(tmp_path):
