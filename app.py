@@ -8,5 +8,5 @@ from ingest.errors import PaperlensError
 if __name__ == "__main__":
     try:
         main()
-    except PaperlensError as exc:  # a setting the user must fix: one line, no traceback
+    except PaperlensError as exc:  # an unsafe or broken configuration: one line
         sys.exit(f"error: {exc}")

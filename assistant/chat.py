@@ -12,6 +12,7 @@ from assistant.checked_generation import support_checker
 from assistant.rag import answer_stream, condense_question
 from assistant.relevance import passage_relevance, weak_evidence_note
 from index.library import Library
+from index.limits import check_query
 from ingest.errors import PaperlensError
 from ingest.langid import detect_language
 
@@ -39,7 +40,7 @@ def ask_stream(
     Follow-ups are condensed with the conversation into a standalone query
     for retrieval; the answer itself addresses the question as asked.
     """
-    question = question.strip()
+    question = check_query(question, library.settings, "question").strip()
     if not question:
         raise PaperlensError("the question is empty")
     target = question_language(question, lang)

@@ -7,6 +7,8 @@ Errors a user can cause surface as one line on stderr and exit code 1; the
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -16,9 +18,10 @@ import typer
 from index.evaluate import evaluate, format_table, load_queries
 from index.hits import snippet
 from index.library import Library
+from index.limits import check_k, check_query
 from index.search import MODES
 from ingest.config import Settings
-from ingest.errors import PaperlensError
+from ingest.errors import PaperlensError, user_error
 
 app = typer.Typer(
     help="Multilingual semantic search and cited answers over ML paper digests and PDFs.",
@@ -26,6 +29,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+users_app = typer.Typer(help="Who may use the app: users, roles and password hashes.")
+app.add_typer(users_app, name="users")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 GeneratorOption = Annotated[
@@ -132,17 +138,19 @@ def search(
     """Find papers: one hit per paper, with its best passage."""
     if mode != "auto" and mode not in MODES:
         raise PaperlensError(f"unknown mode {mode!r} (auto | rerank | hybrid | dense | bm25)")
-    searcher = library().searcher
+    lib = library()
+    check_k(k, "-k")
+    searcher = lib.searcher
     mode = None if mode == "auto" else mode
     if batch is not None:
         for item in load_queries(batch):
-            hits = searcher.search(item.query, k=k, mode=mode)
+            hits = searcher.search(check_query(item.query, lib.settings), k=k, mode=mode)
             row = {"id": item.id, "hits": [h.to_json() for h in hits]}
             typer.echo(json.dumps(row, ensure_ascii=False))
         return
     if not query or not query.strip():
         raise PaperlensError("give a query, or --batch FILE")
-    hits = searcher.search(query, k=k, mode=mode)
+    hits = searcher.search(check_query(query, lib.settings), k=k, mode=mode)
     if as_json:
         typer.echo(json.dumps([h.to_json() for h in hits], ensure_ascii=False, indent=2))
         return
@@ -214,6 +222,8 @@ def ask(
     from assistant.llm import get_llm
 
     lib = library()
+    check_k(k, "-k")
+    check_query(question, lib.settings, "question")
     llm = get_llm(lib.settings, generator)
     stream = ask_stream(lib, question, lang=lang, llm=llm, k=k)
     _render_answer(_echo_stream(stream, as_json), as_json)
@@ -283,6 +293,7 @@ def similar(
     if bool(paper) == bool(text):
         raise PaperlensError("give a paper (arXiv id, id or title) or --text, not both")
     lib = library()
+    check_k(k, "-k")
     results = similar_to_text(lib, text, k) if text else similar_to_paper(lib, paper, k)
     if as_json:
         typer.echo(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=2))
@@ -404,11 +415,59 @@ def serve(
         str | None,
         typer.Option(help="URL prefix behind a reverse proxy (default: GRADIO_ROOT_PATH)."),
     ] = None,
+    allow_anonymous: Annotated[
+        bool,
+        typer.Option(
+            "--allow-anonymous",
+            help="Serve a network address with no login (everyone is a reader).",
+        ),
+    ] = False,
 ) -> None:
-    """Start the Gradio app (same as `python app.py`)."""
+    """Start the Gradio app (same as `python app.py`).
+
+    Sign-in: users from `paperlens users add` or a reverse proxy's header
+    (PAPERLENS_AUTH=proxy), see docs/deploying.md. With no sign-in the app
+    refuses a network address unless --allow-anonymous."""
     from assistant.webapp import main as run_app
 
-    run_app(port=port, host=host, root_path=root_path)
+    run_app(port=port, host=host, root_path=root_path, allow_anonymous=allow_anonymous or None)
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="User name (letters, digits, . @ + - _).")],
+    role: Annotated[str, typer.Option(help="reader | librarian")] = "reader",
+    proxy_only: Annotated[
+        bool,
+        typer.Option(help="No password: the user signs in at the reverse proxy (auth=proxy)."),
+    ] = False,
+) -> None:
+    """Add or change a user of the app; the password is asked for and stored hashed."""
+    from assistant.access import add_user, users_file
+
+    settings = State.settings or Settings()
+    path = users_file(settings)
+    password = None
+    if not proxy_only:
+        # PAPERLENS_NEW_PASSWORD lets scripts set one without a terminal.
+        password = os.environ.get("PAPERLENS_NEW_PASSWORD") or typer.prompt(
+            f"password for {name}", hide_input=True, confirmation_prompt=True
+        )
+    user = add_user(path, name, role, password)
+    typer.echo(f"{user.name}: {user.role} in {path}")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """The users file's names and roles (never their hashes)."""
+    from assistant.access import load_users, users_file
+
+    path = users_file(State.settings or Settings())
+    users = load_users(path)
+    if not users:
+        typer.echo(f"no users in {path} (the app is open on loopback only)")
+    for user in users.values():
+        typer.echo(f"{user.name}\t{user.role}\t{'password' if user.hash else 'proxy only'}")
 
 
 def main() -> None:
@@ -417,6 +476,12 @@ def main() -> None:
         app()
     except PaperlensError as exc:
         typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except (OSError, sqlite3.Error) as exc:  # a full disk, a read-only library…
+        known = user_error(exc)
+        if known is None:
+            raise
+        typer.echo(f"error: {known}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)

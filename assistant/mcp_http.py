@@ -50,12 +50,20 @@ def is_loopback(host: str) -> bool:
         return False  # a host name: it may resolve anywhere
 
 
-def check_exposure(settings: Settings, host: str) -> None:
-    """Refuse to offer MCP beyond loopback without a token (a one-line user error)."""
-    if settings.mcp_http and not is_loopback(host) and not _token(settings):
+def check_exposure(settings: Settings, host: str, *, login: bool = False) -> None:
+    """Refuse to offer MCP without a token beyond loopback, or when the app asks people to
+    sign in (MCP clients cannot; the token is their credential): one line."""
+    if not settings.mcp_http or _token(settings):
+        return
+    if not is_loopback(host):
         raise PaperlensError(
             f"PAPERLENS_MCP_HTTP is on and the app listens on {host}: set PAPERLENS_MCP_TOKEN "
             "(clients send it as 'Authorization: Bearer <token>'), or listen on 127.0.0.1"
+        )
+    if login:
+        raise PaperlensError(
+            "PAPERLENS_MCP_HTTP is on and the app asks people to sign in: set "
+            "PAPERLENS_MCP_TOKEN, the credential MCP clients send as a bearer token"
         )
 
 
@@ -98,7 +106,6 @@ def launch_options(lens: Paperlens, settings: Settings, host: str | None) -> dic
     if not settings.mcp_http:
         return {}
     where = serving_host(host)
-    check_exposure(settings, where)
     server = build_server(lens, allow_ingest=settings.mcp_allow_ingest)
     # On loopback the SDK checks Host/Origin headers against DNS rebinding.
     mcp_app = server.streamable_http_app(streamable_http_path=MCP_PATH, host=where)

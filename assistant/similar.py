@@ -9,6 +9,7 @@ import numpy as np
 
 from index.hits import Passage
 from index.library import Library
+from index.limits import check_query
 from index.store import PaperRecord
 from ingest.errors import PaperlensError
 from ingest.langid import detect_language
@@ -66,7 +67,7 @@ def similar_to_paper(library: Library, ref: str, k: int = 5) -> list[SimilarPape
 
 
 def similar_to_text(library: Library, text: str, k: int = 5) -> list[SimilarPaper]:
-    text = text.strip()
+    text = check_query(text, library.settings, "text").strip()
     if not text:
         raise PaperlensError("give some text to compare with")
     raw = library.embedder.embed_passages([text])[0]

@@ -12,12 +12,15 @@ an ingest or delete anywhere (another tab, the CLI) shows up without a reload.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import html
 import io
 import logging
 import os
 import re
 import shutil
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,18 +30,24 @@ import gradio as gr
 from PIL import Image
 
 from assistant import mcp_http
+from assistant.access import LIBRARIAN, AccessPolicy
 from assistant.api import Paperlens
 from assistant.chat import ask_stream
 from assistant.evidence import Evidence, passage_context
+from assistant.fairuse import GeneratorGate, Ticket
 from assistant.llm import discover_generators, generator_health, get_llm
+from assistant.markup import markdown_literal
 from assistant.rag import Answer
 from assistant.relevance import WEAK_EVIDENCE
 from assistant.similar import similar_to_paper, similar_to_text
 from assistant.summarize import summarize_stream
+from assistant.webauth import auth_launch_options, check_exposure
 from index.hits import snippet
 from index.library import Library
+from index.limits import check_query
+from ingest.arxiv import parse_arxiv_ref
 from ingest.config import Settings
-from ingest.errors import PaperlensError
+from ingest.errors import PaperlensError, user_error
 from ingest.languages import ANSWER_LANGUAGES
 from ingest.sources import SUPPORTED
 
@@ -93,8 +102,15 @@ tr[data-passage] { cursor: pointer; }
 class App:
     """Holds the library and the start-up state shared by every session."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, host: str | None = None) -> None:
         self.settings = settings
+        self.access = AccessPolicy.from_settings(settings, host=host)
+        self.gate = GeneratorGate(
+            slots=settings.generator_slots,
+            per_user=settings.requests_per_user,
+            run_timeout=settings.generation_timeout,
+            queue_timeout=settings.queue_timeout,
+        )
         self.library = Library(settings, show_progress=False)
         self.llm = get_llm(settings)
         self.generators = discover_generators(settings)
@@ -102,6 +118,24 @@ class App:
         self._status = "starting: loading the embedding model…"
         self.ready = threading.Event()
         self.served_pdfs: set[Path] = set()  # local PDFs the app may serve (see launch)
+
+    def require_librarian(self, request: gr.Request | None) -> str:
+        """The caller's name if they may change the library or its settings, else
+        AccessDenied (a PaperlensError). Call it first in every handler that changes
+        state: Gradio's HTTP API reaches handlers whatever the page shows."""
+        return self.access.require(request, LIBRARIAN)
+
+    def user_key(self, request: gr.Request | None) -> str:
+        """Whose request this is, for fair use: the signed-in name; with no sign-in, the
+        browser tab on loopback (one person, several tabs), else the client address
+        (tabs cost nothing to open)."""
+        name = getattr(request, "username", None)
+        if name:
+            return f"user:{name}"
+        if self.access.mode == "none" and self.access.anonymous_role == LIBRARIAN:
+            return f"tab:{getattr(request, 'session_hash', None)}"
+        client = getattr(request, "client", None)
+        return f"addr:{getattr(client, 'host', None) or 'unknown'}"
 
     def _key_of(self, llm) -> str:
         """Which discovered option is in use: get_llm picks the first one found."""
@@ -154,20 +188,23 @@ class App:
         return None
 
     def _may_serve(self, path: Path) -> bool:
-        roots = [self.settings.home / "uploads", self.settings.cache_dir / "pdf"]
-        inside = any(path.is_relative_to(r.resolve()) for r in roots if r.exists())
-        return inside or path in self.served_pdfs
+        arxiv_cache = (self.settings.cache_dir / "pdf").resolve()
+        return path.is_relative_to(arxiv_cache) or path in self.served_pdfs
 
     def allowed_paths(self) -> list[str]:
-        """What Gradio may serve: uploads, arXiv's PDF cache, and the library's local PDFs."""
+        """What Gradio may serve: arXiv's PDF cache and the PDFs the operator ingested
+        from the server's disk (`paperlens ingest FILE`). Never uploads: those are
+        shown only as rendered page images, never handed back as files."""
+        uploads = (self.settings.home / "uploads").resolve()
         for source in self.library.store.sources():
             path = Path(source.uri)
             if path.suffix.lower() == ".pdf" and path.is_file():
-                self.served_pdfs.add(path.resolve())
-        roots = [self.settings.home / "uploads", self.settings.cache_dir / "pdf"]
-        for root in roots:
-            root.mkdir(parents=True, exist_ok=True)
-        return [str(r.resolve()) for r in roots] + [str(p) for p in self.served_pdfs]
+                resolved = path.resolve()
+                if not resolved.is_relative_to(uploads):
+                    self.served_pdfs.add(resolved)
+        root = self.settings.cache_dir / "pdf"
+        root.mkdir(parents=True, exist_ok=True)
+        return [str(root.resolve())] + [str(p) for p in self.served_pdfs]
 
     def warm_up(self) -> None:
         """Load the model and index the bundled samples on first run (background)."""
@@ -249,15 +286,20 @@ def score_badge(score: float | None, relevance: float | None = None) -> str:
     return " · ".join(parts)
 
 
-def cite_links(text: str, panel: str) -> str:
-    """Escaped answer text whose [n] markers click the matching sources entry."""
-    return re.sub(
-        r"\[(\d+)\]",
-        lambda m: (
-            f'<a class="pl-cite" href="#{panel}-{m[1]}" data-panel="{panel}-box" '
-            f'data-n="{m[1]}">[{m[1]}]</a>'
-        ),
-        html.escape(text),
+def cite_links(text: str, panel: str, escape=html.escape) -> str:
+    """Escaped answer text whose [n] markers click the matching sources entry.
+
+    `escape` is html.escape for HTML panels, markdown_literal for the chatbot
+    (which renders Markdown: answer text quotes documents)."""
+    parts = re.split(r"\[(\d+)\]", text or "")
+    return "".join(
+        escape(part)
+        if i % 2 == 0
+        else (
+            f'<a class="pl-cite" href="#{panel}-{part}" data-panel="{panel}-box" '
+            f'data-n="{part}">[{part}]</a>'
+        )
+        for i, part in enumerate(parts)
     )
 
 
@@ -435,21 +477,11 @@ def settings_markdown(app: App) -> str:
 # ---- changing the library ------------------------------------------------------------
 
 
-def can_change_library(request: gr.Request | None) -> bool:
-    """May the person behind `request` change the library (refresh its sources)?
-
-    Everyone may, today; this is the one place that decides it for the Refresh
-    sources button, so access roles apply here.
-    """
-    return True
-
-
 def refresh_sources(app: App, pdfs: bool, request: gr.Request | None) -> str:
-    """The Refresh sources button: every URL source fetched again, changes ingested;
-    one Markdown line per source, document text escaped."""
-    if not can_change_library(request):
-        return "⚠️ you may not change this library"
+    """The Refresh sources button (librarians): every URL source fetched again, changes
+    ingested; one Markdown line per source, document text escaped."""
     try:
+        app.require_librarian(request)
         app.wait()
         events: list[str] = []
         report = app.library.refresh(pdfs=pdfs, on_event=events.append)
@@ -471,9 +503,13 @@ def refresh_sources(app: App, pdfs: bool, request: gr.Request | None) -> str:
 
 
 def store_uploads(paths: list[str], settings: Settings) -> tuple[list[str], list[str]]:
-    """Copy accepted uploads under the data dir with safe names; (stored, errors)."""
+    """Copy accepted uploads under the data dir; (stored, errors).
+
+    Each upload lands in a folder named by its content's hash, so two people's
+    files of the same name never replace each other (the same bytes land in the
+    same place). Gradio's temporary copy is removed: uploads are not served back.
+    """
     folder = settings.home / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
     stored, errors = [], []
     limit = settings.max_upload_mb * 1024 * 1024
     for path in paths or []:
@@ -483,13 +519,73 @@ def store_uploads(paths: list[str], settings: Settings) -> tuple[list[str], list
             errors.append(f"{name}: only PDF, text, Markdown or HTML files are accepted")
         elif source.stat().st_size > limit:
             errors.append(f"{name}: larger than the {settings.max_upload_mb:g} MB upload limit")
-        elif source.suffix.lower() == ".pdf" and source.read_bytes()[:5] != b"%PDF-":
+        elif source.suffix.lower() == ".pdf" and _head(source) != b"%PDF-":
             errors.append(f"{name}: not a PDF")
         else:
-            target = folder / name
+            target = folder / _file_sha256(source)[:24] / name
+            target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
             stored.append(str(target))
+        _drop_gradio_copy(source)
     return stored, errors
+
+
+def _head(path: Path) -> bytes:
+    with path.open("rb") as f:
+        return f.read(5)
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _drop_gradio_copy(path: Path) -> None:
+    """Delete Gradio's cached upload (its file route would serve it to anyone signed in)."""
+    cache = Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio")
+    try:
+        if path.resolve().is_relative_to(cache.resolve()):
+            path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def web_refs(text: str) -> list[str]:
+    """The add box's lines as URLs: http(s) URLs and arXiv ids only.
+
+    Never a path on the server: the app would read the server's files for whoever
+    asked, and its errors ("no such file" vs "unsupported type") would tell them
+    which files exist. arXiv ids become abs URLs so no argument is ever looked
+    up on the disk. Files come in through the upload box; the operator ingests
+    server folders with `paperlens ingest`.
+    """
+    refs = []
+    for line in (text or "").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if line.lower().startswith(("http://", "https://")):
+            refs.append(line)
+        elif (arxiv := parse_arxiv_ref(line)) is not None:
+            refs.append(f"https://arxiv.org/abs/{arxiv[0]}{arxiv[1] or ''}")
+        else:
+            shown = line if len(line) <= 80 else line[:77] + "…"
+            raise PaperlensError(
+                f"{shown}: not a URL or arXiv id (upload files with the box below; "
+                "the app never reads paths on the server)"
+            )
+    return refs
+
+
+def error_line(exc: Exception) -> str:
+    """One escaped line for a user-caused or environmental error; re-raises bugs."""
+    known = exc if isinstance(exc, PaperlensError) else user_error(exc)
+    if known is None:
+        raise exc
+    return f"⚠️ {html.escape(str(known))}"
 
 
 # ---- the UI --------------------------------------------------------------------------
@@ -529,7 +625,8 @@ def build(app: App) -> gr.Blocks:
         gr.Markdown(
             "# paperlens\nSearch and ask across ML paper digests and papers, in any language."
         )
-        status = gr.Markdown(app.status)
+        status = gr.Markdown(markdown_literal(app.status))
+        who = gr.Markdown("")
         seen = gr.State(-1)  # the catalog generation this page last showed
         # The generator choices this page shows (a background build may add one).
         shown_generators = gr.State(tuple((o.label, o.key) for o in app.generators))
@@ -549,29 +646,42 @@ def build(app: App) -> gr.Blocks:
             sources.click(ask_show, None, [ask_text, ask_image])
             gr.Examples(EXAMPLES, inputs=question)
 
-            def on_ask(message: str, history: list, language: str) -> Iterator:
+            def on_ask(message: str, history: list, language: str, request: gr.Request) -> Iterator:
                 history = list(history or [])
                 pairs = _pairs(history)
-                history.append({"role": "user", "content": message})
+                history.append({"role": "user", "content": markdown_literal(message[:2000])})
                 history.append({"role": "assistant", "content": ""})
                 try:
+                    check_query(message, app.settings, "question")
                     app.wait()
-                    text = ""
-                    for item in ask_stream(lib, message, lang=language, history=pairs, llm=app.llm):
-                        if isinstance(item, Answer):
-                            history[-1]["content"] = cite_links(item.text, "ask-sources")
-                            yield history, "", sources_panel(item, "ask-sources")
-                        else:
-                            text += item
-                            history[-1]["content"] = html.escape(text)
-                            yield history, "", gr.skip()
-                except PaperlensError as exc:
-                    history[-1]["content"] = f"⚠️ {html.escape(str(exc))}"
-                    yield history, "", gr.skip()
+                    with generator_turn(app, request) as turn:
+                        for ahead in turn.wait():
+                            history[-1]["content"] = waiting_line(ahead)
+                            yield history, gr.skip(), gr.skip()
+                        history[-1]["content"] = ""
+                        text = ""
+                        stream = ask_stream(lib, message, lang=language, history=pairs, llm=app.llm)
+                        for item in stream:
+                            turn.check()
+                            if isinstance(item, Answer):
+                                history[-1]["content"] = cite_links(
+                                    item.text, "ask-sources", markdown_literal
+                                )
+                                yield history, "", sources_panel(item, "ask-sources")
+                            else:
+                                text += item
+                                history[-1]["content"] = markdown_literal(text)
+                                yield history, "", gr.skip()
+                except Exception as exc:  # error_line re-raises what is not the user's
+                    history[-1]["content"] = error_line(exc)
+                    yield history, gr.skip(), gr.skip()
 
             ask_io = ([question, chatbot, lang], [chatbot, question, sources])
-            asked = ask_button.click(on_ask, *ask_io, concurrency_limit=1, concurrency_id="llm")
-            submitted = question.submit(on_ask, *ask_io, concurrency_limit=1, concurrency_id="llm")
+            # Gradio runs up to LLM_WORKERS of these at once; GeneratorGate inside
+            # decides who generates (app.gate: per-person limits, order, timeouts).
+            llm_events = {"concurrency_limit": LLM_WORKERS, "concurrency_id": "llm"}
+            asked = ask_button.click(on_ask, *ask_io, **llm_events)
+            submitted = question.submit(on_ask, *ask_io, **llm_events)
             ask_stop.click(None, cancels=[asked, submitted])
 
         with gr.Tab("Search"):
@@ -581,7 +691,9 @@ def build(app: App) -> gr.Blocks:
             search_text, search_image, search_show = evidence_view(app, "search")
             results.click(search_show, None, [search_text, search_image])
             search_button.click(
-                lambda q: _guard(lambda: hits_table(lib.searcher.search(q, k=10))),
+                lambda q: _guard(
+                    lambda: hits_table(lib.searcher.search(check_query(q, app.settings), k=10))
+                ),
                 query,
                 results,
                 concurrency_limit=4,
@@ -599,7 +711,11 @@ def build(app: App) -> gr.Blocks:
 
             def on_similar(choice: str, body: str) -> str:
                 if body and body.strip():
-                    return _guard(lambda: similar_table(similar_to_text(lib, body, 8)))
+                    return _guard(
+                        lambda: similar_table(
+                            similar_to_text(lib, check_query(body, app.settings, "text"), 8)
+                        )
+                    )
                 return _guard(lambda: similar_table(similar_to_paper(lib, paper_ref(choice), 8)))
 
             similar_button.click(on_similar, [paper, text], similar_out, concurrency_limit=4)
@@ -615,30 +731,34 @@ def build(app: App) -> gr.Blocks:
             sum_text, sum_image, sum_show = evidence_view(app, "summary")
             summary_sources.click(sum_show, None, [sum_text, sum_image])
 
-            def on_summarize(choice: str, language: str) -> Iterator:
+            def on_summarize(choice: str, language: str, request: gr.Request) -> Iterator:
                 try:
+                    check_query(choice, app.settings, "paper")
                     app.wait()
-                    text = ""
-                    for item in summarize_stream(
-                        lib, paper_ref(choice), lang=language, llm=app.llm
-                    ):
-                        if isinstance(item, Answer):
-                            yield (
-                                f"<p>{cite_links(item.text, 'summary-sources')}</p>",
-                                sources_panel(item, "summary-sources"),
-                            )
-                        else:
-                            text += item
-                            yield f"<p>{html.escape(text)}</p>", gr.skip()
-                except PaperlensError as exc:
-                    yield f"<p>⚠️ {html.escape(str(exc))}</p>", ""
+                    with generator_turn(app, request) as turn:
+                        for ahead in turn.wait():
+                            yield f"<p><em>{html.escape(waiting_line(ahead))}</em></p>", gr.skip()
+                        text = ""
+                        for item in summarize_stream(
+                            lib, paper_ref(choice), lang=language, llm=app.llm
+                        ):
+                            turn.check()
+                            if isinstance(item, Answer):
+                                yield (
+                                    f"<p>{cite_links(item.text, 'summary-sources')}</p>",
+                                    sources_panel(item, "summary-sources"),
+                                )
+                            else:
+                                text += item
+                                yield f"<p>{html.escape(text)}</p>", gr.skip()
+                except Exception as exc:  # error_line re-raises what is not the user's
+                    yield f"<p>{error_line(exc)}</p>", ""
 
             summarized = summary_button.click(
                 on_summarize,
                 [summary_paper, summary_lang],
                 [summary_text, summary_sources],
-                concurrency_limit=1,
-                concurrency_id="llm",
+                **llm_events,
             )
             summary_stop.click(None, cancels=[summarized])
 
@@ -676,33 +796,48 @@ def build(app: App) -> gr.Blocks:
                 reingest_button = gr.Button("Re-ingest", scale=1)
                 refresh_button = gr.Button("Refresh sources", scale=1)
 
-            def on_add(lines: str, files: list | None, pdfs: bool, progress=PROGRESS):
+            def on_add(
+                lines: str,
+                files: list | None,
+                pdfs: bool,
+                request: gr.Request,
+                progress=PROGRESS,
+            ):
                 try:
+                    user = app.require_librarian(request)
                     app.wait()
-                    refs = [ln.strip() for ln in (lines or "").splitlines() if ln.strip()]
+                    refs = web_refs(lines)
                     stored, errors = store_uploads(files or [], app.settings)
                     events: list[str] = [f"error: {e}" for e in errors]
                     todo = refs + stored
+                    log.info("%s adds %d source(s)", user, len(todo))
                     for n, ref in enumerate(todo):
                         progress((n, len(todo)), desc=f"ingesting {Path(ref).name}")
                         lib.ingest([ref], pdfs=pdfs, on_event=events.append)
                     app.status = app._ready_line()
-                    return "\n".join(f"- {html.escape(e)}" for e in events) or "nothing to add"
-                except PaperlensError as exc:
-                    return f"⚠️ {html.escape(str(exc))}"
+                    return report_lines(events) or "nothing to add"
+                except Exception as exc:  # error_line re-raises what is not the user's
+                    return error_line(exc)
 
             added = add_button.click(
                 on_add, [urls, uploads, fetch_pdfs], report, concurrency_limit=1
             )
             add_stop.click(None, cancels=[added])
 
-            def on_delete(frame) -> str:
-                ids = selected_ids(frame)
-                if not ids:
-                    return "tick the Select box of the papers to delete first"
-                deleted = [pid for pid in ids if lib.store.delete_paper(pid)]
-                app.status = app._ready_line()
-                return f"deleted {len(deleted)} paper(s): " + html.escape(", ".join(deleted))
+            def on_delete(frame, request: gr.Request) -> str:
+                try:
+                    user = app.require_librarian(request)
+                    ids = selected_ids(frame)
+                    if not ids:
+                        return "tick the Select box of the papers to delete first"
+                    deleted = [pid for pid in ids if lib.store.delete_paper(pid)]
+                    log.info("%s deleted %s", user, deleted)
+                    app.status = app._ready_line()
+                    return f"deleted {len(deleted)} paper(s): " + markdown_literal(
+                        ", ".join(deleted)
+                    )
+                except Exception as exc:  # error_line re-raises what is not the user's
+                    return error_line(exc)
 
             delete_button.click(on_delete, table, report, concurrency_limit=1)
 
@@ -712,16 +847,22 @@ def build(app: App) -> gr.Blocks:
 
             source_table.select(on_source, None, chosen_source)
 
-            def on_reingest(uri: str) -> str:
-                if not (uri or "").strip():
-                    return "click a source row first"
+            def on_reingest(uri: str, request: gr.Request) -> str:
                 try:
+                    user = app.require_librarian(request)
+                    uri = (uri or "").strip()
+                    if not uri:
+                        return "click a source row first"
+                    # Only what the library already holds: never a new path on the server.
+                    if lib.store.source(uri) is None:
+                        return "⚠️ not a source of this library (click a row of the Sources table)"
                     events: list[str] = []
-                    lib.ingest([uri.strip()], pdfs=False, on_event=events.append)
+                    log.info("%s re-ingests %s", user, uri)
+                    lib.ingest([uri], pdfs=False, on_event=events.append)
                     app.status = app._ready_line()
-                    return "\n".join(f"- {html.escape(e)}" for e in events) or "done"
-                except PaperlensError as exc:
-                    return f"⚠️ {html.escape(str(exc))}"
+                    return report_lines(events) or "done"
+                except Exception as exc:  # error_line re-raises what is not the user's
+                    return error_line(exc)
 
             reingest_button.click(on_reingest, chosen_source, report, concurrency_limit=1)
 
@@ -745,12 +886,16 @@ def build(app: App) -> gr.Blocks:
             )
             generator_note = gr.Markdown()
 
-            def on_generator(key: str):
+            def on_generator(key: str, request: gr.Request):
                 try:
+                    if key == app.generator_key:  # a page showing the current choice
+                        return gr.skip(), gr.skip()
+                    user = app.require_librarian(request)
                     label = app.use_generator(key)
+                    log.info("%s switched the generator to %s", user, key)
                     return f"new questions now use: {html.escape(label)}", settings_markdown(app)
-                except PaperlensError as exc:
-                    return f"⚠️ {html.escape(str(exc))}", gr.skip()
+                except Exception as exc:  # error_line re-raises what is not the user's
+                    return error_line(exc), gr.skip()
 
             generator.change(on_generator, generator, [generator_note, settings_info])
 
@@ -765,12 +910,13 @@ def build(app: App) -> gr.Blocks:
                 radio, shown = gr.update(choices=list(offered), value=app.generator_key), offered
             unchanged = not app.ready.is_set() or lib.store.generation == generation
             if unchanged:
-                return (app.status, generation, shown, radio, *[gr.skip()] * len(catalog_outputs))
+                line = markdown_literal(app.status)
+                return (line, generation, shown, radio, *[gr.skip()] * len(catalog_outputs))
             current = lib.store.generation
             papers = lib.store.papers()  # one catalog pass for the pickers and the table
             choices = paper_choices(lib, papers)
             return (
-                app.status,
+                markdown_literal(app.status),
                 current,
                 shown,
                 radio,
@@ -789,6 +935,19 @@ def build(app: App) -> gr.Blocks:
             on_tick, *tick_io, show_progress="hidden", concurrency_limit=None, queue=False
         )
         demo.load(on_tick, *tick_io, show_progress="hidden", queue=False)
+
+        # Readers see the librarian's controls disabled. A convenience only: every
+        # handler behind them checks the role on the server (app.require_librarian).
+        librarian_controls = [urls, uploads, add_button, delete_button, reingest_button, generator]
+
+        def on_roles(request: gr.Request):
+            role = app.access.role_of(getattr(request, "username", None))
+            name = getattr(request, "username", None)
+            line = f"signed in as **{markdown_literal(name)}** ({role})" if name else ""
+            editable = role == LIBRARIAN
+            return (line, *[gr.update(interactive=editable) for _ in librarian_controls])
+
+        demo.load(on_roles, None, [who, *librarian_controls], queue=False)
     return demo
 
 
@@ -814,8 +973,33 @@ def _message_text(content) -> str:
 def _guard(render) -> str:
     try:
         return render()
-    except PaperlensError as exc:
-        return f"<p>⚠️ {html.escape(str(exc))}</p>"
+    except Exception as exc:  # error_line re-raises what is not the user's
+        return f"<p>{error_line(exc)}</p>"
+
+
+# Gradio threads that may run Ask/Summarize handlers at once: most of them only
+# wait inside app.gate for the generator (and tell their user their place).
+LLM_WORKERS = 16
+
+
+@contextlib.contextmanager
+def generator_turn(app: App, request: gr.Request | None) -> Iterator[Ticket]:
+    """A place in line for the generator, given back however the handler ends
+    (finished, error, Stop, or Gradio closing the generator of a page that left)."""
+    ticket = app.gate.admit(app.user_key(request))
+    try:
+        yield ticket
+    finally:
+        ticket.release()
+
+
+def waiting_line(ahead: int) -> str:
+    return f"waiting for the generator: {ahead} request(s) ahead of yours…"
+
+
+def report_lines(events: list[str]) -> str:
+    """Ingest events (they quote titles and URLs from documents) as a Markdown list."""
+    return "\n".join(f"- {markdown_literal(e)}" for e in events)
 
 
 def launch_options(
@@ -836,12 +1020,42 @@ def launch_options(
     }
 
 
-def main(port: int | None = None, host: str | None = None, root_path: str | None = None) -> None:
+def _combined(*options: dict) -> dict:
+    """`Blocks.launch` keyword arguments from several parts, their `app_kwargs`
+    middlewares concatenated (login's upload check, MCP's route)."""
+    merged: dict = {}
+    for part in options:
+        for key, value in part.items():
+            if key != "app_kwargs":
+                merged[key] = value
+                continue
+            kwargs = merged.setdefault("app_kwargs", {})
+            for name, item in value.items():
+                if name == "middleware":
+                    kwargs["middleware"] = [*kwargs.get("middleware", []), *item]
+                else:
+                    kwargs[name] = item
+    return merged
+
+
+def main(
+    port: int | None = None,
+    host: str | None = None,
+    root_path: str | None = None,
+    allow_anonymous: bool | None = None,
+) -> None:
+    """Start the app; PaperlensError for a configuration that would be unsafe or broken."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     logging.basicConfig(level=logging.INFO)
     settings = Settings()
-    mcp_http.check_exposure(settings, mcp_http.serving_host(host))  # before loading models
-    app = App(settings)
+    listen = launch_options(host, port, root_path)
+    where = listen["server_name"] or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
+    anonymous_ok = settings.allow_anonymous if allow_anonymous is None else allow_anonymous
+    policy = AccessPolicy.from_settings(settings, host=where)
+    check_exposure(where, policy, anonymous_ok)  # before loading models
+    mcp_http.check_exposure(settings, where, login=policy.mode != "none")
+    app = App(settings, host=where)
+    log.info("access: %s (anonymous role: %s)", app.access.mode, app.access.anonymous_role)
     allowed = app.allowed_paths()
     threading.Thread(target=app.warm_up, daemon=True).start()
     demo = build(app)
@@ -849,8 +1063,10 @@ def main(port: int | None = None, host: str | None = None, root_path: str | None
     # MCP tools at /mcp when PAPERLENS_MCP_HTTP is on, answering with the app's generator.
     lens = Paperlens(app.library, llm_source=lambda: app.llm)
     demo.launch(
-        **launch_options(host, port, root_path),
-        **mcp_http.launch_options(lens, settings, host),
+        **listen,
+        **_combined(
+            auth_launch_options(app.access), mcp_http.launch_options(lens, settings, where)
+        ),
         share=False,
         max_file_size=f"{settings.max_upload_mb:g}mb",
         show_error=False,

@@ -67,13 +67,13 @@ class ArxivClient:
         digest = sha256_bytes(repr((paper.title, paper.abstract)).encode())
         if with_pdf:
             try:
-                from ingest.pdf import extract_pdf, pdf_sections
+                from ingest.pdf import pdf_sections, read_pdf
 
                 path = self.pdf_path(arxiv_id, version)
                 data = path.read_bytes()
                 digest = sha256_bytes(data)
                 paper.sections += pdf_sections(
-                    extract_pdf(data, max_pages=self.settings.max_pdf_pages)
+                    read_pdf(data, self.settings, name=f"PDF of {arxiv_id}")
                 )
             except NetworkUnreachable:
                 raise

@@ -128,6 +128,35 @@ class Settings(BaseSettings):
     # `paperlens refresh`: seconds between two requests to one host (politeness).
     refresh_delay_seconds: float = 1.0
 
+    # Who may use the app (assistant/access.py, docs/deploying.md).
+    # auth: auto (password when the users file exists, else none) | none | password | proxy
+    auth: str = "auto"
+    users_file: Path | None = None  # default: <home>/users.toml
+    # none mode: the role of everyone; unset = librarian on loopback, reader elsewhere.
+    anonymous_role: str | None = None
+    # proxy mode: the header carrying the signed-in user, believed only from these peers.
+    auth_header: str = "X-Forwarded-User"
+    trusted_proxies: list[str] = ["127.0.0.1", "::1"]
+    proxy_default_role: str = "reader"  # proxy users not named in the users file
+    # Serve a non-loopback address with no login (`serve --allow-anonymous`).
+    allow_anonymous: bool = False
+    # Fair use of the generator (assistant/fairuse.py): requests one person may have
+    # running or waiting, answers generated at once, and how long either may take.
+    requests_per_user: int = 2
+    generator_slots: int = 1
+    generation_timeout: float = 300.0
+    queue_timeout: float = 600.0
+    # Bounds on what a query may cost: characters, and results asked for.
+    max_query_chars: int = 2000
+    # A PDF is parsed in a child process with these limits (decompression bombs,
+    # cyclic object graphs): address space in MB and wall-clock seconds.
+    pdf_memory_mb: int = 1024
+    # A digest's text: 4x the largest real one (DAIR.AI's, 0.97 MB, 2,149 lines)
+    # parses in seconds; a 24 MB one of 200k entries took 198 s, then hours to embed.
+    max_digest_chars: int = 4_000_000
+    max_papers_per_source: int = 5000
+    pdf_timeout: float = 120.0
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -2,10 +2,16 @@
 
 Every download in paperlens goes through `Fetcher`, so the safety rules hold
 everywhere: a digest URL typed by a user, an arXiv PDF, a redirect target.
+
+Each hop's host is resolved once, every address is checked, and the request
+goes to a checked address (the Host header and TLS name stay the host's).
+Resolving again to connect would let a DNS-rebinding name answer a public
+address to the check and 127.0.0.1 to the connection.
 """
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import ipaddress
 import os
@@ -14,7 +20,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
@@ -22,6 +28,8 @@ from ingest.config import Settings
 from ingest.errors import FetchError, NetworkUnreachable
 
 RETRY_STATUS = {429, 500, 502, 503, 504}
+MAX_URL_CHARS = 8192
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
 MAX_REDIRECTS = 5
 MAX_RETRY_AFTER = 60.0
 
@@ -58,6 +66,10 @@ class Fetcher:
             follow_redirects=False,  # each hop is checked by hand
             headers={"User-Agent": settings.user_agent},
             transport=transport,
+            # Connections are made to addresses, not names: a pooled one must never
+            # carry a request for another host that shares the address.
+            limits=httpx.Limits(max_keepalive_connections=0),
+            trust_env=False,  # a proxy would resolve the name again, unchecked
         )
         self._last_request: dict[str, float] = {}
         self._lock = threading.Lock()
@@ -123,8 +135,8 @@ class Fetcher:
         self, url: str, limit: int, polite_delay: float, headers: dict[str, str] | None = None
     ) -> tuple[str, _Answer]:
         for _hop in range(MAX_REDIRECTS + 1):
-            check_url_allowed(url, allow_private=self.settings.allow_private)
-            response_or_url = self._with_retries(url, limit, polite_delay, headers or {})
+            addresses = check_url_allowed(url, allow_private=self.settings.allow_private)
+            response_or_url = self._with_retries(url, addresses, limit, polite_delay, headers or {})
             if isinstance(response_or_url, str):
                 url = response_or_url  # a redirect: check the next hop too
                 continue
@@ -132,13 +144,13 @@ class Fetcher:
         raise FetchError(f"{url}: too many redirects")
 
     def _with_retries(
-        self, url: str, limit: int, polite_delay: float, headers: dict[str, str]
+        self, url: str, addresses: list, limit: int, polite_delay: float, headers: dict[str, str]
     ) -> str | _Answer:
         attempts = max(1, self.settings.http_retries + 1)
         for attempt in range(attempts):
             self._wait_politely(url, polite_delay)
             try:
-                with self._client.stream("GET", url, headers=headers) as response:
+                with self._stream_pinned(url, addresses, headers) as response:
                     validators = (
                         response.headers.get("etag"),
                         response.headers.get("last-modified"),
@@ -174,6 +186,37 @@ class Fetcher:
                 raise FetchError(f"{url}: {_reason(exc)}") from exc
         raise FetchError(f"{url}: gave up after {attempts} attempts")
 
+    @contextlib.contextmanager
+    def _stream_pinned(self, url: str, addresses: list, headers: dict[str, str]):
+        """GET `url` from the first checked address that accepts a connection."""
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        default_port = 443 if parts.scheme == "https" else 80
+        name = f"[{host}]" if ":" in host else host  # an IPv6 literal keeps its brackets
+        host_header = name if parts.port in (None, default_port) else f"{name}:{parts.port}"
+        last: httpx.ConnectError | None = None
+        for address in addresses:
+            literal = f"[{address}]" if address.version == 6 else str(address)
+            netloc = literal + (f":{parts.port}" if parts.port else "")
+            pinned = urlunsplit(parts._replace(netloc=netloc))
+            request = self._client.build_request(
+                "GET",
+                pinned,
+                headers={**headers, "Host": host_header},
+                extensions={"sni_hostname": host},  # TLS name and certificate: the host's
+            )
+            try:
+                response = self._client.send(request, stream=True)
+            except httpx.ConnectError as exc:
+                last = exc  # like the OS resolver's connect: try the next address
+                continue
+            try:
+                yield response
+            finally:
+                response.close()
+            return
+        raise last or httpx.ConnectError(f"no address for {host}")
+
     def _wait_politely(self, url: str, delay: float) -> None:
         if delay <= 0:
             return
@@ -188,34 +231,82 @@ class Fetcher:
         self._client.close()
 
 
-def check_url_allowed(url: str, *, allow_private: bool) -> None:
-    """Refuse non-http(s) URLs and, unless allowed, hosts on private networks."""
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def check_url_allowed(url: str, *, allow_private: bool) -> list[Address]:
+    """The addresses to connect to for `url`, resolved once and all checked.
+
+    Refuses non-http(s) URLs, URLs too long to be real, and, unless allowed,
+    any host with an address that is not public, in every spelling: decimal
+    (2130706433), hex (0x7f.1), short (127.1), IPv4-mapped or -embedded IPv6,
+    link-local, or a name that resolves to one of those.
+    """
+    if len(url) > MAX_URL_CHARS:
+        raise FetchError(f"URL of {len(url):,} characters refused (limit {MAX_URL_CHARS:,})")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise FetchError(f"only http(s) URLs are supported: {url}")
-    if not parts.hostname:
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:  # a port that is not a number
+        raise FetchError(f"not a valid URL: {url}") from exc
+    if not host:
         raise FetchError(f"not a valid URL: {url}")
-    if allow_private:
-        return
-    for address in _addresses(parts.hostname, parts.port or 443):
-        if not address.is_global:
-            kind = "a loopback" if address.is_loopback else "a private or reserved"
-            raise FetchError(
-                f"refusing to fetch {url}: {address} is {kind} address "
-                "(use --allow-private to allow)"
-            )
+    if parts.username is not None or parts.password is not None:
+        # It would be stored as the source's name and shown to every reader.
+        raise FetchError(f"URLs with a user name or password are not accepted: {host}")
+    addresses = _addresses(host, port or (443 if parts.scheme == "https" else 80))
+    if not allow_private:
+        for address in addresses:
+            if not _is_public(address):
+                kind = "a loopback" if _is_loopback(address) else "a private or reserved"
+                raise FetchError(
+                    f"refusing to fetch {url}: {address} is {kind} address "
+                    "(use --allow-private to allow)"
+                )
+    return addresses
 
 
-def _addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+def _is_public(address: Address) -> bool:
+    """Public, and so is any IPv4 address it carries (mapped, 6to4, Teredo, NAT64)."""
+    if not address.is_global or address.is_multicast:
+        return False
+    return all(inner.is_global for inner in _embedded_ipv4(address))
+
+
+def _is_loopback(address: Address) -> bool:
+    return address.is_loopback or any(inner.is_loopback for inner in _embedded_ipv4(address))
+
+
+def _embedded_ipv4(address: Address) -> list[ipaddress.IPv4Address]:
+    if address.version != 6:
+        return []
+    inner = [address.ipv4_mapped, address.sixtofour, address.teredo and address.teredo[1]]
+    if address in NAT64:
+        inner.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return [a for a in inner if a is not None]
+
+
+def _addresses(host: str, port: int) -> list[Address]:
+    """Every address `host` stands for: a literal, or what the resolver answers once."""
     try:
         return [ipaddress.ip_address(host.strip("[]"))]
     except ValueError:
         pass
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise NetworkUnreachable(f"cannot resolve {host}: {exc.strerror or exc}") from exc
-    return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    except (socket.gaierror, UnicodeError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise NetworkUnreachable(f"cannot resolve {host}: {reason}") from exc
+    addresses: list[Address] = []
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        if address not in addresses:
+            addresses.append(address)
+    if not addresses:
+        raise NetworkUnreachable(f"cannot resolve {host}: no address")
+    return addresses
 
 
 def _read_capped(response: httpx.Response, url: str, limit: int) -> list[bytes]:

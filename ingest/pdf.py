@@ -75,6 +75,20 @@ class PdfText:
     two_column_pages: int = 0
 
 
+def read_pdf(data: bytes | Path, settings: Settings, *, name: str = "PDF") -> PdfText:
+    """`extract_pdf` within the memory and time limits of `settings` (ingest/pdfbox.py):
+    how every PDF from outside is read."""
+    from ingest.pdfbox import extract_pdf_bounded
+
+    return extract_pdf_bounded(
+        data,
+        max_pages=settings.max_pdf_pages,
+        name=name,
+        memory_mb=settings.pdf_memory_mb,
+        timeout=settings.pdf_timeout,
+    )
+
+
 def extract_pdf(data: bytes | Path, *, max_pages: int, name: str = "PDF") -> PdfText:
     """Read and clean every page; one-line IngestErrors for PDFs we cannot use."""
     raw = data.read_bytes() if isinstance(data, Path) else data
@@ -141,8 +155,8 @@ def pdf_sections(pdf: PdfText) -> list[Section]:
 
 
 def parse_pdf_bytes(data: bytes, *, uri: str, settings: Settings) -> SourceDoc:
-    """A local or uploaded PDF -> a SourceDoc with one paper."""
-    pdf = extract_pdf(data, max_pages=settings.max_pdf_pages, name=uri)
+    """A local or uploaded PDF -> a SourceDoc with one paper (read in a bounded child)."""
+    pdf = read_pdf(data, settings, name=uri)
     arxiv_id = pdf.arxiv_id or find_arxiv_id(Path(uri).name)
     title = pdf.title or Path(uri).stem
     links = {}

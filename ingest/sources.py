@@ -6,6 +6,7 @@ with the catalog and skip unchanged sources before doing any parsing work.
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -131,7 +132,17 @@ def parse_raw(raw: RawSource, settings: Settings) -> SourceDoc:
     from ingest.digests import read_digest
 
     text = decode_text(raw.data, raw.uri)
+    if len(text) > settings.max_digest_chars:
+        raise IngestError(
+            f"{raw.uri}: {len(text):,} characters is over the {settings.max_digest_chars:,} "
+            "limit for one digest (PAPERLENS_MAX_DIGEST_CHARS); split it"
+        )
     result = read_digest(text, content_type=raw.content_type)
+    if len(result.papers) > settings.max_papers_per_source:
+        raise IngestError(
+            f"{raw.uri}: {len(result.papers):,} papers is over the "
+            f"{settings.max_papers_per_source:,} limit for one source; split it"
+        )
     if not result.papers:
         seen = f"; {result.entries} linked entries, none to a paper" if result.entries else ""
         raise IngestError(f"{raw.uri}: no papers found (is this a paper digest?{seen})")
@@ -148,7 +159,16 @@ def parse_raw(raw: RawSource, settings: Settings) -> SourceDoc:
 
 
 def decode_text(data: bytes, uri: str) -> str:
-    """Bytes -> str: UTF-8 (with or without BOM), else the detected charset."""
+    """Bytes -> str: UTF-8 (with or without BOM), UTF-16 with a BOM, else the detected
+    charset."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise IngestError(f"{uri}: not valid UTF-16 text") from exc
+        if "\x00" in text:
+            raise IngestError(f"{uri}: not a text file (binary content)")
+        return text
     if b"\x00" in data[:4096]:
         raise IngestError(f"{uri}: not a text file (binary content)")
     try:

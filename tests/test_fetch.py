@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 
 import httpx
@@ -121,3 +122,89 @@ def test_download_is_atomic_and_checks_pdf_magic(tmp_path, server):
     server.routes["/real.pdf"] = Route(body=b"%PDF-1.4 tiny")
     path = fetcher(tmp_path).download(server.url("/real.pdf"), dest, expect_pdf=True)
     assert path.read_bytes() == b"%PDF-1.4 tiny"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://2130706433/",  # decimal
+        "http://0x7f000001/",  # hex
+        "http://0x7f.1/",
+        "http://0177.0.0.1/",  # octal
+        "http://127.1/",  # short
+        "http://0.0.0.0:8080/",
+        "http://[::]/",
+        "http://[::ffff:127.0.0.1]/",  # IPv4-mapped IPv6
+        "http://[::ffff:7f00:1]/",
+        "http://[2002:7f00:1::]/",  # 6to4 around 127.0.0.1
+        "http://[64:ff9b::a00:1]/",  # NAT64 around 10.0.0.1
+        "http://169.254.169.254/latest/meta-data/",  # cloud metadata, link-local
+        "http://[fe80::1]/",  # link-local IPv6
+        "http://[fd00::1]/",  # unique local
+        "http://224.0.0.1/",  # multicast
+    ],
+)
+def test_every_spelling_of_a_private_address_is_refused(url):
+    with pytest.raises(FetchError, match="refusing to fetch"):
+        check_url_allowed(url, allow_private=False)
+
+
+def test_credentials_and_absurdly_long_urls_are_refused_in_one_line():
+    with pytest.raises(FetchError, match="user name or password"):
+        check_url_allowed("https://alice:secret@example.org/digest.md", allow_private=False)
+    with pytest.raises(FetchError, match="URL of 100,0"):
+        check_url_allowed("https://example.org/" + "a" * 100_000, allow_private=False)
+
+
+def resolver(monkeypatch, answers: dict[str, list[str]]) -> list[str]:
+    """A name service for the test: each lookup of a name pops its next answer."""
+    asked: list[str] = []
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host not in answers:  # the address literals the socket layer looks up
+            return real(host, port, *args, **kwargs)
+        asked.append(host)
+        address = answers[host].pop(0) if len(answers[host]) > 1 else answers[host][0]
+        return [(2, 1, 6, "", (address, port))]
+
+    monkeypatch.setattr("socket.getaddrinfo", getaddrinfo)
+    return asked
+
+
+def test_dns_rebinding_cannot_move_the_request_to_loopback(tmp_path, monkeypatch):
+    """A name answers a public address to the check, then 127.0.0.1: the request
+    still goes to the address that was checked, with the name as Host."""
+    asked = resolver(monkeypatch, {"rebind.example": ["93.184.216.34", "127.0.0.1"]})
+    seen = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.host, request.headers["host"]))
+        return httpx.Response(200, content=b"public digest")
+
+    client = Fetcher(Settings(home=tmp_path), transport=httpx.MockTransport(answer))
+    assert client.get("http://rebind.example/digest.md").content == b"public digest"
+    assert seen == [("93.184.216.34", "rebind.example")]
+    assert asked == ["rebind.example"]  # resolved once
+
+
+def test_a_name_or_a_redirect_that_resolves_to_a_private_address_is_refused(tmp_path, monkeypatch):
+    resolver(monkeypatch, {"intranet.example": ["10.0.0.7"], "ok.example": ["93.184.216.34"]})
+    with pytest.raises(FetchError, match="10.0.0.7 is a private"):
+        check_url_allowed("https://intranet.example/", allow_private=False)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(302, headers={"Location": "http://intranet.example/admin"})
+
+    client = Fetcher(Settings(home=tmp_path), transport=httpx.MockTransport(answer))
+    with pytest.raises(FetchError, match="10.0.0.7 is a private"):
+        client.get("http://ok.example/digest.html")
+
+
+def test_the_request_reaches_the_checked_address_with_the_hosts_name(tmp_path, server, monkeypatch):
+    """Over a real socket: the name resolves (once) to the loopback test server."""
+    resolver(monkeypatch, {"papers.example": ["127.0.0.1", "192.0.2.1"]})
+    server.routes["/digest.md"] = Route(body=b"# pinned")
+    url = f"http://papers.example:{server.port}/digest.md"
+    assert fetcher(tmp_path).get(url).content == b"# pinned"
+    assert server.requests[0][1]["Host"] == f"papers.example:{server.port}"

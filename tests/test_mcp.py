@@ -265,7 +265,8 @@ def test_http_without_the_token_is_refused_and_the_app_still_serves_its_pages(se
 
 def test_serving_mcp_beyond_loopback_without_a_token_refuses_to_start(home):
     proc = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "serve", "--host", "0.0.0.0", "--port", "1"],
+        [sys.executable, "-m", "assistant.cli", "serve", "--host", "0.0.0.0", "--port", "1"]
+        + ["--allow-anonymous"],  # the app itself may be open: MCP still needs its token
         capture_output=True,
         text=True,
         env=server_env(home, PAPERLENS_MCP_HTTP="true", PAPERLENS_MCP_TOKEN=""),
@@ -273,8 +274,19 @@ def test_serving_mcp_beyond_loopback_without_a_token_refuses_to_start(home):
         timeout=120,
     )
     assert proc.returncode == 1
-    assert proc.stderr.startswith("error: PAPERLENS_MCP_HTTP is on and the app listens on 0.0.0.0")
+    assert "error: PAPERLENS_MCP_HTTP is on and the app listens on 0.0.0.0" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_mcp_over_http_needs_its_token_when_the_app_asks_people_to_sign_in():
+    from assistant.mcp_http import check_exposure
+    from ingest.config import Settings
+    from ingest.errors import PaperlensError
+
+    with pytest.raises(PaperlensError, match="asks people to sign in: set PAPERLENS_MCP_TOKEN"):
+        check_exposure(Settings(mcp_http=True), "127.0.0.1", login=True)
+    check_exposure(Settings(mcp_http=True, mcp_token="s3cret"), "127.0.0.1", login=True)
+    check_exposure(Settings(mcp_http=True), "127.0.0.1", login=False)
 
 
 def test_mcp_over_http_is_off_unless_enabled_and_needs_a_token_beyond_loopback(tmp_path):

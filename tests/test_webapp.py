@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from assistant.access import AccessDenied
 from assistant.answers import Answer, Citation
 from assistant.webapp import (
     App,
@@ -151,9 +154,12 @@ def test_refresh_sources_reports_new_papers_and_obeys_who_may_change_the_library
         assert shown.startswith("**1 sources checked, 1 updated, 1 papers added, 0 failed**")
         assert "added: Sinks &amp; Streams [2309.17453]" in shown  # titles are escaped
 
-        monkeypatch.setattr(webapp, "can_change_library", lambda request: False)
+        def reader(request):
+            raise AccessDenied("signed in as a reader: only librarians may change the library")
+
+        monkeypatch.setattr(app, "require_librarian", reader)
         asked = len(server.requests)
-        assert webapp.refresh_sources(app, False, None).startswith("⚠️ you may not change")
+        assert webapp.refresh_sources(app, False, None).startswith("⚠️ signed in as a reader")
         assert len(server.requests) == asked
 
 
@@ -172,3 +178,57 @@ def test_switching_the_generator_takes_effect(settings, embedder):
     assert app.generators[-1].key == "none"
     app.use_generator("none")
     assert app.llm is None and app.generator_key == "none"
+
+
+def test_the_add_box_takes_urls_and_arxiv_ids_never_paths_on_the_server(tmp_path):
+    from assistant.webapp import web_refs
+
+    assert web_refs("https://example.org/digest.md\n\n2106.09685v2\n") == [
+        "https://example.org/digest.md",
+        "https://arxiv.org/abs/2106.09685v2",
+    ]
+    secret = tmp_path / "notes.md"
+    secret.write_text("# private")
+    # Existing and missing paths get the same answer: no oracle over the disk.
+    for line in (str(secret), str(tmp_path / "missing.md"), str(tmp_path), "/etc/passwd"):
+        with pytest.raises(Exception, match="not a URL or arXiv id") as caught:
+            web_refs(line)
+        assert "never reads paths" in str(caught.value)
+
+
+def test_two_uploads_with_one_name_keep_both_files(tmp_path, settings):
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir(), second.mkdir()
+    (first / "digest.md").write_text("# Ann's digest")
+    (second / "digest.md").write_text("# Bob's digest")
+    stored_a, _ = store_uploads([str(first / "digest.md")], settings)
+    stored_b, _ = store_uploads([str(second / "digest.md")], settings)
+    assert stored_a != stored_b
+    assert [Path(p).read_text() for p in stored_a + stored_b] == [
+        "# Ann's digest",
+        "# Bob's digest",
+    ]
+
+
+def test_uploads_are_never_among_the_files_the_app_serves(settings, embedder, tmp_path):
+    from tests.pdf_fixtures import paper_pdf
+
+    app = App(settings)
+    app.library.__dict__["embedder"] = embedder
+    pdf = tmp_path / "paper.pdf"
+    pdf.write_bytes(paper_pdf())
+    stored, _ = store_uploads([str(pdf)], settings)
+    app.library.ingest(stored, pdfs=False)
+    assert app.library.store.source(stored[0]) is not None  # in the library…
+    uploads = str((settings.home / "uploads").resolve())
+    assert not any(p.startswith(uploads) for p in app.allowed_paths())  # …not served
+
+
+def test_document_markdown_in_an_answer_is_shown_as_text_not_markup():
+    from assistant.markup import markdown_literal
+
+    text = "See ![beacon](https://t.example/p.png) and [x](javascript:alert(1)) [1]"
+    shown = cite_links(text, "ask-sources", markdown_literal)
+    assert "![" not in shown and "](" not in shown  # no Markdown image or link survives
+    assert "<img" not in shown and "javascript:" not in shown
+    assert 'class="pl-cite" href="#ask-sources-1"' in shown  # citations still click
