@@ -35,6 +35,7 @@ from assistant.similar import similar_to_paper, similar_to_text
 from assistant.summarize import summarize_stream
 from index.hits import snippet
 from index.library import Library
+from index.progress import Throughput
 from ingest.config import Settings
 from ingest.errors import PaperlensError
 from ingest.sources import SUPPORTED
@@ -647,8 +648,15 @@ def build(app: App) -> gr.Blocks:
                     events: list[str] = [f"error: {e}" for e in errors]
                     todo = refs + stored
                     for n, ref in enumerate(todo):
-                        progress((n, len(todo)), desc=f"ingesting {Path(ref).name}")
-                        lib.ingest([ref], pdfs=pdfs, on_event=events.append)
+                        name = f"ingesting {Path(ref).name} ({n + 1}/{len(todo)})"
+                        progress((n, len(todo)), desc=name)
+                        meter = Throughput()
+
+                        def embedded(done: int, total: int, name=name, meter=meter) -> None:
+                            # Same figures as the CLI's bar: passages/s and time left.
+                            progress((done, total), desc=f"{name}: {meter.describe(done, total)}")
+
+                        lib.ingest([ref], pdfs=pdfs, on_event=events.append, on_progress=embedded)
                     app.status = app._ready_line()
                     return "\n".join(f"- {html.escape(e)}" for e in events) or "nothing to add"
                 except PaperlensError as exc:

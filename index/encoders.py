@@ -1,0 +1,215 @@
+"""Text encoders for the bundled EmbeddingGemma (and any sentence-transformers model).
+
+One seam, two runtimes: ONNX Runtime (index/gemma_onnx.py; int8 where the
+CPU has VNNI/AMX, else float32) and PyTorch through sentence-transformers
+(bfloat16 where the CPU computes it natively, else float32). Both return
+L2-normalized vectors of the model's full dimension.
+
+EmbeddingGemma serves both search stages (the first stage reads the first 256
+dimensions of its Matryoshka vectors, the reranker all 768), so one encoder is
+shared per process (`gemma_encoder`) and remembers its most recent vectors:
+the reranker asking for a passage the first stage has just embedded, or for
+the query the first stage has just read, costs a lookup, not a second pass.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from index.bundled_models import gemma_path
+from index.gemma_onnx import choose_precision, ensure_exported
+from ingest.errors import PaperlensError
+
+ProgressCallback = Callable[[int], None]
+BEST_BATCH = {"onnx": 16, "torch": 8}  # passages per forward pass (bench/bench_embed.py)
+RECENT = 16_384  # vectors remembered (~50 MB at 768 dims): a large source's passages
+
+
+class EncoderError(PaperlensError):
+    """The embedding model or its runtime could not be loaded."""
+
+
+class TextEncoder(Protocol):
+    """What both search stages need from a model: normalized vectors of full dimension."""
+
+    name: str  # the runtime and precision: part of every cache key
+    dim: int
+    prompts: dict[str, str]
+
+    def encode(
+        self, texts: Sequence[str], *, prompt: str = "", on_progress: ProgressCallback | None = None
+    ) -> np.ndarray: ...
+
+
+class _BatchedEncoder:
+    """Length-sorted batches, de-duplicated texts and a memory of recent vectors;
+    subclasses only run one batch (`_run`) and count tokens (`_lengths`)."""
+
+    name: str
+    dim: int
+    prompts: dict[str, str]
+
+    def __init__(self, batch_size: int) -> None:
+        self.batch_size = max(1, batch_size)
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def encode(
+        self, texts: Sequence[str], *, prompt: str = "", on_progress: ProgressCallback | None = None
+    ) -> np.ndarray:
+        full = [prompt + t for t in texts]
+        missing = [t for t in dict.fromkeys(full) if t not in self._recent]
+        if missing:
+            # Padding to a batch's longest text is wasted work: group similar lengths.
+            lengths = self._lengths(missing)
+            order = sorted(range(len(missing)), key=lambda i: lengths[i])
+            for start in range(0, len(order), self.batch_size):
+                batch = [missing[i] for i in order[start : start + self.batch_size]]
+                for text, vector in zip(batch, self._run(batch), strict=True):
+                    self._remember(text, vector)
+                if on_progress:
+                    on_progress(len(batch))
+        if not full:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        for text in full:
+            self._recent.move_to_end(text)
+        return np.vstack([self._recent[t] for t in full]).astype(np.float32)
+
+    def _remember(self, text: str, vector: np.ndarray) -> None:
+        self._recent[text] = np.asarray(vector, dtype=np.float32)
+        while len(self._recent) > RECENT:
+            self._recent.popitem(last=False)
+
+    def _run(self, batch: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def _lengths(self, texts: list[str]) -> list[int]:
+        return [len(t) for t in texts]
+
+
+class OnnxEncoder(_BatchedEncoder):
+    """The bundled EmbeddingGemma through ONNX Runtime (exported on first use)."""
+
+    def __init__(self, model_dir: Path, *, precision: str = "auto", batch_size: int = 16) -> None:
+        from index.gemma_onnx import OnnxGemma
+
+        super().__init__(batch_size)
+        chosen = choose_precision(precision)
+        graph = ensure_exported(model_dir, chosen)
+        self._runtime = OnnxGemma(graph, chosen)
+        self.name = f"onnx-{chosen}"
+        self.dim = 768
+        self.prompts = _prompts(model_dir)
+
+    def _run(self, batch: list[str]) -> np.ndarray:
+        return self._runtime.encode(batch)
+
+    def _lengths(self, texts: list[str]) -> list[int]:
+        return self._runtime.token_counts(texts)
+
+
+class TorchEncoder(_BatchedEncoder):
+    """Any sentence-transformers model (hub name or local folder) in PyTorch."""
+
+    def __init__(self, model: str, *, dtype: str = "float32", batch_size: int = 8) -> None:
+        import torch
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        super().__init__(batch_size)
+        hf_logging.disable_progress_bar()  # a "Loading weights" bar on every CLI call
+        try:
+            self._model = SentenceTransformer(
+                model, device="cpu", model_kwargs={"dtype": getattr(torch, dtype)}
+            )
+        except Exception as exc:  # bad path, hub unreachable, broken weights
+            raise EncoderError(f"cannot load model {model!r}: {exc}") from exc
+        self.name = "torch" if dtype == "float32" else f"torch-{dtype}"
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or (
+            self._model.get_sentence_embedding_dimension  # sentence-transformers < 6
+        )
+        self.dim = int(get_dim())
+        self.prompts = dict(self._model.prompts)
+
+    def _run(self, batch: list[str]) -> np.ndarray:
+        vectors = self._model.encode(
+            batch,
+            prompt="",  # prompts are already in the texts
+            batch_size=len(batch),
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def _prompts(model_dir: Path) -> dict[str, str]:
+    try:
+        config = json.loads((model_dir / "config_sentence_transformers.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return dict(config.get("prompts") or {})
+
+
+def choose_runtime(setting: str) -> str:
+    """ "auto": ONNX Runtime when it is installed, else PyTorch."""
+    if setting != "auto":
+        if setting not in ("onnx", "torch"):
+            raise EncoderError(f"unknown model runtime {setting!r} (auto | onnx | torch)")
+        return setting
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return "torch"
+    return "onnx"
+
+
+def torch_dtype(setting: str) -> str:
+    """ "auto": bfloat16 where the CPU computes it natively (AVX-512 BF16 or AMX),
+    1.7x the passages per second of float32 with vectors at cosine >= 0.997 of
+    float32's; elsewhere bfloat16 is emulated and slower, so float32."""
+    from index.gemma_onnx import cpu_flags
+
+    if setting != "auto":
+        if setting not in ("float32", "bfloat16"):
+            raise EncoderError(f"unknown torch dtype {setting!r} (auto | float32 | bfloat16)")
+        return setting
+    flags = cpu_flags()
+    return "bfloat16" if {"avx512_bf16", "amx_bf16"} & flags else "float32"
+
+
+@lru_cache(maxsize=4)
+def _shared_gemma(
+    folder: Path, runtime: str, precision: str, dtype: str, batch_size: int
+) -> TextEncoder:
+    if runtime == "onnx":
+        return OnnxEncoder(folder, precision=precision, batch_size=batch_size)
+    return TorchEncoder(str(folder), dtype=dtype, batch_size=batch_size)
+
+
+def gemma_encoder(
+    models_dir: Path | None,
+    *,
+    runtime: str = "auto",
+    precision: str = "auto",
+    dtype: str = "auto",
+    batch_size: int = 0,
+) -> TextEncoder | None:
+    """The process's EmbeddingGemma encoder, or None when the model is not installed.
+
+    `batch_size` 0: the best measured on 2 cores for the runtime (README).
+    """
+    folder = gemma_path(models_dir)
+    if folder is None:
+        return None
+    chosen = choose_runtime(runtime)
+    if chosen == "onnx":
+        precision = choose_precision(precision)
+    batch_size = batch_size or BEST_BATCH[chosen]
+    return _shared_gemma(folder, chosen, precision, torch_dtype(dtype), batch_size)
