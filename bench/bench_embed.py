@@ -51,10 +51,10 @@ def flops(model: dict, tokens: list[int]) -> float:
     return total
 
 
-def passages(limit: int) -> list[tuple[str, str]]:
-    """(titles, text) of the first `limit` passages of the DAIR digest, as ingest cuts them."""
+def passages(digest: Path, limit: int) -> list[tuple[str, str]]:
+    """(titles, text) of the first `limit` passages of a digest, as ingest cuts them."""
     settings = Settings(home=Path(tempfile.mkdtemp()))
-    doc = parse_raw(load_file(DIGEST, settings), settings)
+    doc = parse_raw(load_file(digest, settings), settings)
     found: list[tuple[str, str]] = []
     for paper in doc.papers:
         titles = " / ".join(dict.fromkeys(t for t in [paper.title, *paper.titles.values()] if t))
@@ -139,7 +139,7 @@ def run_stage(stage: str, docs: list[tuple[str, str]], models: Path) -> dict:
     tokenizer = _gemma_tokenizer(models)
     tokens = [len(ids) for ids in tokenizer(texts)["input_ids"]]
     encoder.encode(texts[-16:])  # warm-up (remembered, so the timed run excludes them)
-    encoder._recent.clear()
+    encoder.forget()
     wall, cpu = timed(encoder.encode, texts)
     return {"wall": wall, "cpu": cpu, "flop": flops(GEMMA, tokens), "peak": peak,
             "peak_kind": kind}  # fmt: skip
@@ -162,13 +162,14 @@ class _NoCache:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--passages", type=int, default=200)
+    parser.add_argument("--digest", type=Path, default=DIGEST, help="take passages from it")
     parser.add_argument("--stages", nargs="*", default=list(STAGES), choices=STAGES)
     args = parser.parse_args()
     models = gemma_path()
-    docs = passages(args.passages)
+    docs = passages(args.digest, args.passages)
     flags = cpu_flags()
     shown = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_int8") if f in flags]
-    print(f"{len(docs)} passages of {DIGEST.name}; {available_cores()} cores; "
+    print(f"{len(docs)} passages of {args.digest.name}; {available_cores()} cores; "
           f"flags: {' '.join(shown)}; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     print("| stage | passages/s | CPU s/passage | GFLOP/passage | GFLOP/s | "
           "matmul peak, same precision (GFLOP/s) | of peak |")  # fmt: skip

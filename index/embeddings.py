@@ -23,6 +23,7 @@ import numpy as np
 
 from index.bundled_models import gemma_path
 from index.encoders import TextEncoder, gemma_encoder
+from index.rerank import TITLE_SLOT, Candidate, matryoshka, titled_document
 from ingest.config import DEFAULT_EMBEDDING_MODEL, GEMMA_NAME, Settings
 from ingest.errors import PaperlensError
 
@@ -114,30 +115,21 @@ class GemmaEmbedder:
     reranker finds each passage's vector already computed)."""
 
     def __init__(self, encoder: TextEncoder, dim: int = 256) -> None:
-        from index.rerank import TITLE_SLOT, EmbeddingReranker, matryoshka
-
         self._encoder = encoder
         self.dim = min(dim or encoder.dim, encoder.dim)
         self.name = f"{GEMMA_NAME}@{self.dim}:{encoder.name}"
-        self._truncate = lambda v: matryoshka(v, self.dim)
         self._query_prompt = encoder.prompts.get("query", "")
-        self._document_prompt = encoder.prompts.get("document", TITLE_SLOT + " | text: ")
-        self._formatter = EmbeddingReranker.document
+        self._document_prompt = encoder.prompts.get("document", f"{TITLE_SLOT} | text: ")
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._truncate(self._encoder.encode(list(texts), prompt=self._query_prompt))
+        vectors = self._encoder.encode(list(texts), prompt=self._query_prompt)
+        return matryoshka(vectors, self.dim)
 
-    def embed_passages(
-        self, texts: Sequence[str], on_progress: ProgressCallback | None = None
-    ) -> np.ndarray:
-        return self._truncate(self._encoder.encode(list(texts), on_progress=on_progress))
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return matryoshka(self._encoder.encode(list(texts)), self.dim)
 
     def document(self, header: str, text: str) -> str:
-        from index.rerank import TITLE_SLOT, Candidate
-
-        title_line = Candidate(0, header, text).title_line
-        prompt = self._document_prompt.replace(TITLE_SLOT, f"title: {title_line}", 1)
-        return prompt + text
+        return titled_document(self._document_prompt, Candidate(0, header, text))
 
 
 def first_stage_model(settings: Settings) -> str:

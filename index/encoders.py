@@ -15,6 +15,7 @@ the query the first stage has just read, costs a lookup, not a second pass.
 from __future__ import annotations
 
 import json
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -59,32 +60,45 @@ class _BatchedEncoder:
     def __init__(self, batch_size: int) -> None:
         self.batch_size = max(1, batch_size)
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()  # the app searches from several threads
 
     def encode(
         self, texts: Sequence[str], *, prompt: str = "", on_progress: ProgressCallback | None = None
     ) -> np.ndarray:
         full = [prompt + t for t in texts]
-        missing = [t for t in dict.fromkeys(full) if t not in self._recent]
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for text in dict.fromkeys(full):
+                if (vector := self._recent.get(text)) is not None:
+                    self._recent.move_to_end(text)
+                    found[text] = vector
+        missing = [t for t in dict.fromkeys(full) if t not in found]
         if missing:
             # Padding to a batch's longest text is wasted work: group similar lengths.
             lengths = self._lengths(missing)
             order = sorted(range(len(missing)), key=lambda i: lengths[i])
             for start in range(0, len(order), self.batch_size):
                 batch = [missing[i] for i in order[start : start + self.batch_size]]
-                for text, vector in zip(batch, self._run(batch), strict=True):
-                    self._remember(text, vector)
+                fresh = dict(zip(batch, self._run(batch), strict=True))
+                found.update(fresh)
+                self._remember(fresh)
                 if on_progress:
                     on_progress(len(batch))
         if not full:
             return np.zeros((0, self.dim), dtype=np.float32)
-        for text in full:
-            self._recent.move_to_end(text)
-        return np.vstack([self._recent[t] for t in full]).astype(np.float32)
+        return np.vstack([found[t] for t in full]).astype(np.float32)
 
-    def _remember(self, text: str, vector: np.ndarray) -> None:
-        self._recent[text] = np.asarray(vector, dtype=np.float32)
-        while len(self._recent) > RECENT:
-            self._recent.popitem(last=False)
+    def forget(self) -> None:
+        """Drop the remembered vectors (benchmarks time cold runs with it)."""
+        with self._lock:
+            self._recent.clear()
+
+    def _remember(self, fresh: dict[str, np.ndarray]) -> None:
+        with self._lock:
+            for text, vector in fresh.items():
+                self._recent[text] = np.asarray(vector, dtype=np.float32)
+            while len(self._recent) > RECENT:
+                self._recent.popitem(last=False)
 
     def _run(self, batch: list[str]) -> np.ndarray:
         raise NotImplementedError

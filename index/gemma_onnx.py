@@ -18,6 +18,7 @@ decided on the build machine.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
@@ -30,7 +31,7 @@ import numpy as np
 
 from ingest.errors import PaperlensError
 
-EXPORT_FORMAT = 1  # bump when the exported graph changes: old exports are redone
+EXPORT_FORMAT = 2  # bump when the exported graph changes: old exports are redone
 COMPLETE = ".paperlens-complete"
 OUTPUT = "sentence_embedding"
 INT8_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")  # int8 dot products in hardware
@@ -111,8 +112,10 @@ def ensure_exported(
             work = Path(tmp)
             graph = _export_float32(model_dir, work / "float32")
             if precision == "int8":
-                say("paperlens: quantizing to int8 (weights of every matrix product)...")
+                say("paperlens: quantizing to int8 (the weights of the matrix products)...")
                 graph = _quantize_int8(graph, work / "int8")
+            say("paperlens: fusing normalization and activation steps...")
+            graph = fuse(graph, work / "fused")
             final = graph.parent
             (final / COMPLETE).write_text(f"EmbeddingGemma-300m ONNX {precision}\n")
             shutil.rmtree(target, ignore_errors=True)
@@ -154,6 +157,7 @@ def _export_float32(model_dir: Path, folder: Path) -> Path:
             },
             dynamo=True,
             external_data=True,
+            verbose=False,
         )
     for name in TOKENIZER_FILES:
         if (model_dir / name).exists():
@@ -200,6 +204,33 @@ def _down_projections(model) -> list[str]:
         for node in model.graph.node
         if node.op_type == "MatMul" and shapes.get(node.input[1]) == (1152, 768)
     ]
+
+
+def fuse(graph: Path, folder: Path) -> Path:
+    """ONNX Runtime's transformer fusions: each RMS normalization (6 elementwise
+    steps) and each tanh-GELU (5) become one kernel. Elementwise steps were a
+    quarter of the int8 model's time; fused, it ran 1.4x faster with the same
+    vectors (README). Works on the quantized graph (matrix products untouched)."""
+    from onnxruntime.transformers import optimizer
+    from onnxruntime.transformers.fusion_options import FusionOptions
+
+    logging.getLogger("onnxruntime.transformers").setLevel(logging.ERROR)  # shape-inference chatter
+    model = optimizer.optimize_model(
+        str(graph),
+        model_type="bert",  # its generic fusions; num_heads/hidden_size 0 = read from the graph
+        num_heads=0,
+        hidden_size=0,
+        optimization_options=FusionOptions("bert"),
+        opt_level=0,  # ONNX Runtime's own graph optimizations run when the session loads
+    )
+    folder.mkdir(parents=True)
+    path = folder / "model.onnx"
+    model.save_model_to_file(str(path), use_external_data_format=True)
+    for extra in graph.parent.iterdir():
+        if not extra.name.startswith("model.onnx"):
+            shutil.copy2(extra, folder / extra.name)
+    shutil.rmtree(graph.parent)
+    return path
 
 
 class _Pipeline:

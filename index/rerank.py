@@ -157,12 +157,16 @@ class EmbeddingReranker:
 
     def _document(self, candidate: Candidate) -> str:
         if self._title_prompt:
-            prompt = self._title_prompt.replace(TITLE_SLOT, f"title: {candidate.title_line}", 1)
-            return prompt + candidate.text
+            return titled_document(self._title_prompt, candidate)
         return self._encoder.prompts.get("document", "") + candidate.document
 
     def _key(self, document: str) -> str:
         return hashlib.sha1(f"rerank:{self.name}\0{document}".encode()).hexdigest()
+
+
+def titled_document(prompt: str, candidate: Candidate) -> str:
+    """A passage in a document prompt with a title slot (EmbeddingGemma's), titles in it."""
+    return prompt.replace(TITLE_SLOT, f"title: {candidate.title_line}", 1) + candidate.text
 
 
 def matryoshka(vectors: np.ndarray, dim: int | None) -> np.ndarray:

@@ -169,14 +169,14 @@ def test_an_interrupted_gemma_ingest_resumes_from_the_cache(tmp_path, onnx_encod
         before_crash.append(len(batch))
         return real_run(batch)
 
-    onnx_encoder._recent.clear()
+    onnx_encoder.forget()
     monkeypatch.setattr(onnx_encoder, "_run", crash_after_two_batches)
     ingestor = Ingestor(library.store, library.embedder, settings, show_progress=False)
     with pytest.raises(KeyboardInterrupt):
         ingestor.ingest_doc(ten_paper_digest())
     assert library.store.stats()["papers"] == 0  # nothing half-written
 
-    onnx_encoder._recent.clear()  # a new process remembers nothing
+    onnx_encoder.forget()  # a new process remembers nothing
     resumed: list[int] = []
     monkeypatch.setattr(onnx_encoder, "_run", lambda b: (resumed.append(len(b)), real_run(b))[1])
     outcome = ingestor.ingest_doc(ten_paper_digest())
