@@ -117,6 +117,8 @@ def ensure_exported(
             say("paperlens: fusing normalization and activation steps...")
             graph = fuse(graph, work / "fused")
             final = graph.parent
+            for written in final.iterdir():  # the quantizer writes 0600: the venv is shared
+                written.chmod(0o644)
             (final / COMPLETE).write_text(f"EmbeddingGemma-300m ONNX {precision}\n")
             shutil.rmtree(target, ignore_errors=True)
             os.replace(final, target)
