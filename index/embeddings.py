@@ -131,6 +131,10 @@ class GemmaEmbedder:
     def document(self, header: str, text: str) -> str:
         return titled_document(self._document_prompt, Candidate(0, header, text))
 
+    def forget(self) -> None:
+        """Drop the shared encoder's remembered vectors (for timing cold queries)."""
+        self._encoder.forget()
+
 
 def first_stage_model(settings: Settings) -> str:
     """The model name "auto" stands for: EmbeddingGemma when the reranker is the

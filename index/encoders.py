@@ -48,6 +48,8 @@ class TextEncoder(Protocol):
         self, texts: Sequence[str], *, prompt: str = "", on_progress: ProgressCallback | None = None
     ) -> np.ndarray: ...
 
+    def forget(self) -> None: ...
+
 
 class _BatchedEncoder:
     """Length-sorted batches, de-duplicated texts and a memory of recent vectors;

@@ -129,6 +129,12 @@ class EmbeddingReranker:
         """Compute and cache passage vectors ahead of search (at ingest)."""
         self._document_vectors(candidates, on_progress)
 
+    def forget(self) -> None:
+        """Drop the encoder's remembered vectors (for timing cold queries)."""
+        forget = getattr(self._encoder, "forget", None)
+        if forget:
+            forget()
+
     def document(self, titles: str, text: str) -> str:
         """The text the model embeds for a passage, its document prompt included."""
         return self._document(Candidate(0, titles, text))
