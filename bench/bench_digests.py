@@ -1,7 +1,7 @@
 """Digest parsing on real digests and the seeds: what reaches the catalog, and how fast.
 
 Usage: PYTHONPATH=. python bench/bench_digests.py [--corpus ../shared/corpus]
-       [--library /tmp/digestbench] [--no-catalog]
+       [--library /tmp/digestbench] [--no-catalog] [--skip NAME_PART]
 
 Per file it prints entries seen, papers parsed, and arXiv coverage: the
 distinct arXiv ids the file links (counted here with a plain regex,
@@ -175,11 +175,12 @@ def main() -> None:
         "--library", type=Path, help="where the per-file catalogs live (kept: a cache)"
     )
     parser.add_argument("--no-catalog", action="store_true", help="parse only, ingest nothing")
+    parser.add_argument("--skip", help="leave out files whose name contains this")
     args = parser.parse_args()
     real = args.corpus / "real"
     files = [real / "dair_ml_papers_of_the_week.md", *sorted((real / "digests").glob("*.md"))]
     files += sorted((args.corpus / "seeds").glob("*.txt"))
-    files = [f for f in files if f.exists()]
+    files = [f for f in files if f.exists() and (not args.skip or args.skip not in f.name)]
     if not files:
         sys.exit(f"no digests under {args.corpus}")
     old = load_baseline()

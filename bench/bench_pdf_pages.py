@@ -41,6 +41,8 @@ VARIANTS = {
     "focus3": FocusSettings(papers=3),
     "focus3+nb.25": FocusSettings(papers=3, neighbour_weight=0.25),
     "focus3+nb.5": FocusSettings(papers=3, neighbour_weight=0.5),
+    "focus3+bm.05": FocusSettings(papers=3, lexical_weight=0.05),
+    "focus3+bm.1": FocusSettings(papers=3, lexical_weight=0.1),
 }
 
 

@@ -29,6 +29,9 @@ class FocusSettings:
 
     papers: int = 0
     neighbour_weight: float = 0.0
+    # Share of BM25 (scaled to the paper's best) added to each passage's score:
+    # the terms a question shares with a page ("P100", "warmup") in any language.
+    lexical_weight: float = 0.0
 
 
 def focus(
@@ -39,9 +42,11 @@ def focus(
     candidates_for: Callable[[Sequence[int]], list[Candidate]],
     score: Score,
     settings: FocusSettings,
+    lexical: Callable[[], dict[int, float]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ranking (`ids`, `scores`, best first) with every passage of the best
-    `settings.papers` papers scored, each paper's best score unchanged."""
+    `settings.papers` papers scored, each paper's best score unchanged.
+    `lexical` gives BM25 scores by passage id, asked for only when weighted."""
     if settings.papers <= 0 or len(ids) == 0:
         return ids, scores
     best: dict[str, float] = {}
@@ -51,6 +56,7 @@ def focus(
             best[paper] = float(value)
         if len(best) == settings.papers:
             break
+    bm25 = lexical() if lexical is not None and settings.lexical_weight > 0 else {}
     focused: dict[int, float] = {}
     for paper, top in best.items():
         order = passages_of(paper)
@@ -59,6 +65,9 @@ def focus(
             continue
         raw = np.asarray(score(candidates), dtype=np.float64)
         known = [c.passage_id for c in candidates]
+        if bm25:
+            terms = np.array([bm25.get(pid, 0.0) for pid in known])
+            raw = raw + settings.lexical_weight * terms / (terms.max() or 1.0)
         adjusted = _with_neighbours(raw, settings.neighbour_weight)
         # The paper keeps its score: only the order of its own passages changes.
         adjusted = adjusted - adjusted.max() + top

@@ -143,8 +143,13 @@ class Searcher:
             self.candidates_for,
             lambda found: self.reranker.score(query, found),
             self.focus_settings,
+            lambda: self._lexical_scores(query),
         )
         return RankedPassages(ids, ranked)
+
+    def _lexical_scores(self, query: str) -> dict[int, float]:
+        ids, scores = self.lexical().search(query, 2000)
+        return dict(zip(ids.tolist(), scores.tolist(), strict=True))
 
     def candidates_for(self, passage_ids: Sequence[int]) -> list[Candidate]:
         """Passages as the reranker reads them: the paper's titles, then the text.
