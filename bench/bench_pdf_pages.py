@@ -43,6 +43,7 @@ VARIANTS = {
     "focus3+nb.5": FocusSettings(papers=3, neighbour_weight=0.5),
     "focus3+bm.05": FocusSettings(papers=3, lexical_weight=0.05),
     "focus3+bm.1": FocusSettings(papers=3, lexical_weight=0.1),
+    "focus3+nb.25+bm.05": FocusSettings(papers=3, neighbour_weight=0.25, lexical_weight=0.05),
 }
 
 
@@ -51,7 +52,7 @@ def load_questions(path: Path) -> list[dict]:
 
 
 def ensure_ingested(library: Library, pdfs: Path) -> None:
-    """Ingest the PDFs once; a library that already holds them is reused as is."""
+    """Ingest the PDFs once; a library that already holds PDFs is reused as is."""
     if any(p.has_pdf for p in library.store.papers()):
         return
     print(f"ingesting {pdfs} into {library.settings.home} (once; minutes of CPU)")
@@ -73,17 +74,20 @@ def searcher_for(library: Library, settings: FocusSettings) -> Searcher:
 
 
 def judge(searcher: Searcher, question: dict) -> tuple[bool, bool, bool, float]:
-    """(paper@1, page@1, page@3, seconds) for one question."""
+    """(paper@1, page@1, page@3, seconds) for one question.
+
+    One passage-level search: with the reranker, its first passage is the top
+    hit of `search` (papers are ranked by their best passage) and that hit's
+    passage; the paper's next passages follow in order.
+    """
     start = time.perf_counter()
-    hits = searcher.search(question["question"], k=3)
+    passages = searcher.search_passages(question["question"], k=60)
     seconds = time.perf_counter() - start
-    if not hits or hits[0].arxiv_id != question["arxiv_id"]:
+    if not passages or passages[0].arxiv_id != question["arxiv_id"]:
         return False, False, False, seconds
     pages = set(question["pages"])
-    top = hits[0]
-    passages = searcher.search_passages(question["question"], k=60)
-    own = [h.page for h in passages if h.paper_id == top.paper_id][:3]
-    return True, top.page in pages, bool(pages & set(own or [top.page])), seconds
+    own = [h.page for h in passages if h.paper_id == passages[0].paper_id][:3]
+    return True, passages[0].page in pages, bool(pages & set(own)), seconds
 
 
 def run_variant(searcher: Searcher, questions: list[dict]) -> dict:
@@ -133,6 +137,11 @@ def main() -> None:
     library = Library(Settings(home=args.library), show_progress=True)
     ensure_ingested(library, args.pdfs)
     questions = load_questions(args.questions)
+    held = {p.arxiv_id for p in library.store.papers() if p.has_pdf}
+    absent = sorted({q["arxiv_id"] for q in questions} - held)
+    if absent:  # a library being built: measure what it holds, and say so
+        print(f"not in the library, their questions left out: {', '.join(absent)}")
+        questions = [q for q in questions if q["arxiv_id"] in held]
     names = [n.strip() for n in args.variants.split(",") if n.strip()]
     langs = sorted({q["lang"] for q in questions})
     print(

@@ -20,7 +20,9 @@ ORDER = {"a": [1, 2, 3, 4], "b": [10, 11]}
 SCORES = {1: 0.50, 2: 0.30, 3: 0.72, 4: 0.20, 10: 0.60, 11: 0.40}
 
 
-def run(ids: list[int], settings: FocusSettings) -> tuple[list[int], list[float]]:
+def run(
+    ids: list[int], settings: FocusSettings, bm25: dict[int, float] | None = None
+) -> tuple[list[int], list[float]]:
     def score(candidates):
         return np.array([SCORES[c.passage_id] for c in candidates])
 
@@ -32,6 +34,7 @@ def run(ids: list[int], settings: FocusSettings) -> tuple[list[int], list[float]
         lambda pids: [Candidate(pid, "t", f"text {pid}") for pid in pids],
         score,
         settings,
+        lambda: bm25 or {},
     )
     return ranked.tolist(), scores.tolist()
 
@@ -57,6 +60,12 @@ def test_neighbours_lift_a_passage_next_to_a_strong_one():
     ranked, _ = run([1], FocusSettings(papers=1, neighbour_weight=1.0))
     # 2 sits between 1 (0.50) and 3 (0.72): 0.30 + 0.72 beats 1's 0.50 + 0.30
     assert ranked.index(2) < ranked.index(1)
+
+
+def test_a_share_of_bm25_lifts_the_passage_that_shares_the_questions_terms():
+    bm25 = {1: 9.0, 3: 1.0}  # passage 1 holds the question's rare terms
+    assert run([1], FocusSettings(papers=1))[0][0] == 3
+    assert run([1], FocusSettings(papers=1, lexical_weight=0.5), bm25)[0][0] == 1
 
 
 # ---- with the real reranker and a PDF -------------------------------------------------
