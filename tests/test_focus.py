@@ -104,7 +104,7 @@ def focused(tmp_path_factory, embedder) -> Library:
     settings = Settings(
         home=tmp_path_factory.mktemp("focus"),
         rerank_model="embeddinggemma-300m",
-        rerank_candidates=2,  # the answering passage is then no candidate
+        rerank_candidates=1,  # the answering passage is then no candidate
     )
     library = Library(settings, show_progress=False)
     library.__dict__["embedder"] = embedder
@@ -130,16 +130,17 @@ def test_search_cites_the_page_with_the_answer_when_it_was_no_candidate(focused)
     from index.search import Searcher
 
     base = focused.searcher
-    question = "How many boosting rounds is each gradient lantern trained for?"
+    question = "Wie lange und mit welcher Schrumpfung werden Gradient Lanterns trainiert?"
     on = Searcher(
         base.store,
         base.embedder,
         reranker=base.reranker,
-        rerank_candidates=2,
+        rerank_candidates=1,
         focus_settings=FocusSettings(papers=3),
     )
-    off = Searcher(base.store, base.embedder, reranker=base.reranker, rerank_candidates=2)
+    off = Searcher(base.store, base.embedder, reranker=base.reranker, rerank_candidates=1)
     found, before = on.search(question, k=3), off.search(question, k=3)
     assert [h.paper_id for h in found] == [h.paper_id for h in before]
     assert found[0].arxiv_id == "2311.04567" and found[0].page == ANSWER_PAGE
     assert "37 rounds" in found[0].passage
+    assert before[0].page != ANSWER_PAGE  # without the stage the one candidate is shown
