@@ -22,7 +22,7 @@ from index.store import NewPassage, Store
 from ingest.chunking import split_text
 from ingest.config import Settings
 from ingest.errors import IngestError, NetworkUnreachable, PaperlensError
-from ingest.models import PaperDoc, SourceDoc
+from ingest.models import PaperDoc, SourceDoc, title_section
 from ingest.sources import RawSource, SourceRef, load_file, load_url, parse_raw, resolve_refs
 
 Status = Literal["ingested", "unchanged", "failed"]
@@ -232,7 +232,12 @@ class Ingestor:
         passages: list[NewPassage] = []
         for paper in doc.papers:
             header = self._header(paper)
-            for section in paper.sections:
+            sections = paper.sections
+            if not sections and doc.kind == "digest":
+                # A paper without passages is dropped from the catalog as an orphan;
+                # a digest row that only names and links a paper still makes it one.
+                sections = [title_section(paper)]
+            for section in sections:
                 for chunk in split_text(
                     section.text,
                     chunk_chars=self.settings.chunk_chars,

@@ -12,6 +12,7 @@ import numpy as np
 from tqdm import tqdm
 
 from index.embeddings import Embedder, make_embedder
+from index.focus import FocusSettings
 from index.ingestion import EventCallback, Ingestor, IngestReport
 from index.refresh import RefreshReport, refresh
 from index.rerank import Reranker, make_reranker
@@ -51,6 +52,10 @@ class Library:
             bm25_weight=self.settings.bm25_weight,
             reranker=self.reranker,
             rerank_candidates=self.settings.rerank_candidates,
+            focus_settings=FocusSettings(
+                papers=self.settings.focus_papers,
+                neighbour_weight=self.settings.focus_neighbour_weight,
+            ),
         )
 
     def ingest(

@@ -115,6 +115,7 @@ class EmbeddingReranker:
         self.name = f"{model.rstrip('/').split('/')[-1]}@{dim or 'full'}:{fmt}{precision}"
         self._cache = cache
         self._batch_size = batch_size
+        self._recent: dict[tuple[str, ...], np.ndarray] = {}
 
     def score(self, query: str, candidates: Sequence[Candidate]) -> np.ndarray:
         return self.similarity([query], candidates)[0]
@@ -123,10 +124,19 @@ class EmbeddingReranker:
         """Cosine of each text (e.g. an answer's sentences) with each candidate passage."""
         if not texts or not candidates:
             return np.zeros((len(texts), len(candidates)), dtype=np.float32)
+        return self._query_vectors(tuple(texts)) @ self._document_vectors(candidates).T
+
+    def _query_vectors(self, texts: tuple[str, ...]) -> np.ndarray:
+        """Query vectors, the last few kept: one search scores several candidate sets."""
+        if texts in self._recent:
+            return self._recent[texts]
         vectors = self._model.encode_query(
             list(texts), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
         ).astype(np.float32)
-        return vectors @ self._document_vectors(candidates).T
+        if len(self._recent) >= 8:
+            self._recent.pop(next(iter(self._recent)))
+        self._recent[texts] = vectors
+        return vectors
 
     def sentence_similarity(self, texts: Sequence[str], others: Sequence[str]) -> np.ndarray:
         """Cosine of each text with each other text, both read as sentences (the model's

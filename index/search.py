@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 
 from index.embeddings import Embedder
+from index.focus import FocusSettings, focus
 from index.hits import Hit, Passage
 from index.lexical import LexicalIndex
 from index.rerank import Candidate, Reranker
@@ -54,6 +55,7 @@ class Searcher:
         bm25_weight: float = 0.5,
         reranker: Reranker | None = None,
         rerank_candidates: int = 150,
+        focus_settings: FocusSettings | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -61,6 +63,7 @@ class Searcher:
         self.reranker = reranker
         self.rerank_candidates = rerank_candidates
         self.weights = (1.0, bm25_weight)  # dense, BM25
+        self.focus_settings = focus_settings or FocusSettings()
 
     @property
     def default_mode(self) -> Mode:
@@ -132,7 +135,21 @@ class Searcher:
         scores = self.reranker.score(query, candidates)
         order = np.argsort(-scores, kind="stable")
         ids = np.array([candidates[i].passage_id for i in order], dtype=np.int64)
-        return RankedPassages(ids, scores[order].astype(np.float32))
+        ids, ranked = focus(
+            ids,
+            scores[order].astype(np.float32),
+            {pid: p.paper_id for pid, p in self.store.passages(ids[:50].tolist()).items()},
+            lambda paper: [p.id for p in self.store.paper_passages(paper)],
+            self.candidates_for,
+            lambda found: self.reranker.score(query, found),
+            self.focus_settings,
+            lambda: self._lexical_scores(query),
+        )
+        return RankedPassages(ids, ranked)
+
+    def _lexical_scores(self, query: str) -> dict[int, float]:
+        ids, scores = self.lexical().search(query, 2000)
+        return dict(zip(ids.tolist(), scores.tolist(), strict=True))
 
     def candidates_for(self, passage_ids: Sequence[int]) -> list[Candidate]:
         """Passages as the reranker reads them: the paper's titles, then the text.

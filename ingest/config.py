@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     # Fused passages the reranker re-scores: each costs a cached-vector lookup,
     # and recall rose up to 150 on both query sets (docs/retrieval.md#what-each-lever-gave).
     rerank_candidates: int = 150
+    # Third stage (index/focus.py): every passage of the best `focus_papers`
+    # papers is scored by the reranker, so the passage shown and cited is the
+    # paper's best one, not only its best candidate; 0 turns it off. Papers keep
+    # their scores. `focus_neighbour_weight` adds that share of the better
+    # neighbour's score to each passage (bench/bench_pdf_pages.py, docs/retrieval-pages.md).
+    focus_papers: int = 3
+    focus_neighbour_weight: float = 0.25
     # EmbeddingGemma on 2 cores: 2.3 passages/s in batches of 8, 1.5/s in batches of 16.
     rerank_batch_size: int = 8
     # auto: bfloat16 on CPUs with native BF16 (AVX-512 BF16, AMX), else float32.

@@ -145,6 +145,8 @@ def link_kind(url: str) -> LinkKind:
     host = host_of(url)
     if host in ("github.com", "gitlab.com"):
         return "content"  # a repository's /papers/ folder is still code
+    if host.startswith("api."):
+        return "content"  # an API (or its docs) is never a paper, even on a paper host
     if arxiv_id_of(url) or _on(host, PAPER_HOSTS) or PAPER_PATHS.search(url):
         return "paper" if not _on(host, SOCIAL_HOSTS + MEDIA_HOSTS) else "social"
     if _on(host, SOCIAL_HOSTS):

@@ -75,6 +75,19 @@ class SourceDoc:
     skipped: list[str] = field(default_factory=list)
 
 
+def title_section(paper: PaperDoc) -> Section:
+    """The text of a paper a source names without describing it: its titles and the
+    heading it is listed under ("Fast R-CNN" under "目标检测"), so it can be searched."""
+    titles = list(dict.fromkeys(t.strip() for t in [paper.title, *paper.titles.values()] if t))
+    lines = [" / ".join(titles)]
+    if paper.listed_under and paper.listed_under not in titles:
+        lines.append(paper.listed_under)
+    lang = next((code for code, t in paper.titles.items() if t == paper.title), None)
+    return Section(
+        "digest", "\n".join(lines), None if lang in (None, "und") else lang, heading="title"
+    )
+
+
 def normalize_title(title: str) -> str:
     """Fold case, accents, punctuation and spacing so one title matches its variants."""
     folded = unicodedata.normalize("NFKD", title).casefold()

@@ -111,3 +111,29 @@ This week we read the attention paper (arXiv:1706.03762) and compared it with
 the layer normalization paper, https://arxiv.org/abs/1607.06450, which it relies on.
 We also looked at a journal article, https://doi.org/10.1038/s41586-000-00013-x.
 """
+
+# An index table that continues a group on rows whose first cells are empty,
+# some rows with no description at all; a footnote linking an API, not a paper.
+INDEX_CONTINUED_ZH = """# 论文索引
+
+## 检测
+
+| 已读 | 年份 | 名字 | 简介 | 引用 |
+| ---- | ---- | ---- | ---- | ---- |
+| ✅ | 2013 | [区域卷积网络](https://arxiv.org/pdf/1311.90001v5.pdf) | 两阶段检测的起点 | [![citation](https://img.shields.io/badge/c-1-blue)](https://www.semanticscholar.org/paper/aaa) |
+|        | 2015 | [Quick Region Net](http://arxiv.org/abs/1504.90002v2)   |                       | [![citation](https://img.shields.io/badge/c-2-blue)](https://www.semanticscholar.org/paper/bbb) |
+|        | 2015 | [Speedy Region Net](http://arxiv.org/abs/1506.90003v3) |                       | |
+| | | [Look Once Detector](https://arxiv.org/abs/1506.90004) | | |
+
+（引用数来自一个公开的 [API](https://api.semanticscholar.org/api-docs/graph#operation/get_paper)，可以自动更新。）
+"""
+
+# A reading list whose last bullet has no note under it.
+READING_BARE_JA = """# 教材
+
+## サーベイ
+
+* [A Survey of Graph Learning](https://arxiv.org/abs/1812.90005)
+  * グラフ上の学習手法を広く整理している。
+* [Deep Learning for Opinion Mining : A Survey](https://arxiv.org/abs/1801.90006)
+"""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import sys
 from pathlib import Path
@@ -18,7 +19,8 @@ from tests import digest_shapes as shapes
 from tests.digest_texts import FRENCH, JAPANESE, KOREAN
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus"
+# ../shared/corpus beside the checkout; a worktree elsewhere names it in PAPERLENS_CORPUS
+CORPUS = Path(os.environ.get("PAPERLENS_CORPUS", ROOT.parent / "shared" / "corpus"))
 REAL = CORPUS / "real"
 needs_real = pytest.mark.skipif(not REAL.is_dir(), reason="no ../shared/corpus/real here")
 
@@ -309,6 +311,61 @@ def test_every_linked_arxiv_paper_is_extracted_once(text):
     assert set(ids) == set(re.findall(r"(\d{4}\.\d{4,5})", text)) - {"0000.0000"}
 
 
+# ---- every linked paper reaches the catalog -------------------------------------------
+
+
+def test_table_rows_with_empty_first_cells_and_no_description_are_papers():
+    result = read(shapes.INDEX_CONTINUED_ZH)
+    assert [(p.title, p.arxiv_id) for p in result.papers] == [
+        ("区域卷积网络", "1311.90001"),
+        ("Quick Region Net", "1504.90002"),
+        ("Speedy Region Net", "1506.90003"),
+        ("Look Once Detector", "1506.90004"),
+    ]
+    assert all(p.listed_under == "检测" for p in result.papers)
+
+
+def test_a_link_to_an_api_is_not_a_paper_even_on_a_paper_host():
+    result = read(shapes.INDEX_CONTINUED_ZH)
+    links = [url for p in result.papers for url in p.links.values()]
+    assert len(result.papers) == 4 and not any("api.semanticscholar" in url for url in links)
+
+
+@pytest.mark.parametrize(
+    ("text", "bare"),
+    [
+        (shapes.INDEX_CONTINUED_ZH, ["1504.90002", "1506.90003", "1506.90004"]),
+        (shapes.READING_BARE_JA, ["1801.90006"]),
+    ],
+)
+def test_papers_a_digest_only_names_reach_the_catalog(ingestor, store, text, bare):
+    doc = parse_raw(RawSource("mem://digest.md", text.encode(), "text/markdown"), Settings())
+    assert {p.arxiv_id for p in doc.papers if not p.sections} == set(bare)
+    ingestor.ingest_doc(doc)
+    linked = set(re.findall(r"(\d{4}\.\d{5})", text))
+    assert {p.arxiv_id for p in store.papers()} == linked
+    for arxiv_id in bare:
+        paper = store.find_paper(arxiv_id)
+        (passage,) = store.paper_passages(paper.id)
+        assert paper.title in passage.text  # the title is what there is to search
+
+
+def test_a_paper_named_only_by_its_title_is_found_by_it(library, ingestor):
+    raw = RawSource("mem://ja.md", shapes.READING_BARE_JA.encode(), "text/markdown")
+    ingestor.ingest_doc(parse_raw(raw, Settings()))
+    (hit, *_) = library.searcher.search("opinion mining survey", k=2)
+    assert hit.arxiv_id == "1801.90006"
+
+
+def test_the_bench_counts_catalog_papers_against_the_links_of_the_file(tmp_path, embedder):
+    bench = _bench()
+    path = tmp_path / "index.md"
+    path.write_text(shapes.INDEX_CONTINUED_ZH + shapes.READING_BARE_JA, encoding="utf-8")
+    linked = bench.linked_arxiv(path.read_text(encoding="utf-8"))
+    assert len(linked) == 6
+    assert bench.catalog_arxiv(path, tmp_path / "lib", embedder) == linked
+
+
 # ---- reporting: no silent loss ---------------------------------------------------------
 
 
@@ -386,6 +443,19 @@ def test_real_digests_yield_their_linked_arxiv_papers(name):
     linked = _bench().linked_arxiv(text)
     found = {p.arxiv_id for p in read(text).papers}
     assert linked and len(linked & found) >= 0.95 * len(linked)
+
+
+@needs_real
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name", ["zh_mli_paper_reading_README.md", "ja_arxivtimes_materials_README.md"]
+)
+def test_real_digests_put_their_linked_arxiv_papers_in_the_catalog(tmp_path, embedder, name):
+    path = REAL / "digests" / name
+    bench = _bench()
+    linked = bench.linked_arxiv(path.read_text(encoding="utf-8"))
+    in_catalog = bench.catalog_arxiv(path, tmp_path / "lib", embedder)
+    assert len(linked & in_catalog) >= 0.99 * len(linked)
 
 
 @pytest.mark.skipif(not (CORPUS / "seeds").is_dir(), reason="no ../shared/corpus/seeds here")

@@ -1,0 +1,185 @@
+"""Citations on the right page: questions over real PDFs, each with the pages that answer it.
+
+Usage: PYTHONPATH=. python bench/bench_pdf_pages.py --library /tmp/pdflib
+       [--pdfs ../shared/corpus/real/pdfs] [--questions bench/pdf_page_questions.jsonl]
+       [--ask] [--english] [--variants today,focus3]
+
+The library is ingested once (the PDFs, with reranker vectors: minutes of
+CPU) and reused by later runs. For each search variant, in one run:
+- paper@1: the top hit is the paper the question is about;
+- page@1: and its passage (the one shown and cited) is on a right page;
+- page@3: a right page is among the pages of that paper's 3 best passages;
+per language, with the p50 search latency. `today` is search as it was
+before the focus stage (index/focus.py); the other variants turn it on.
+With --english the first and last variants also run on each question's
+English rendering (`question_en`), which isolates the effect of the query's
+language (the passages are English). With --ask it also answers each
+question retrieval-only (`ask --generator none`: the same ask_stream, no
+model) and counts how often the cited passages include a right page of the
+right paper.
+The CPU may be shared with other work: read times as rough.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from index.focus import FocusSettings
+from index.library import Library
+from index.search import Searcher
+from ingest.config import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+VARIANTS = {
+    "today": FocusSettings(),
+    "focus1": FocusSettings(papers=1),
+    "focus3": FocusSettings(papers=3),
+    "focus3+nb.25": FocusSettings(papers=3, neighbour_weight=0.25),
+    "focus3+nb.5": FocusSettings(papers=3, neighbour_weight=0.5),
+    "focus3+bm.05": FocusSettings(papers=3, lexical_weight=0.05),
+    "focus3+bm.1": FocusSettings(papers=3, lexical_weight=0.1),
+    "focus3+nb.25+bm.05": FocusSettings(papers=3, neighbour_weight=0.25, lexical_weight=0.05),
+}
+
+
+def load_questions(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def ensure_ingested(library: Library, pdfs: Path) -> None:
+    """Ingest the PDFs once; a library that already holds PDFs is reused as is."""
+    if any(p.has_pdf for p in library.store.papers()):
+        return
+    print(f"ingesting {pdfs} into {library.settings.home} (once; minutes of CPU)")
+    report = library.ingest([str(p) for p in sorted(pdfs.glob("*.pdf"))], pdfs=False)
+    for outcome in report.outcomes:
+        print(" ", outcome.status, outcome.ref, outcome.error or "")
+
+
+def searcher_for(library: Library, settings: FocusSettings) -> Searcher:
+    base = library.searcher
+    return Searcher(
+        base.store,
+        base.embedder,
+        bm25_weight=library.settings.bm25_weight,
+        reranker=base.reranker,
+        rerank_candidates=base.rerank_candidates,
+        focus_settings=settings,
+    )
+
+
+def judge(searcher: Searcher, question: dict) -> tuple[bool, bool, bool, float]:
+    """(paper@1, page@1, page@3, seconds) for one question.
+
+    One passage-level search: with the reranker, its first passage is the top
+    hit of `search` (papers are ranked by their best passage) and that hit's
+    passage; the paper's next passages follow in order.
+    """
+    start = time.perf_counter()
+    passages = searcher.search_passages(question["question"], k=60)
+    seconds = time.perf_counter() - start
+    if not passages or passages[0].arxiv_id != question["arxiv_id"]:
+        return False, False, False, seconds
+    pages = set(question["pages"])
+    own = [h.page for h in passages if h.paper_id == passages[0].paper_id][:3]
+    return True, passages[0].page in pages, bool(pages & set(own)), seconds
+
+
+def run_variant(searcher: Searcher, questions: list[dict]) -> dict:
+    rows = []
+    for q in questions:
+        paper, page1, page3, seconds = judge(searcher, q)
+        rows.append(
+            dict(id=q["id"], lang=q["lang"], paper=paper, page1=page1, page3=page3, seconds=seconds)
+        )
+    return dict(rows=rows)
+
+
+def share(rows: list[dict], key: str) -> str:
+    return f"{sum(r[key] for r in rows)}/{len(rows)}"
+
+
+def ask_pages(library: Library, searcher: Searcher, questions: list[dict]) -> tuple[int, int]:
+    """How often a retrieval-only answer cites a right page of the right paper."""
+    from assistant.chat import ask_stream
+    from assistant.rag import Answer
+
+    library.__dict__["searcher"] = searcher
+    good = 0
+    for q in questions:
+        answer = next(
+            item
+            for item in ask_stream(library, q["question"], llm=None)
+            if isinstance(item, Answer)
+        )
+        good += any(c.arxiv_id == q["arxiv_id"] and c.page in q["pages"] for c in answer.citations)
+    return good, len(questions)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--library", type=Path, required=True)
+    parser.add_argument(
+        "--pdfs", type=Path, default=ROOT.parent / "shared" / "corpus" / "real" / "pdfs"
+    )
+    parser.add_argument(
+        "--questions", type=Path, default=ROOT / "bench" / "pdf_page_questions.jsonl"
+    )
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--ask", action="store_true", help="also count pages cited by ask")
+    parser.add_argument("--english", action="store_true", help="also ask in English")
+    args = parser.parse_args()
+    library = Library(Settings(home=args.library), show_progress=True)
+    ensure_ingested(library, args.pdfs)
+    questions = load_questions(args.questions)
+    held = {p.arxiv_id for p in library.store.papers() if p.has_pdf}
+    absent = sorted({q["arxiv_id"] for q in questions} - held)
+    if absent:  # a library being built: measure what it holds, and say so
+        print(f"not in the library, their questions left out: {', '.join(absent)}")
+        questions = [q for q in questions if q["arxiv_id"] in held]
+    names = [n.strip() for n in args.variants.split(",") if n.strip()]
+    langs = sorted({q["lang"] for q in questions})
+    print(
+        f"{len(questions)} questions in {len(langs)} languages; mode "
+        f"{library.searcher.default_mode}; library {args.library}"
+    )
+    searcher_for(library, VARIANTS[names[0]]).search("warm up", k=1)  # load models first
+    results = {}
+    for name in names:
+        results[name] = run_variant(searcher_for(library, VARIANTS[name]), questions)
+    if args.english:
+        english = [dict(q, question=q["question_en"]) for q in questions]
+        for name in dict.fromkeys([names[0], names[-1]]):
+            results[f"{name}(en)"] = run_variant(searcher_for(library, VARIANTS[name]), english)
+        names += [f"{name}(en)" for name in dict.fromkeys([names[0], names[-1]])]
+    print(f"\n{'variant':<14} {'paper@1':>8} {'page@1':>8} {'page@3':>8} {'p50 ms':>7}")
+    for name in names:
+        rows = results[name]["rows"]
+        p50 = statistics.median(r["seconds"] for r in rows) * 1000
+        print(
+            f"{name:<14} {share(rows, 'paper'):>8} {share(rows, 'page1'):>8} "
+            f"{share(rows, 'page3'):>8} {p50:>7.0f}"
+        )
+    print("\npage@1 per language: " + " ".join(f"{lang:>5}" for lang in langs))
+    for name in names:
+        by_lang = defaultdict(list)
+        for r in results[name]["rows"]:
+            by_lang[r["lang"]].append(r)
+        cells = " ".join(f"{share(by_lang[lang], 'page1'):>5}" for lang in langs)
+        print(f"{name:<20} {cells}")
+    last = next(n for n in reversed(names) if not n.endswith("(en)"))
+    misses = [r["id"] for r in results[last]["rows"] if not r["page1"]]
+    print(f"\npage@1 misses of {last}: {', '.join(misses) or 'none'}")
+    if args.ask:
+        for name in (names[0], last) if last != names[0] else (last,):
+            good, total = ask_pages(library, searcher_for(library, VARIANTS[name]), questions)
+            print(f"ask (retrieval-only) cites a right page, {name}: {good}/{total}")
+
+
+if __name__ == "__main__":
+    main()

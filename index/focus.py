@@ -1,0 +1,91 @@
+"""Third stage of search: the right passage inside the best papers.
+
+The reranker reads only the fused candidates, so a paper is often found by
+its abstract or a digest note while the passage that answers the question,
+on some PDF page, was never a candidate. Here every passage of the best few
+papers is scored by the reranker (their vectors are cached at ingest, so
+this costs lookups and one matrix product), optionally smoothed with its
+neighbours' scores (an answer that starts at the end of one passage and goes
+on in the next), and the papers keep the scores they had: this stage only
+chooses which of a paper's passages is shown and cited, never which papers
+are found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.rerank import Candidate
+
+Score = Callable[[Sequence[Candidate]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class FocusSettings:
+    """How the best papers' passages are re-read (0 papers: the stage is off)."""
+
+    papers: int = 0
+    neighbour_weight: float = 0.0
+    # Share of BM25 (scaled to the paper's best) added to each passage's score:
+    # the terms a question shares with a page ("P100", "warmup") in any language.
+    lexical_weight: float = 0.0
+
+
+def focus(
+    ids: np.ndarray,
+    scores: np.ndarray,
+    paper_of: dict[int, str],
+    passages_of: Callable[[str], list[int]],
+    candidates_for: Callable[[Sequence[int]], list[Candidate]],
+    score: Score,
+    settings: FocusSettings,
+    lexical: Callable[[], dict[int, float]] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ranking (`ids`, `scores`, best first) with every passage of the best
+    `settings.papers` papers scored, each paper's best score unchanged.
+    `lexical` gives BM25 scores by passage id, asked for only when weighted."""
+    if settings.papers <= 0 or len(ids) == 0:
+        return ids, scores
+    best: dict[str, float] = {}
+    for pid, value in zip(ids.tolist(), scores.tolist(), strict=True):
+        paper = paper_of.get(pid)
+        if paper is not None and paper not in best:
+            best[paper] = float(value)
+        if len(best) == settings.papers:
+            break
+    bm25 = lexical() if lexical is not None and settings.lexical_weight > 0 else {}
+    focused: dict[int, float] = {}
+    for paper, top in best.items():
+        order = passages_of(paper)
+        candidates = candidates_for(order)
+        if not candidates:
+            continue
+        raw = np.asarray(score(candidates), dtype=np.float64)
+        known = [c.passage_id for c in candidates]
+        if bm25:
+            terms = np.array([bm25.get(pid, 0.0) for pid in known])
+            raw = raw + settings.lexical_weight * terms / (terms.max() or 1.0)
+        adjusted = _with_neighbours(raw, settings.neighbour_weight)
+        # The paper keeps its score: only the order of its own passages changes.
+        adjusted = adjusted - adjusted.max() + top
+        focused.update(zip(known, adjusted.tolist(), strict=True))
+    rest = [(pid, float(s)) for pid, s in zip(ids.tolist(), scores.tolist(), strict=True)]
+    merged = {pid: s for pid, s in rest if pid not in focused}
+    merged.update(focused)
+    order = sorted(merged, key=lambda pid: -merged[pid])
+    return (
+        np.array(order, dtype=np.int64),
+        np.array([merged[pid] for pid in order], dtype=np.float32),
+    )
+
+
+def _with_neighbours(scores: np.ndarray, weight: float) -> np.ndarray:
+    """Each passage's score plus `weight` times the better of its two neighbours'."""
+    if weight <= 0 or len(scores) < 2:
+        return scores
+    before = np.concatenate([[-np.inf], scores[:-1]])
+    after = np.concatenate([scores[1:], [-np.inf]])
+    return scores + weight * np.maximum(before, after)

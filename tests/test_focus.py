@@ -1,0 +1,146 @@
+"""The focus stage: every passage of the best papers is read, papers keep their order."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from index.focus import FocusSettings, focus
+from index.library import Library
+from index.rerank import Candidate
+from ingest.config import Settings
+from ingest.pdf import parse_pdf_bytes
+from tests.papers_fixture import all_sources
+from tests.pdf_fixtures import make_pdf
+
+# Passages 1-4 belong to paper "a" (in reading order), 10-11 to paper "b".
+PAPER_OF = {1: "a", 2: "a", 3: "a", 4: "a", 10: "b", 11: "b"}
+ORDER = {"a": [1, 2, 3, 4], "b": [10, 11]}
+# What the reranker would say of every passage, candidates or not.
+SCORES = {1: 0.50, 2: 0.30, 3: 0.72, 4: 0.20, 10: 0.60, 11: 0.40}
+
+
+def run(
+    ids: list[int], settings: FocusSettings, bm25: dict[int, float] | None = None
+) -> tuple[list[int], list[float]]:
+    def score(candidates):
+        return np.array([SCORES[c.passage_id] for c in candidates])
+
+    ranked, scores = focus(
+        np.array(ids),
+        np.array([SCORES[i] for i in ids], dtype=np.float32),
+        PAPER_OF,
+        lambda paper: ORDER[paper],
+        lambda pids: [Candidate(pid, "t", f"text {pid}") for pid in pids],
+        score,
+        settings,
+        lambda: bm25 or {},
+    )
+    return ranked.tolist(), scores.tolist()
+
+
+def test_off_by_default_the_ranking_is_untouched():
+    assert run([10, 1, 11], FocusSettings()) == ([10, 1, 11], pytest.approx([0.6, 0.5, 0.4]))
+
+
+def test_a_passage_that_was_no_candidate_becomes_the_papers_best_and_the_paper_keeps_its_score():
+    ranked, scores = run([10, 1, 11], FocusSettings(papers=2))
+    assert ranked.index(3) < ranked.index(1)  # passage 3 now speaks for paper "a"
+    by_id = dict(zip(ranked, scores, strict=True))
+    assert by_id[3] == pytest.approx(0.5)  # paper "a" still scores 0.5, below "b"
+    assert ranked[0] == 10 and set(ranked) == {1, 2, 3, 4, 10, 11}
+
+
+def test_only_the_best_papers_are_read_in_full():
+    ranked, _ = run([10, 1, 11], FocusSettings(papers=1))
+    assert set(ranked) == {10, 1, 11}  # paper "a" is second: its passages are not added
+
+
+def test_neighbours_lift_a_passage_next_to_a_strong_one():
+    ranked, _ = run([1], FocusSettings(papers=1, neighbour_weight=1.0))
+    # 2 sits between 1 (0.50) and 3 (0.72): 0.30 + 0.72 beats 1's 0.50 + 0.30
+    assert ranked.index(2) < ranked.index(1)
+
+
+def test_a_share_of_bm25_lifts_the_passage_that_shares_the_questions_terms():
+    bm25 = {1: 9.0, 3: 1.0}  # passage 1 holds the question's rare terms
+    assert run([1], FocusSettings(papers=1))[0][0] == 3
+    assert run([1], FocusSettings(papers=1, lexical_weight=0.5), bm25)[0][0] == 1
+
+
+# ---- with the real reranker and a PDF -------------------------------------------------
+
+ANSWER_PAGE = 4
+
+
+def long_paper() -> bytes:
+    """A paper whose abstract names its method and whose page 4 holds one detail."""
+    filler = [
+        "We describe the experimental setup in general terms and discuss related",
+        "systems for tabular forecasting, their datasets and their evaluation protocols.",
+    ]
+    return make_pdf(
+        [
+            [
+                "Gradient Lanterns for Tabular Forecasting",
+                "arXiv:2311.04567v1 [cs.LG] 8 Nov 2023",
+                "Abstract. Gradient lanterns are small boosted trees attached to each column",
+                "of a table; they forecast sales and stock levels better than a single model.",
+            ],
+            ["2 Related work", *filler * 4],
+            ["3 Data", *filler * 4],
+            [
+                "4 Training details",
+                "Each lantern is trained for exactly 37 rounds with a shrinkage of 0.08,",
+                "and the lanterns of one table are averaged with weights set by validation.",
+            ],
+            ["5 Discussion", *filler * 4],
+        ]
+    )
+
+
+@pytest.fixture(scope="module")
+def focused(tmp_path_factory, embedder) -> Library:
+    settings = Settings(
+        home=tmp_path_factory.mktemp("focus"),
+        rerank_model="embeddinggemma-300m",
+        rerank_candidates=1,  # the answering passage is then no candidate
+    )
+    library = Library(settings, show_progress=False)
+    library.__dict__["embedder"] = embedder
+    if library.reranker is None:
+        pytest.skip("the bundled reranker is not installed (make install)")
+    from index.ingestion import Ingestor
+
+    ingestor = Ingestor(
+        library.store,
+        embedder,
+        settings,
+        show_progress=False,
+        prepare_rerank=library.prepare_rerank,
+    )
+    for source in all_sources():
+        ingestor.ingest_doc(source)
+    ingestor.ingest_doc(parse_pdf_bytes(long_paper(), uri="mem://lanterns.pdf", settings=settings))
+    return library
+
+
+@pytest.mark.slow
+def test_search_cites_the_page_with_the_answer_when_it_was_no_candidate(focused):
+    from index.search import Searcher
+
+    base = focused.searcher
+    question = "Wie lange und mit welcher Schrumpfung werden Gradient Lanterns trainiert?"
+    on = Searcher(
+        base.store,
+        base.embedder,
+        reranker=base.reranker,
+        rerank_candidates=1,
+        focus_settings=FocusSettings(papers=3),
+    )
+    off = Searcher(base.store, base.embedder, reranker=base.reranker, rerank_candidates=1)
+    found, before = on.search(question, k=3), off.search(question, k=3)
+    assert [h.paper_id for h in found] == [h.paper_id for h in before]
+    assert found[0].arxiv_id == "2311.04567" and found[0].page == ANSWER_PAGE
+    assert "37 rounds" in found[0].passage
+    assert before[0].page != ANSWER_PAGE  # without the stage the one candidate is shown
