@@ -4,7 +4,7 @@ The model runs in a child process (the prebuilt `xllamacpp` wheel embeds llama.c
 own server), never inside the app: a fault in native code kills that child, not the
 app serving every user. paperlens starts it on loopback with a free port and a random
 API key, waits for its health check, restarts it when it has died, and stops it when
-paperlens exits (atexit, and the kernel's parent-death signal for a kill -9).
+paperlens exits (atexit; after a kill -9, the child sees it was re-parented).
 
 Run as `python -m assistant.local_server` it is the child: it reads its options from
 the environment (the API key never appears in `ps`), serves, and exits on SIGTERM.
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
 import os
 import secrets
 import signal
@@ -189,6 +188,7 @@ class LocalServer:
                 f"{_ENV_PREFIX}THREADS": str(self.threads),
                 f"{_ENV_PREFIX}CTX": str(self.ctx_tokens),
                 f"{_ENV_PREFIX}ALIAS": self.name,
+            f"{_ENV_PREFIX}PARENT": str(os.getpid()),
                 # llama.cpp's OpenMP threads spin while waiting by default; on 2 shared cores
                 # the spinning thread starved the working one (docs/answers.md#generator).
                 "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE"),
@@ -202,7 +202,6 @@ class LocalServer:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
-                preexec_fn=_die_with_parent,
             )
         finally:
             if log is not subprocess.DEVNULL:
@@ -243,16 +242,6 @@ class _PortTaken(Exception):
     pass
 
 
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: get SIGTERM when the parent dies, even by kill -9,
-    so no generator outlives paperlens."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
 # ---- the child ------------------------------------------------------------------------
 
 
@@ -277,11 +266,22 @@ def _serve() -> None:
     done = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: done.set())
+    parent = int(env.get(f"{_ENV_PREFIX}PARENT", os.getppid()))
+    threading.Thread(target=_exit_with_parent, args=(parent, done), daemon=True).start()
     server = xllamacpp.Server(params)
     try:
         done.wait()
     finally:
         del server  # stops the HTTP loop and frees the model
+
+
+def _exit_with_parent(parent: int, done: threading.Event) -> None:
+    """Stop serving when paperlens is gone, even after a kill -9 (no atexit ran): the
+    child is then re-parented. (The kernel's parent-death signal fires when the
+    *thread* that started the child ends, e.g. the app's warm-up thread: not usable.)"""
+    while not done.wait(0.5):
+        if os.getppid() != parent:
+            done.set()
 
 
 if __name__ == "__main__":

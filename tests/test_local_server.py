@@ -151,6 +151,8 @@ def test_the_app_keeps_serving_when_the_generator_dies(local_settings, embedder)
     try:
         app.llm.warm()  # waits for that start
         starts = app.llm.server.starts
+        time.sleep(1.5)  # the warm-up thread has ended: its server must outlive it
+        assert app.llm.server.alive()
         assert app.ready.is_set() and app.status.startswith("ready")
 
         def ask(kill: bool) -> Answer:
