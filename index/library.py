@@ -62,28 +62,23 @@ class Library:
         self, args: list[str], *, pdfs: bool = True, on_event: EventCallback | None = None
     ) -> IngestReport:
         with self._lock:
-            ingestor = Ingestor(
-                self.store,
-                self.embedder,
-                self.settings,
-                show_progress=self.show_progress,
-                prepare_rerank=self.prepare_rerank if self.reranker else None,
-            )
-            return ingestor.ingest(args, pdfs=pdfs, on_event=on_event)
+            return self._ingestor().ingest(args, pdfs=pdfs, on_event=on_event)
 
     def refresh(
         self, *, pdfs: bool = False, on_event: EventCallback | None = None
     ) -> RefreshReport:
         """Fetch every URL source again (conditionally) and ingest what changed."""
         with self._lock:
-            ingestor = Ingestor(
-                self.store,
-                self.embedder,
-                self.settings,
-                show_progress=self.show_progress,
-                prepare_rerank=self.prepare_rerank if self.reranker else None,
-            )
-            return refresh(ingestor, pdfs=pdfs, on_event=on_event)
+            return refresh(self._ingestor(), pdfs=pdfs, on_event=on_event)
+
+    def _ingestor(self) -> Ingestor:
+        return Ingestor(
+            self.store,
+            self.embedder,
+            self.settings,
+            show_progress=self.show_progress,
+            prepare_rerank=self.prepare_rerank if self.reranker else None,
+        )
 
     def prepare_rerank(self, paper_ids: list[str]) -> None:
         """Cache the reranker's vectors for these papers' passages, so that search
