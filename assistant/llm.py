@@ -161,6 +161,7 @@ class LocalLLM:
         self.server = server
         self.name = server.name
         self.timeout = timeout
+        self._client: OpenAICompatibleLLM | None = None  # for the server's current port
 
     def warm(self) -> None:
         """Start the model now rather than on the first question."""
@@ -170,13 +171,15 @@ class LocalLLM:
         self, messages: list[dict], *, max_tokens: int, temperature: float = 0.2
     ) -> Iterator[str]:
         base_url = self.server.ensure_running()
-        client = OpenAICompatibleLLM(
-            base_url,
-            model=self.name,
-            api_key=self.server.api_key,
-            timeout=self.timeout,
-            extra_body=LOCAL_SAMPLING,
-        )
+        client = self._client
+        if client is None or client.base_url != base_url:  # first use, or a restart
+            client = self._client = OpenAICompatibleLLM(
+                base_url,
+                model=self.name,
+                api_key=self.server.api_key,
+                timeout=self.timeout,
+                extra_body=LOCAL_SAMPLING,
+            )
         try:
             yield from client.stream_chat(messages, max_tokens=max_tokens, temperature=temperature)
         except LLMError as exc:
