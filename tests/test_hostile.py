@@ -16,7 +16,9 @@ import sys
 import pytest
 
 from assistant.markup import markdown_literal
-from assistant.webapp import cite_links, hits_table, library_rows, paper_choices, report_lines
+from assistant.ui.library import library_rows
+from assistant.ui.pickers import paper_choices
+from assistant.ui.render import cite_links, hits_table, report_lines
 from index.limits import check_k, check_query
 from ingest.errors import DiskFull, PaperlensError, user_error
 from tests.digest_texts import write_digests
