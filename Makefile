@@ -49,8 +49,8 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 bench: install
-	$(PY) bench/bench_index.py
-	$(PY) bench/bench_pdf.py
+	$(PY) -m bench.bench_index
+	$(PY) -m bench.bench_pdf
 
 eval: install
 	$(VENV)/bin/paperlens eval ../shared/eval/dev_queries.jsonl

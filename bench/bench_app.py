@@ -1,6 +1,6 @@
 """App benchmark on loopback: start-up on a fresh data dir, then 20 concurrent users.
 
-    .venv/bin/python bench/bench_app.py [--users 20] [--questions 3] [--llm]
+    .venv/bin/python -m bench.bench_app [--users 20] [--questions 3] [--llm]
 
 1. `python app.py` on an empty PAPERLENS_HOME: seconds to the first page
    served, to "ready" (bundled samples indexed), and to the first answer.

@@ -1,6 +1,6 @@
 """PDF extraction benchmark on real arXiv PDFs: paperlens vs raw pypdf vs raw pypdfium2.
 
-    PYTHONPATH=. .venv/bin/python bench/bench_pdf.py [--skip-ingest]
+    .venv/bin/python -m bench.bench_pdf [--skip-ingest]
 
 Data: the PDFs in ../shared/corpus/real/pdfs (next to the repo root; 9 arXiv
 papers, two-column and one-column, 249 pages). Nothing is copied from them.
@@ -23,7 +23,7 @@ papers, two-column and one-column, 249 pages). Nothing is copied from them.
      right-column sentence) pairs, both found, where the left one comes first.
    - ms/page: extraction time per page.
    The same scores on the generated two-column paper of the tests
-   (tests/pdf_fixtures.py), whose lines are drawn left, right, left, ... so
+   (tests/fixtures/pdfs.py), whose lines are drawn left, right, left, ... so
    a reader that follows the content stream interleaves the columns.
 2. Ingest of the 9 PDFs through the library (extract, chunk, embed, store):
    papers/minute, passages/s, time in extraction vs embedding; and the
@@ -196,7 +196,7 @@ def bench_extractors(files: list[Path]) -> None:
 
 
 def bench_generated() -> None:
-    from tests.pdf_fixtures import _TWO_COLUMN_PAGES, two_column_pdf
+    from tests.fixtures.pdfs import _TWO_COLUMN_PAGES, two_column_pdf
 
     data = two_column_pdf()
     truth = [

@@ -1,6 +1,6 @@
 """Index at scale: the incremental design beside the rebuild-everything one, same run.
 
-    PYTHONPATH=$PWD .venv/bin/python bench/bench_scale.py \
+    .venv/bin/python -m bench.bench_scale \
         [--sizes 100000 1000000] [--old-sizes 100000] [--old-rev fb7c25a] [--real 12000]
 
 Each (code version, size) runs in fresh child processes so peak RSS is the
@@ -158,6 +158,8 @@ def _p95(samples: list[float]) -> float:
 
 def run_child(code: Path, *args: str) -> dict:
     env = {**os.environ, "PYTHONPATH": str(code)}
+    # By path, not `-m bench.bench_scale`: the child is this file run against another
+    # code tree (cwd and PYTHONPATH), and imports bench_index from beside it.
     proc = subprocess.run(
         [sys.executable, __file__, "--child", *args],
         env=env,

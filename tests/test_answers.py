@@ -15,7 +15,7 @@ from assistant.llm import OpenAICompatibleLLM
 from assistant.rag import answer
 from index.hits import Hit
 from ingest.config import Settings
-from tests.fake_openai import FakeOpenAI
+from tests.fixtures.fake_openai import FakeOpenAI
 
 
 def hit(n: int, title: str, text: str, lang: str = "en") -> Hit:
@@ -512,7 +512,7 @@ def test_a_summary_in_the_wrong_language_twice_becomes_cited_passages_under_a_ko
     library, ingestor
 ):
     from assistant.summarize import summarize_stream
-    from tests.papers_fixture import all_sources
+    from tests.fixtures.papers import all_sources
 
     for source in all_sources():
         ingestor.ingest_doc(source)
@@ -526,7 +526,7 @@ def test_a_summary_in_the_wrong_language_twice_becomes_cited_passages_under_a_ko
 
 def test_markdown_labels_are_not_part_of_a_summary_or_an_answer(library, ingestor, settings):
     from assistant.summarize import summarize_stream
-    from tests.papers_fixture import all_sources
+    from tests.fixtures.papers import all_sources
 
     for source in all_sources():
         ingestor.ingest_doc(source)
@@ -560,7 +560,7 @@ def test_markdown_labels_are_not_part_of_a_summary_or_an_answer(library, ingesto
 )
 def test_a_hindi_summary_is_shown_only_when_it_is_hindi(library, ingestor, reply, mode):
     from assistant.summarize import summarize_stream
-    from tests.papers_fixture import all_sources
+    from tests.fixtures.papers import all_sources
 
     for source in all_sources():
         ingestor.ingest_doc(source)
@@ -573,7 +573,7 @@ def test_a_hindi_summary_is_shown_only_when_it_is_hindi(library, ingestor, reply
 def test_a_failed_summary_quotes_the_passages_in_the_users_language_first(library, ingestor):
     from assistant.summarize import summarize_stream
     from ingest.models import SourceDoc
-    from tests.papers_fixture import all_sources, paper
+    from tests.fixtures.papers import all_sources, paper
 
     notes = [
         SourceDoc(

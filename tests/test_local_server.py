@@ -25,7 +25,7 @@ from assistant.local_server import GeneratorUnavailable, LocalServer
 from assistant.ui.state import App
 from index.ingestion import Ingestor
 from ingest.config import Settings
-from tests.papers_fixture import all_sources
+from tests.fixtures.papers import all_sources
 
 QUESTION = [{"role": "user", "content": "Name three colours of the rainbow."}]
 

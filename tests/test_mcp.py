@@ -23,9 +23,9 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 
 from index.library import Library
 from ingest.config import Settings
-from tests.digest_texts import write_digests
-from tests.fake_openai import FakeOpenAI
-from tests.httpfixtures import closed_port
+from tests.fixtures.digest_texts import write_digests
+from tests.fixtures.fake_openai import FakeOpenAI
+from tests.fixtures.loopback import closed_port
 
 ROOT = Path(__file__).resolve().parents[1]
 READ_TOOLS = {"search", "ask", "similar", "summarize", "passage", "list_papers"}

@@ -14,7 +14,7 @@ from assistant.ui.render import cite_links, evidence_html, hits_table, safe_url,
 from assistant.ui.state import App
 from assistant.ui.uploads import store_uploads, web_refs
 from assistant.webapp import build, launch_options
-from tests.papers_fixture import all_sources
+from tests.fixtures.papers import all_sources
 
 SCRIPT = "<script>alert(1)</script>"
 
@@ -121,7 +121,7 @@ def test_a_digest_passage_in_context_is_escaped(library, tmp_path):
 def test_refresh_sources_reports_new_papers_and_obeys_who_may_change_the_library(
     settings, embedder, monkeypatch
 ):
-    from tests.httpfixtures import LoopbackServer, Route
+    from tests.fixtures.loopback import LoopbackServer, Route
 
     week = "| 1) **{t}** - {d} | [Paper](https://arxiv.org/abs/{a}) |\n"
     table = "## Top ML Papers of the Week (May 1 - May 7) - 2024\n| **Paper** | **Links** |\n| --- | --- |\n"
@@ -198,7 +198,7 @@ def test_two_uploads_with_one_name_keep_both_files(tmp_path, settings):
 
 
 def test_uploads_are_never_among_the_files_the_app_serves(settings, embedder, tmp_path):
-    from tests.pdf_fixtures import paper_pdf
+    from tests.fixtures.pdfs import paper_pdf
 
     app = App(settings)
     app.library.__dict__["embedder"] = embedder
