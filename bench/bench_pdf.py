@@ -196,12 +196,12 @@ def bench_extractors(files: list[Path]) -> None:
 
 
 def bench_generated() -> None:
-    from tests.fixtures.pdfs import _TWO_COLUMN_PAGES, two_column_pdf
+    from tests.fixtures.pdfs import TWO_COLUMN_PAGES, two_column_pdf
 
     data = two_column_pdf()
     truth = [
         (True, sentences("\n".join(t for t, _ in left)), sentences("\n".join(t for t, _ in right)))
-        for left, right in _TWO_COLUMN_PAGES[:2]  # page 3 has the References
+        for left, right in TWO_COLUMN_PAGES[:2]  # page 3 has the References
     ]
     print("\n  generated two-column paper, columns interleaved in the content stream:")
     for name, extract in EXTRACTORS:
