@@ -1,7 +1,8 @@
 """End to end in headless Chromium: ask in Japanese, upload a PDF, click a citation to
 see its page, find similar papers, delete by selection, pickers follow the library,
 the queue shows a waiting user's place; with logins on, a reader cannot change the
-library and a librarian can.
+library and a librarian can, and the Library's Problems column names the entries a
+real reading list's ingest skipped (the shared corpus; skipped where it is absent).
 
 Needs Debian's chromium (/usr/bin/chromium; `make test` installs it when it
 can) and the playwright Python package (it drives the system browser; no
