@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from assistant.access import LIBRARIAN, add_user
+from assistant.ui.library import LIBRARY_HEADERS
 from tests.fixtures.cli import run
 from tests.fixtures.fake_openai import FakeOpenAI
 from tests.fixtures.live_app import (
@@ -54,8 +55,9 @@ def papers(home: Path) -> set[str]:
 
 
 def table(*ids: str) -> dict:
-    headers = ["Select", "Title", "Languages", "Sources", "Passages", "PDF", "id"]
-    return {"headers": headers, "data": [[True, "t", "en", 1, 1, "no", i] for i in ids]}
+    """The Library's papers table as the API takes it, the given papers ticked."""
+    rows = [[True, "t", "en", 1, 1, "no", i] for i in ids]
+    return {"headers": LIBRARY_HEADERS, "data": rows}
 
 
 def test_anonymous_calls_are_refused_when_login_is_on(app):
