@@ -52,8 +52,8 @@ lint: $(TESTS)
 	$(VENV)/bin/ruff check .
 
 bench: install
-	$(PY) bench/bench_index.py
-	$(PY) bench/bench_pdf.py
+	$(PY) -m bench.bench_index
+	$(PY) -m bench.bench_pdf
 
 eval: install
 	$(VENV)/bin/paperlens eval ../shared/eval/dev_queries.jsonl

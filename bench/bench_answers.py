@@ -1,6 +1,6 @@
 """Answer benchmark: the dev queries asked as questions, local model vs retrieval-only.
 
-    PAPERLENS_HOME=/tmp/seeds .venv/bin/python bench/bench_answers.py [queries.jsonl]
+    PAPERLENS_HOME=/tmp/seeds .venv/bin/python -m bench.bench_answers [queries.jsonl]
 
 For each mode: fraction of answers whose markers are all valid (none removed,
 at least one citation), fraction written in the requested language (detected

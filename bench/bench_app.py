@@ -1,6 +1,6 @@
 """App benchmark on loopback: start-up on a fresh data dir, then 20 concurrent users.
 
-    .venv/bin/python bench/bench_app.py [--users 20] [--questions 3] [--llm]
+    .venv/bin/python -m bench.bench_app [--users 20] [--questions 3] [--llm]
 
 1. `python app.py` on an empty PAPERLENS_HOME: seconds to the first page
    served, to "ready" (bundled samples indexed), and to the first answer.
@@ -16,11 +16,7 @@
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -30,7 +26,8 @@ from pathlib import Path
 
 from gradio_client import Client
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.fixtures.live_app import start_app, stop
+
 QUESTIONS = [
     "LoRA는 어떻게 학습 파라미터 수를 줄이나요?",
     "アテンションシンクとは何ですか？",
@@ -41,12 +38,6 @@ QUESTIONS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def wait_until(check, seconds: float) -> float:
     start = time.perf_counter()
     while time.perf_counter() - start < seconds:
@@ -54,6 +45,11 @@ def wait_until(check, seconds: float) -> float:
             return time.perf_counter() - start
         time.sleep(0.1)
     raise TimeoutError("gave up waiting")
+
+
+def status_line(client: Client) -> str:
+    """The page's status line, from the timer's endpoint (filter text, language in)."""
+    return client.predict("", "all", api_name="/on_tick")[0]
 
 
 def page_served(url: str) -> bool:
@@ -128,28 +124,14 @@ def main() -> None:
     parser.add_argument("--llm", action="store_true")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="paperlens-app-bench-"))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/"
-    env = {
-        **os.environ,
-        "PAPERLENS_HOME": str(home),
-        "PAPERLENS_PORT": str(port),
-        "PAPERLENS_LOCAL_LLM": "auto" if args.llm else "off",
-    }
     start = time.perf_counter()
-    app = subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py")],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    app, url = start_app(home, {"PAPERLENS_LOCAL_LLM": "auto" if args.llm else "off"})
     memory = MemoryWatch(app.pid)
     try:
         wait_until(lambda: page_served(url), 120)
         served = time.perf_counter() - start
         status = Client(url, verbose=False)
-        wait_until(lambda: status.predict(api_name="/lambda").startswith("ready"), 900)
+        wait_until(lambda: status_line(status).startswith("ready"), 900)
         ready = time.perf_counter() - start
         first_answer = ask(url, QUESTIONS[0])
         print(f"## 1. Start-up on a fresh data dir ({home})")
@@ -181,8 +163,7 @@ def main() -> None:
         print(f"  questions shown a queue position while waiting: {waited} of {len(jobs)}")
         print(f"  {memory.stop()}")
     finally:
-        app.terminate()
-        app.wait(timeout=30)
+        stop(app)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Digest parsing on real digests and the seeds: what reaches the catalog, and how fast.
 
-Usage: PYTHONPATH=. python bench/bench_digests.py [--corpus ../shared/corpus]
+Usage: python -m bench.bench_digests [--corpus ../shared/corpus]
        [--library /tmp/digestbench] [--no-catalog] [--skip NAME_PART]
 
 Per file it prints entries seen, papers parsed, and arXiv coverage: the

@@ -2,7 +2,7 @@
 (llama.cpp's own server from the prebuilt xllamacpp wheel, in a child process) beside
 a baseline runtime in the same run.
 
-    PYTHONPATH=. .venv/bin/python -m bench.bench_gen [--model qwen2.5-coder-1.5b | x.gguf]
+    .venv/bin/python -m bench.bench_gen [--model qwen2.5-coder-1.5b | x.gguf]
         [--baseline-site /path/to/site-packages] [--questions ko,hi,ja] [--max-tokens 200]
 
 The baseline is llama-cpp-python compiled on this machine (what paperlens used before),

@@ -1,8 +1,8 @@
 """Time and peak memory per hostile PDF: read in the bounded child (what ingest does
 now) next to the old in-process read (the baseline), each in a fresh process.
 
-    python bench/bench_hostile.py            # every case, both ways
-    python bench/bench_hostile.py --bounded  # only the bounded read
+    python -m bench.bench_hostile            # every case, both ways
+    python -m bench.bench_hostile --bounded  # only the bounded read
 
 Two peaks: the measuring process's (getrusage; the whole read for the
 in-process baseline) and the reader child's (its VmHWM, which it reports;
@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 BASELINE_CAP = 4 * 1024**3
 
@@ -70,8 +69,8 @@ def measure(case: str, mode: str) -> dict:
 
 
 def cases() -> dict[str, bytes]:
-    from tests.hostile_inputs import hostile_pdfs
-    from tests.pdf_fixtures import paper_pdf
+    from tests.fixtures.hostile_inputs import hostile_pdfs
+    from tests.fixtures.pdfs import paper_pdf
 
     ordinary = {"paper": paper_pdf()}
     real = Path("/work/shared/corpus/real/pdfs/1706.03762.pdf")
@@ -83,7 +82,8 @@ def cases() -> dict[str, bytes]:
 def run_one(case: str, mode: str) -> dict:
     try:
         proc = subprocess.run(
-            [sys.executable, __file__, "--one", case, "--mode", mode],
+            [sys.executable, "-m", "bench.bench_hostile", "--one", case, "--mode", mode],
+            cwd=ROOT,  # -m finds this repository's packages from its root
             capture_output=True,
             text=True,
             timeout=300,

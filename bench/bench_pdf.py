@@ -1,6 +1,6 @@
 """PDF extraction benchmark on real arXiv PDFs: paperlens vs raw pypdf vs raw pypdfium2.
 
-    PYTHONPATH=. .venv/bin/python bench/bench_pdf.py [--skip-ingest]
+    .venv/bin/python -m bench.bench_pdf [--skip-ingest]
 
 Data: the PDFs in ../shared/corpus/real/pdfs (next to the repo root; 9 arXiv
 papers, two-column and one-column, 249 pages). Nothing is copied from them.
@@ -23,7 +23,7 @@ papers, two-column and one-column, 249 pages). Nothing is copied from them.
      right-column sentence) pairs, both found, where the left one comes first.
    - ms/page: extraction time per page.
    The same scores on the generated two-column paper of the tests
-   (tests/pdf_fixtures.py), whose lines are drawn left, right, left, ... so
+   (tests/fixtures/pdfs.py), whose lines are drawn left, right, left, ... so
    a reader that follows the content stream interleaves the columns.
 2. Ingest of the 9 PDFs through the library (extract, chunk, embed, store):
    papers/minute, passages/s, time in extraction vs embedding; and the
@@ -196,12 +196,12 @@ def bench_extractors(files: list[Path]) -> None:
 
 
 def bench_generated() -> None:
-    from tests.pdf_fixtures import _TWO_COLUMN_PAGES, two_column_pdf
+    from tests.fixtures.pdfs import TWO_COLUMN_PAGES, two_column_pdf
 
     data = two_column_pdf()
     truth = [
         (True, sentences("\n".join(t for t, _ in left)), sentences("\n".join(t for t, _ in right)))
-        for left, right in _TWO_COLUMN_PAGES[:2]  # page 3 has the References
+        for left, right in TWO_COLUMN_PAGES[:2]  # page 3 has the References
     ]
     print("\n  generated two-column paper, columns interleaved in the content stream:")
     for name, extract in EXTRACTORS:

@@ -1,6 +1,6 @@
 """Citations on the right page: questions over real PDFs, each with the pages that answer it.
 
-Usage: PYTHONPATH=. python bench/bench_pdf_pages.py --library /tmp/pdflib
+Usage: python -m bench.bench_pdf_pages --library /tmp/pdflib
        [--pdfs ../shared/corpus/real/pdfs] [--questions bench/pdf_page_questions.jsonl]
        [--ask] [--english] [--variants today,focus3]
 

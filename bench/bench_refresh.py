@@ -1,6 +1,6 @@
 """`paperlens refresh` next to re-ingesting the URL, on a real digest, same run.
 
-    .venv/bin/python bench/bench_refresh.py [--digest PATH] [--weeks 8]
+    .venv/bin/python -m bench.bench_refresh [--digest PATH] [--weeks 8]
                                             [--repo .] [--ingest-repo ../main]
 
 The digest's newest week is held back: version 1 is the next `--weeks` weeks,
@@ -39,6 +39,7 @@ import time
 from pathlib import Path
 
 WEEK = re.compile(r"^## Top ML Papers of the Week", re.M)
+INGEST_URL = ("--no-pdfs", "--allow-private")  # the loopback server is a private address
 
 
 class Digest(http.server.BaseHTTPRequestHandler):
@@ -128,6 +129,12 @@ def step(name: str, repo: Path, home: Path, *args: str) -> dict:
     return row
 
 
+def keep_current(repo: Path, ingest_repo: Path, homes: dict[str, Path], url: str) -> None:
+    """The two ways of keeping a library current, each on its own copy of it."""
+    step("ingest URL again", ingest_repo, homes["reingest"], "ingest", *INGEST_URL, url)
+    step("refresh", repo, homes["refresh"], "refresh", "--allow-private")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument(
@@ -150,41 +157,15 @@ def main() -> None:
     try:
         Digest.body, Digest.etag = v1.encode(), '"v1"'
         base = work / "v1"
-        step(
-            "ingest version 1 (cold)",
-            ingest_repo,
-            base,
-            "ingest",
-            "--no-pdfs",
-            "--allow-private",
-            url,
-        )
+        step("ingest version 1 (cold)", ingest_repo, base, "ingest", *INGEST_URL, url)
         homes = {way: work / way for way in ("reingest", "refresh")}
         for home in homes.values():
             shutil.copytree(base, home)
-        print("# unchanged digest")
-        step(
-            "ingest URL again",
-            ingest_repo,
-            homes["reingest"],
-            "ingest",
-            "--no-pdfs",
-            "--allow-private",
-            url,
-        )
-        step("refresh", args.repo, homes["refresh"], "refresh", "--allow-private")
-        print("# the digest gains a week")
-        Digest.body, Digest.etag = v2.encode(), '"v2"'
-        step(
-            "ingest URL again",
-            ingest_repo,
-            homes["reingest"],
-            "ingest",
-            "--no-pdfs",
-            "--allow-private",
-            url,
-        )
-        step("refresh", args.repo, homes["refresh"], "refresh", "--allow-private")
+        weeks = [("unchanged digest", v1, '"v1"'), ("the digest gains a week", v2, '"v2"')]
+        for title, version, etag in weeks:
+            print(f"# {title}")
+            Digest.body, Digest.etag = version.encode(), etag
+            keep_current(args.repo, ingest_repo, homes, url)
     finally:
         server.shutdown()
         server.server_close()

@@ -1,6 +1,6 @@
 """The reranker's settings side by side: document format x dimensions x candidates.
 
-    PAPERLENS_HOME=/tmp/seeds PYTHONPATH=. .venv/bin/python bench/bench_rerank.py \
+    PAPERLENS_HOME=/tmp/seeds .venv/bin/python -m bench.bench_rerank \
         ../shared/eval/dev_queries.jsonl samples/eval_seeds_queries.jsonl
 
 Embeds every passage of the library once per document format with the bundled

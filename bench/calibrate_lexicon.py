@@ -2,7 +2,7 @@
 Hindi sentence has in the Hindi word list, for real Hindi and for the bundled
 1.5B's garbled Hindi.
 
-    .venv/bin/python bench/calibrate_lexicon.py [MORE_HINDI_TEXT ...]
+    .venv/bin/python -m bench.calibrate_lexicon [MORE_HINDI_TEXT ...]
 
 Real Hindi: our sample digest (samples/weekly_hi.txt), the faithful Hindi
 translations of samples/fidelity_pairs.jsonl, technical Hindi full of borrowed

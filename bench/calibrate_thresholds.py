@@ -1,6 +1,6 @@
 """Where the answer thresholds come from: reranker scores on real questions and passages.
 
-    PAPERLENS_HOME=/tmp/seeds .venv/bin/python bench/calibrate_thresholds.py \
+    PAPERLENS_HOME=/tmp/seeds .venv/bin/python -m bench.calibrate_thresholds \
         ../shared/eval/dev_questions.jsonl
 
 Abstention (`abstain_below`): the reranker's best passage score for each

@@ -1,7 +1,7 @@
 """Does `paperlens summarize PAPER --lang L` come out in L, cited and supported?
 
-    PAPERLENS_HOME=/tmp/seeds PYTHONPATH=. .venv/bin/python bench/eval_summaries.py 1706.03762
-    PAPERLENS_HOME=/tmp/samples PYTHONPATH=. .venv/bin/python bench/eval_summaries.py \
+    PAPERLENS_HOME=/tmp/seeds .venv/bin/python -m bench.eval_summaries 1706.03762
+    PAPERLENS_HOME=/tmp/samples .venv/bin/python -m bench.eval_summaries \
         1706.03762 --langs hi ja ko fr zh
 
 For each language: the mode (`llm`: the model's summary passed the checks;

@@ -1,6 +1,6 @@
 """A new user's first run: from `make run` in a fresh clone to the first answer.
 
-    python3 bench/first_run.py [--repo .] [--port 7874] [--keep]
+    python3 -m bench.first_run [--repo .] [--port 7874] [--keep]
 
 Clones the repository (its committed HEAD, or --rev) into a temporary folder and
 runs `make run` there with an empty pip cache, so everything is downloaded as on a

@@ -5,7 +5,7 @@ neighbours (real embeddings cluster; random ones do not), so recall is
 measured on vectors from the default embedder. Embedding runs at ~20
 passages/s on 2 cores, hence the cache file.
 
-    PYTHONPATH=$PWD .venv/bin/python bench/real_sample.py --n 12000
+    .venv/bin/python -m bench.real_sample --n 12000
 """
 
 from __future__ import annotations

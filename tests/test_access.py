@@ -131,7 +131,7 @@ def test_a_network_address_without_login_refuses_to_start_unless_allowed(tmp_pat
 
 
 def test_serve_refuses_a_network_address_in_one_line(tmp_path):
-    from tests.test_cli import run
+    from tests.fixtures.cli import run
 
     result = run(tmp_path / "home", "serve", "--host", "0.0.0.0", "--port", "7", check=False)
     assert result.returncode == 1

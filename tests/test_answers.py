@@ -15,7 +15,7 @@ from assistant.llm import OpenAICompatibleLLM
 from assistant.rag import answer
 from index.hits import Hit
 from ingest.config import Settings
-from tests.fake_openai import FakeOpenAI
+from tests.fixtures.fake_openai import FakeOpenAI
 
 
 def hit(n: int, title: str, text: str, lang: str = "en") -> Hit:
@@ -52,6 +52,16 @@ def keyword_similarity(sentences, given):
 @pytest.fixture
 def settings(tmp_path):
     return Settings(home=tmp_path, abstain_below=0.42)
+
+
+def ask_korean(replies: list[str], settings: Settings, hits=HITS, **options):
+    """(answer, the fake server that gave `replies`): the Korean question about attention
+    sinks answered over `hits`; the server's `requests` show what the model was asked."""
+    with FakeOpenAI(replies=replies) as server:
+        result = answer(
+            "어텐션 싱크란?", hits, llm_for(server), lang="ko", settings=settings, **options
+        )
+    return result, server
 
 
 def llm_for(server: FakeOpenAI) -> OpenAICompatibleLLM:
@@ -259,8 +269,7 @@ def test_a_wrong_language_draft_is_first_rewritten_in_the_asked_language(setting
         "Attention sinks keep the first tokens [2].",
         "어텐션 싱크는 처음 토큰을 남깁니다 [2].",
     ]
-    with FakeOpenAI(replies=replies) as server:
-        result = answer("어텐션 싱크란?", HITS, llm_for(server), lang="ko", settings=settings)
+    result, server = ask_korean(replies, settings)
     assert len(server.requests) == 2
     example, rewrite = server.requests[1]["messages"][1:3], server.requests[1]["messages"][-1]
     assert "Attention sinks keep the first tokens [2]." in rewrite["content"]  # the draft
@@ -278,8 +287,7 @@ def test_a_draft_is_translated_one_sentence_at_a_time_and_a_broken_sentence_cost
         "링 어텐션은 블록을 デバイス에 나눕니다 [1].",  # katakana: this sentence is not Korean
         "링 어텐션은 ブロック을 나눕니다 [1].",  # its second, freer try: still not Korean
     ]
-    with FakeOpenAI(replies=replies) as server:
-        result = answer("어텐션 싱크란?", HITS, llm_for(server), lang="ko", settings=settings)
+    result, server = ask_korean(replies, settings)
     assert len(server.requests) == 4
     first, second, again = (r["messages"][-1]["content"] for r in server.requests[1:])
     assert "Attention sinks" in first and "Ring Attention" not in first
@@ -293,8 +301,7 @@ def test_sentences_already_in_the_asked_language_are_kept_and_lost_markers_come_
         "어텐션 싱크는 처음 토큰을 남깁니다 [2]. Ring Attention splits blocks across devices [1].",
         "링 어텐션은 블록을 여러 기기에 나눕니다.",  # the model dropped the marker
     ]
-    with FakeOpenAI(replies=replies) as server:
-        result = answer("어텐션 싱크란?", HITS, llm_for(server), lang="ko", settings=settings)
+    result, server = ask_korean(replies, settings)
     assert len(server.requests) == 2  # only the English sentence was sent
     assert "어텐션 싱크는" not in server.requests[1]["messages"][-1]["content"]
     assert result.text == (
@@ -320,8 +327,7 @@ def test_a_stray_word_in_the_stricter_answer_is_mended_not_the_answer_thrown_awa
         "어텐션 싱크는 처음 토큰을 남깁니다 [2]. 링 어텐션은 ブロック을 나눕니다 [1].",
         "링 어텐션은 블록을 나눕니다 [1].",
     ]
-    with FakeOpenAI(replies=replies) as server:
-        result = answer("어텐션 싱크란?", HITS, llm_for(server), lang="ko", settings=settings)
+    result, server = ask_korean(replies, settings)
     assert len(server.requests) == 5
     assert "ブロック" in server.requests[4]["messages"][-1]["content"]  # only that sentence
     assert "처음 토큰" not in server.requests[4]["messages"][-1]["content"]
@@ -372,10 +378,7 @@ def test_a_garbled_translation_is_not_shown_the_question_is_asked_again(settings
         "파티는 즐거운 행사입니다 [2].",  # Korean, but not what the draft said
         "어텐션 싱크는 처음 토큰을 남깁니다 [2].",
     ]
-    with FakeOpenAI(replies=replies) as server:
-        result = answer(
-            "어텐션 싱크란?", HITS, llm_for(server), lang="ko", settings=settings, checker=checker
-        )
+    result, server = ask_korean(replies, settings, checker=checker)
     assert len(server.requests) == 3
     assert result.mode == "llm" and result.text == "어텐션 싱크는 처음 토큰을 남깁니다 [2]."
 
@@ -385,10 +388,7 @@ def test_when_no_translation_comes_near_the_draft_the_model_is_not_asked_to_writ
 ):
     checker = SupportChecker(keyword_similarity, 0.5, sentence_similarity=meaning_similarity)
     replies = ["Attention sinks keep the first tokens [2].", "파티는 즐거운 행사입니다 [2]."]
-    with FakeOpenAI(replies=replies) as server:
-        result = answer(
-            "어텐션 싱크란?", HITS, llm_for(server), lang="ko", settings=settings, checker=checker
-        )
+    result, server = ask_korean(replies, settings, checker=checker)
     assert len(server.requests) == 3  # the draft, two tries at translating; no stricter answer
     assert result.mode == "extractive"
     assert any("could not say its draft in Korean" in w for w in result.warnings)
@@ -399,8 +399,7 @@ def test_the_language_rule_echoed_back_is_not_an_answer(settings):
         "Attention sinks keep the first tokens [2].",
         "반드시 한국어로만 답하세요. 어텐션 싱크는 처음 토큰을 남깁니다 [2].",
     ]
-    with FakeOpenAI(replies=replies) as server:
-        result = answer("어텐션 싱크란?", HITS, llm_for(server), lang="ko", settings=settings)
+    result, server = ask_korean(replies, settings)
     assert result.text == "어텐션 싱크는 처음 토큰을 남깁니다 [2]."
 
 
@@ -416,8 +415,7 @@ def test_stray_characters_are_named_in_the_rewrite_request(settings):
         "어텐션 싱크는 400만 토크ン까지 처리합니다 [2].",
         "어텐션 싱크는 400만 토큰까지 처리합니다 [2].",
     ]
-    with FakeOpenAI(replies=replies) as server:
-        result = answer("어텐션 싱크란?", HITS, llm_for(server), lang="ko", settings=settings)
+    result, server = ask_korean(replies, settings)
     assert "ン" in server.requests[1]["messages"][-1]["content"].split("<text>")[0]
     assert result.mode == "llm" and "400만 토큰" in result.text
 
@@ -429,8 +427,7 @@ def test_when_the_rewrite_fails_the_question_is_answered_again_in_stricter_words
         "Attention sinks keep the first tokens [2].",
         "어텐션 싱크는 처음 토큰을 남깁니다 [2].",
     ]
-    with FakeOpenAI(replies=replies) as server:
-        result = answer("어텐션 싱크란?", HITS, llm_for(server), lang="ko", settings=settings)
+    result, server = ask_korean(replies, settings)
     assert len(server.requests) == 4
     assert "Ring Attention splits" in server.requests[3]["messages"][-1]["content"]
     assert "반드시 한국어로만" in server.requests[3]["messages"][-1]["content"]
@@ -448,8 +445,7 @@ def test_the_stricter_retry_leaves_out_passages_in_a_script_the_answer_cannot_us
         "어텐션 싱크는 最初のトークン을 남깁니다 [1].",
         "어텐션 싱크는 처음 토큰을 남깁니다 [2].",
     ]
-    with FakeOpenAI(replies=replies) as server:
-        result = answer("어텐션 싱크란?", hits, llm_for(server), lang="ko", settings=settings)
+    result, server = ask_korean(replies, settings, hits=hits)
     retry = server.requests[3]["messages"][-1]["content"]
     assert "最初" not in retry and "[2] (StreamingLLM)" in retry  # original numbering kept
     assert result.mode == "llm" and result.citations[0].passage.startswith("Keeping")
@@ -457,8 +453,7 @@ def test_the_stricter_retry_leaves_out_passages_in_a_script_the_answer_cannot_us
 
 def test_a_draft_of_markers_alone_is_asked_again_to_write_the_answer_out(settings):
     replies = ["[1][2]", "어텐션 싱크는 처음 토큰을 남깁니다 [2]."]
-    with FakeOpenAI(replies=replies) as server:
-        result = answer("어텐션 싱크란?", HITS, llm_for(server), lang="ko", settings=settings)
+    result, server = ask_korean(replies, settings)
     assert len(server.requests) == 2  # nothing to translate: asked again at once
     assert "full sentences" in server.requests[1]["messages"][-1]["content"]
     assert result.mode == "llm" and result.text == "어텐션 싱크는 처음 토큰을 남깁니다 [2]."
@@ -512,7 +507,7 @@ def test_a_summary_in_the_wrong_language_twice_becomes_cited_passages_under_a_ko
     library, ingestor
 ):
     from assistant.summarize import summarize_stream
-    from tests.papers_fixture import all_sources
+    from tests.fixtures.papers import all_sources
 
     for source in all_sources():
         ingestor.ingest_doc(source)
@@ -526,7 +521,7 @@ def test_a_summary_in_the_wrong_language_twice_becomes_cited_passages_under_a_ko
 
 def test_markdown_labels_are_not_part_of_a_summary_or_an_answer(library, ingestor, settings):
     from assistant.summarize import summarize_stream
-    from tests.papers_fixture import all_sources
+    from tests.fixtures.papers import all_sources
 
     for source in all_sources():
         ingestor.ingest_doc(source)
@@ -560,7 +555,7 @@ def test_markdown_labels_are_not_part_of_a_summary_or_an_answer(library, ingesto
 )
 def test_a_hindi_summary_is_shown_only_when_it_is_hindi(library, ingestor, reply, mode):
     from assistant.summarize import summarize_stream
-    from tests.papers_fixture import all_sources
+    from tests.fixtures.papers import all_sources
 
     for source in all_sources():
         ingestor.ingest_doc(source)
@@ -573,7 +568,7 @@ def test_a_hindi_summary_is_shown_only_when_it_is_hindi(library, ingestor, reply
 def test_a_failed_summary_quotes_the_passages_in_the_users_language_first(library, ingestor):
     from assistant.summarize import summarize_stream
     from ingest.models import SourceDoc
-    from tests.papers_fixture import all_sources, paper
+    from tests.fixtures.papers import all_sources, paper
 
     notes = [
         SourceDoc(
@@ -631,6 +626,5 @@ def test_a_translation_lead_in_line_is_not_part_of_the_answer(settings):
         "Attention sinks keep the first tokens [2].",
         "다음은 한국어 번역입니다:\n어텐션 싱크는 처음 토큰을 남깁니다 [2].",
     ]
-    with FakeOpenAI(replies=replies) as server:
-        result = answer("어텐션 싱크란?", HITS, llm_for(server), lang="ko", settings=settings)
+    result, server = ask_korean(replies, settings)
     assert result.text == "어텐션 싱크는 처음 토큰을 남깁니다 [2]."

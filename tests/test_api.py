@@ -7,8 +7,8 @@ import pytest
 from assistant.api import Paperlens
 from assistant.rag import Answer
 from ingest.errors import PaperlensError
-from tests.fake_openai import FakeOpenAI
-from tests.papers_fixture import all_sources
+from tests.fixtures.fake_openai import FakeOpenAI
+from tests.fixtures.papers import all_sources
 
 
 @pytest.fixture

@@ -4,59 +4,36 @@ server, anonymous calls are refused, and the library is unchanged by all of them
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
-from assistant.access import LIBRARIAN, READER, add_user
-from tests.digest_texts import write_digests
-from tests.fake_openai import FakeOpenAI
-from tests.test_browser import _free_port, _wait_for
-from tests.test_cli import run
+from assistant.access import LIBRARIAN, add_user
+from assistant.ui.library import LIBRARY_HEADERS
+from tests.fixtures.cli import run
+from tests.fixtures.fake_openai import FakeOpenAI
+from tests.fixtures.live_app import (
+    LIBRARIAN_LOGIN,
+    READER_LOGIN,
+    add_team,
+    digest_library,
+    running_app,
+)
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[1]
-READER_LOGIN = ("rita", "reader-pass-1")
-LIBRARIAN_LOGIN = ("lena", "librarian-pass-1")
 ATTENTION = "arxiv:1706.03762"
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    home = tmp_path_factory.mktemp("home")
-    digests = tmp_path_factory.mktemp("digests")
-    write_digests(digests)
-    run(home, "ingest", "--no-pdfs", str(digests))
-    add_user(home / "users.toml", READER_LOGIN[0], READER, READER_LOGIN[1])
-    add_user(home / "users.toml", LIBRARIAN_LOGIN[0], LIBRARIAN, LIBRARIAN_LOGIN[1])
+    home, digests = digest_library(tmp_path_factory, "team")
+    add_team(home)
     llm = FakeOpenAI("Attention only [1].")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "PAPERLENS_HOME": str(home),
-        "PAPERLENS_PORT": str(port),
-        "PAPERLENS_LOCAL_LLM": "off",
-        "PAPERLENS_LLM_BASE_URL": llm.base_url,
-        "GRADIO_ANALYTICS_ENABLED": "False",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py")],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/"
     try:
-        _wait_for(url, proc)
-        yield url, home, digests
+        with running_app(home, {"PAPERLENS_LLM_BASE_URL": llm.base_url}) as url:
+            yield url, home, digests
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
         llm.close()
 
 
@@ -78,8 +55,9 @@ def papers(home: Path) -> set[str]:
 
 
 def table(*ids: str) -> dict:
-    headers = ["Select", "Title", "Languages", "Sources", "Passages", "PDF", "id"]
-    return {"headers": headers, "data": [[True, "t", "en", 1, 1, "no", i] for i in ids]}
+    """The Library's papers table as the API takes it, the given papers ticked."""
+    rows = [[True, "t", "en", 1, 1, "no", i] for i in ids]
+    return {"headers": LIBRARY_HEADERS, "data": rows}
 
 
 def test_anonymous_calls_are_refused_when_login_is_on(app):
@@ -136,50 +114,11 @@ def test_a_librarian_may_upload_switch_the_generator_and_delete(app):
 @pytest.fixture(scope="module")
 def proxied(tmp_path_factory):
     """The app in proxy mode: the user comes in a header, believed from 127.0.0.1."""
-    home = tmp_path_factory.mktemp("proxy-home")
-    digests = tmp_path_factory.mktemp("proxy-digests")
-    write_digests(digests)
-    run(home, "ingest", "--no-pdfs", str(digests))
+    home, _ = digest_library(tmp_path_factory, "proxy")
     add_user(home / "users.toml", "lena", LIBRARIAN, None)  # known to the proxy only
-    port = _free_port()
-    env = {
-        **os.environ,
-        "PAPERLENS_HOME": str(home),
-        "PAPERLENS_PORT": str(port),
-        "PAPERLENS_LOCAL_LLM": "off",
-        "PAPERLENS_AUTH": "proxy",
-        "PAPERLENS_TRUSTED_PROXIES": '["127.0.0.1"]',
-        "GRADIO_ANALYTICS_ENABLED": "False",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py")],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        _wait_for_status(url, proc, 401)
+    env = {"PAPERLENS_AUTH": "proxy", "PAPERLENS_TRUSTED_PROXIES": '["127.0.0.1"]'}
+    with running_app(home, env, up_when=("config", 401)) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-
-
-def _wait_for_status(url: str, proc, expected: int, seconds: float = 120) -> None:
-    import time
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "the app exited during start-up"
-        try:
-            if httpx.get(url + "config", timeout=2).status_code == expected:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError("the app did not start")
 
 
 def test_proxy_mode_takes_the_user_from_the_proxys_header(proxied):

@@ -9,10 +9,10 @@ import pytest
 from ingest.arxiv import ArxivClient, parse_arxiv_ref
 from ingest.config import Settings
 from ingest.errors import IngestError
-from tests.digest_texts import KOREAN
-from tests.httpfixtures import LoopbackServer, Route, closed_port
-from tests.pdf_fixtures import paper_pdf
-from tests.test_cli import run
+from tests.fixtures.cli import run
+from tests.fixtures.digest_texts import KOREAN
+from tests.fixtures.loopback import LoopbackServer, Route, closed_port
+from tests.fixtures.pdfs import paper_pdf
 
 ATOM = """<?xml version="1.0" encoding="UTF-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom" xmlns:arxiv="http://arxiv.org/schemas/atom">

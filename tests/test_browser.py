@@ -1,7 +1,8 @@
 """End to end in headless Chromium: ask in Japanese, upload a PDF, click a citation to
 see its page, find similar papers, delete by selection, pickers follow the library,
 the queue shows a waiting user's place; with logins on, a reader cannot change the
-library and a librarian can.
+library and a librarian can, and the Library's Problems column names the entries a
+real reading list's ingest skipped (the shared corpus; skipped where it is absent).
 
 Needs Debian's chromium (/usr/bin/chromium; `make test` installs it when it
 can) and the playwright Python package (it drives the system browser; no
@@ -10,21 +11,23 @@ browser download). Screenshots go to test-artifacts/.
 
 from __future__ import annotations
 
-import os
+import json
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.digest_texts import write_digests
-from tests.fake_openai import FakeOpenAI
-from tests.pdf_fixtures import paper_pdf
-from tests.test_cli import run
+from tests.fixtures.cli import run
+from tests.fixtures.corpus import JAPANESE_READING_LIST
+from tests.fixtures.fake_openai import FakeOpenAI
+from tests.fixtures.live_app import (
+    LIBRARIAN_LOGIN,
+    READER_LOGIN,
+    add_team,
+    digest_library,
+    running_app,
+)
+from tests.fixtures.pdfs import paper_pdf
 
 pytestmark = pytest.mark.slow
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -41,61 +44,23 @@ FLAGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def _need_browser() -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    pytest.importorskip("playwright", reason="the playwright package is not installed")
 
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    pytest.importorskip("playwright", reason="the playwright package is not installed")
-    home = tmp_path_factory.mktemp("app-home")
-    digests = tmp_path_factory.mktemp("digests")
-    write_digests(digests)
-    run(home, "ingest", "--no-pdfs", str(digests))
+    _need_browser()
+    home, _ = digest_library(tmp_path_factory, "app")
     # A slow generator, so a second user's request visibly waits in the queue.
     llm = FakeOpenAI("The model is built only from attention [1].", delay=4.0)
-    port = _free_port()
-    env = {
-        **os.environ,
-        "PAPERLENS_HOME": str(home),
-        "PAPERLENS_PORT": str(port),
-        "PAPERLENS_LOCAL_LLM": "off",
-        "PAPERLENS_LLM_BASE_URL": llm.base_url,
-        "GRADIO_ANALYTICS_ENABLED": "False",
-    }
-    root = Path(__file__).resolve().parents[1]
-    proc = subprocess.Popen(
-        [sys.executable, str(root / "app.py")],
-        env=env,
-        cwd=root,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/"
     try:
-        _wait_for(url, proc)
-        yield url
+        with running_app(home, {"PAPERLENS_LLM_BASE_URL": llm.base_url}) as url:
+            yield url
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
         llm.close()
-
-
-def _wait_for(url: str, proc: subprocess.Popen, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "the app exited during start-up"
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError("the app did not start")
 
 
 @pytest.fixture(scope="module")
@@ -250,42 +215,24 @@ def test_a_second_user_sees_their_place_in_the_queue(page, app_url):
 
 
 @pytest.fixture(scope="module")
-def team_url(tmp_path_factory):
-    """The app with logins: a reader and a librarian in its users file."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    pytest.importorskip("playwright", reason="the playwright package is not installed")
-    from assistant.access import LIBRARIAN, READER, add_user
+def team_home(tmp_path_factory):
+    """A library with a reader and a librarian in its users file; also, where the shared
+    corpus is present, the Japanese reading list with what its ingest skipped (JSON)."""
+    _need_browser()
+    home, _ = digest_library(tmp_path_factory, "team")
+    add_team(home)
+    reading_list = None
+    if JAPANESE_READING_LIST.is_file():
+        ingested = run(home, "ingest", "--no-pdfs", "--json", str(JAPANESE_READING_LIST))
+        reading_list = json.loads(ingested.stdout)["sources"][0]
+    return home, reading_list
 
-    home = tmp_path_factory.mktemp("team-home")
-    digests = tmp_path_factory.mktemp("team-digests")
-    write_digests(digests)
-    run(home, "ingest", "--no-pdfs", str(digests))
-    add_user(home / "users.toml", "rita", READER, "reader-pass-1")
-    add_user(home / "users.toml", "lena", LIBRARIAN, "librarian-pass-1")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "PAPERLENS_HOME": str(home),
-        "PAPERLENS_PORT": str(port),
-        "PAPERLENS_LOCAL_LLM": "off",
-        "GRADIO_ANALYTICS_ENABLED": "False",
-    }
-    root = Path(__file__).resolve().parents[1]
-    proc = subprocess.Popen(
-        [sys.executable, str(root / "app.py")],
-        env=env,
-        cwd=root,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        _wait_for(url, proc)
+
+@pytest.fixture(scope="module")
+def team_url(team_home):
+    """The app with logins."""
+    with running_app(team_home[0]) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def _sign_in(browser, url: str, name: str, password: str):
@@ -306,7 +253,7 @@ def test_a_reader_signs_in_and_cannot_change_the_library_a_librarian_can(page, t
     assert "ready:" not in anonymous.content()
     anonymous.close()
 
-    reader = _sign_in(browser, team_url, "rita", "reader-pass-1")
+    reader = _sign_in(browser, team_url, *READER_LOGIN)
     reader.get_by_text("signed in as rita (reader)").wait_for(timeout=30_000)
     reader.get_by_role("tab", name="Library").click()
     assert reader.get_by_role("button", name="Delete selected").is_disabled()
@@ -319,7 +266,7 @@ def test_a_reader_signs_in_and_cannot_change_the_library_a_librarian_can(page, t
     reader.locator("tr[data-passage]").first.wait_for(timeout=60_000)
     reader.close()
 
-    librarian = _sign_in(browser, team_url, "lena", "librarian-pass-1")
+    librarian = _sign_in(browser, team_url, *LIBRARIAN_LOGIN)
     librarian.get_by_text("signed in as lena (librarian)").wait_for(timeout=30_000)
     librarian.get_by_role("tab", name="Library").click()
     delete = librarian.get_by_role("button", name="Delete selected")
@@ -330,3 +277,24 @@ def test_a_reader_signs_in_and_cannot_change_the_library_a_librarian_can(page, t
     )
     assert delete.is_enabled()
     librarian.close()
+
+
+def test_the_sources_table_shows_the_entries_a_reading_list_skipped(page, team_home, team_url):
+    """The Japanese reading list links courses, books and blogs besides papers: the
+    Problems column names what its ingest skipped (expected text from the ingest
+    itself, never copied from the corpus)."""
+    _, reading_list = team_home
+    if reading_list is None:
+        pytest.skip(f"the shared corpus is absent ({JAPANESE_READING_LIST.parent})")
+    skipped = reading_list["skipped"]
+    assert skipped, "the reading list's ingest skipped nothing: nothing to show"
+    reader = _sign_in(page.context.browser, team_url, *READER_LOGIN)
+    reader.get_by_role("tab", name="Library").click()
+    sources = reader.get_by_role("grid").nth(1)
+    row = sources.get_by_role("row").filter(has_text=JAPANESE_READING_LIST.name)
+    row.wait_for(timeout=30_000)
+    problems = row.inner_text()
+    assert f"{len(skipped)} of {reading_list['entries']} entries link no paper" in problems
+    assert all(name in problems for name in skipped[:3])
+    reader.screenshot(path=str(ARTIFACTS / "library-problems.png"), full_page=True)
+    reader.close()

@@ -13,30 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.digest_texts import big_korean_digest, write_digests
+from tests.fixtures.cli import run
+from tests.fixtures.digest_texts import big_korean_digest, write_digests
 
 HIT_FIELDS = {"rank", "paper_id", "arxiv_id", "title", "score", "passage", "page", "source"}
-
-
-def run(
-    home: Path, *args: str, check: bool = True, env: dict | None = None
-) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "PAPERLENS_HOME": str(home),
-        "PAPERLENS_ARXIV_DELAY_SECONDS": "0",
-        **(env or {}),
-    }
-    proc = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
-    return proc
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +160,7 @@ def test_ask_json_without_a_generator_cites_passages_and_says_so(home):
 
 
 def test_ask_through_an_openai_compatible_endpoint(home):
-    from tests.fake_openai import FakeOpenAI
+    from tests.fixtures.fake_openai import FakeOpenAI
 
     with FakeOpenAI("Elle gèle les poids et apprend des matrices de faible rang [1][9].") as server:
         env = {

@@ -15,8 +15,8 @@ from ingest.config import Settings
 from ingest.digests import name_some, parse_digest, read_digest
 from ingest.errors import IngestError
 from ingest.sources import RawSource, parse_raw
-from tests import digest_shapes as shapes
-from tests.digest_texts import FRENCH, JAPANESE, KOREAN
+from tests.fixtures import digest_shapes as shapes
+from tests.fixtures.digest_texts import FRENCH, JAPANESE, KOREAN
 
 ROOT = Path(__file__).resolve().parents[1]
 # ../shared/corpus beside the checkout; a worktree elsewhere names it in PAPERLENS_CORPUS

@@ -9,7 +9,7 @@ from index.embeddings import EmbeddingError, make_embedder
 from index.library import Library
 from index.store import IndexMismatchError
 from ingest.config import Settings
-from tests.papers_fixture import french_list, korean_digest
+from tests.fixtures.papers import french_list, korean_digest
 
 
 @pytest.fixture(scope="module")

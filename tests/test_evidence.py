@@ -11,8 +11,8 @@ from PIL import Image
 
 from assistant.evidence import MAX_HEIGHT, MAX_WIDTH, passage_context, pdf_file
 from ingest.errors import PaperlensError
-from tests.digest_texts import write_digests
-from tests.pdf_fixtures import paper_pdf
+from tests.fixtures.digest_texts import write_digests
+from tests.fixtures.pdfs import paper_pdf
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
@@ -94,7 +94,7 @@ def test_an_unknown_passage_is_a_one_line_error(library):
 def test_the_cli_shows_a_passage_in_context(tmp_path):
     import json
 
-    from tests.test_cli import run
+    from tests.fixtures.cli import run
 
     pdf = tmp_path / "sinks.pdf"
     pdf.write_bytes(paper_pdf())

@@ -11,7 +11,7 @@ import pytest
 from ingest.config import Settings
 from ingest.errors import FetchError, NetworkUnreachable
 from ingest.fetch import Fetcher, check_url_allowed
-from tests.httpfixtures import LoopbackServer, Route, closed_port
+from tests.fixtures.loopback import LoopbackServer, Route, closed_port
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from index.library import Library
 from index.rerank import Candidate
 from ingest.config import Settings
 from ingest.pdf import parse_pdf_bytes
-from tests.papers_fixture import all_sources
-from tests.pdf_fixtures import make_pdf
+from tests.fixtures.papers import all_sources
+from tests.fixtures.pdfs import make_pdf
 
 # Passages 1-4 belong to paper "a" (in reading order), 10-11 to paper "b".
 PAPER_OF = {1: "a", 2: "a", 3: "a", 4: "a", 10: "b", 11: "b"}

@@ -16,11 +16,13 @@ import sys
 import pytest
 
 from assistant.markup import markdown_literal
-from assistant.webapp import cite_links, hits_table, library_rows, paper_choices, report_lines
+from assistant.ui.library import library_rows
+from assistant.ui.pickers import paper_choices
+from assistant.ui.render import cite_links, hits_table, report_lines
 from index.limits import check_k, check_query
 from ingest.errors import DiskFull, PaperlensError, user_error
-from tests.digest_texts import write_digests
-from tests.hostile_inputs import (
+from tests.fixtures.digest_texts import write_digests
+from tests.fixtures.hostile_inputs import (
     INJECTION,
     bomb_pdf,
     cyclic_pdf,
@@ -30,7 +32,7 @@ from tests.hostile_inputs import (
     script_title_pdf,
     truncated_pdf,
 )
-from tests.pdf_fixtures import encrypt, make_pdf, paper_pdf
+from tests.fixtures.pdfs import encrypt, make_pdf, paper_pdf
 
 
 def snapshot(library) -> tuple:
@@ -275,7 +277,7 @@ def test_queries_over_the_length_cap_and_bad_k_are_one_line_errors(settings):
 
 @pytest.mark.timeout(300)
 def test_the_cli_refuses_long_queries_and_negative_k_quickly(tmp_path):
-    from tests.test_cli import run
+    from tests.fixtures.cli import run
 
     for args, expected in [
         (("search", "q" * 100_000), "error: the query is 100,000 characters"),
@@ -317,7 +319,7 @@ def test_two_processes_ingesting_into_one_library_both_land(tmp_path):
     import json
     import subprocess
 
-    from tests.test_cli import run
+    from tests.fixtures.cli import run
 
     home = tmp_path / "home"
     files = write_digests(tmp_path / "digests")

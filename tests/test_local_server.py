@@ -22,10 +22,10 @@ from assistant.answers import Answer
 from assistant.chat import ask_stream
 from assistant.llm import LLMError, LocalLLM, discover_generators, get_llm, local_server
 from assistant.local_server import GeneratorUnavailable, LocalServer
-from assistant.webapp import App
+from assistant.ui.state import App
 from index.ingestion import Ingestor
 from ingest.config import Settings
-from tests.papers_fixture import all_sources
+from tests.fixtures.papers import all_sources
 
 QUESTION = [{"role": "user", "content": "Name three colours of the rainbow."}]
 

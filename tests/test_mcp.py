@@ -7,10 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -23,9 +21,10 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 
 from index.library import Library
 from ingest.config import Settings
-from tests.digest_texts import write_digests
-from tests.fake_openai import FakeOpenAI
-from tests.httpfixtures import closed_port
+from tests.fixtures.digest_texts import write_digests
+from tests.fixtures.fake_openai import FakeOpenAI
+from tests.fixtures.live_app import running_app
+from tests.fixtures.loopback import closed_port
 
 ROOT = Path(__file__).resolve().parents[1]
 READ_TOOLS = {"search", "ask", "similar", "summarize", "passage", "list_papers"}
@@ -183,53 +182,12 @@ def test_ingest_is_offered_only_when_allowed_and_never_reads_local_files(home, t
 # ---- streamable HTTP from `paperlens serve` -------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(home):
     """`paperlens serve` on loopback with MCP over HTTP and a token; stopped afterwards."""
-    port = free_port()
-    env = server_env(home, PAPERLENS_MCP_HTTP="true", PAPERLENS_MCP_TOKEN=TOKEN)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "assistant.cli",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 180
-        while True:
-            assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
-            try:
-                if httpx.get(url, timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the app did not start"
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    env = {"PAPERLENS_MCP_HTTP": "true", "PAPERLENS_MCP_TOKEN": TOKEN}
+    with running_app(home, env, command=("-m", "assistant.cli", "serve")) as url:
+        yield url.rstrip("/")
 
 
 @asynccontextmanager

@@ -6,7 +6,7 @@ import pytest
 
 from ingest.errors import IngestError
 from ingest.pdf import extract_pdf, parse_pdf_bytes, pdf_sections
-from tests.pdf_fixtures import (
+from tests.fixtures.pdfs import (
     TWO_COLUMN_STAMP,
     TWO_COLUMN_TITLE,
     encrypt,

@@ -10,15 +10,15 @@ from __future__ import annotations
 import json
 import re
 from functools import cache
-from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
 
 from ingest.models import normalize_title
 from ingest.pdf import PdfText, extract_pdf, pdf_sections
+from tests.fixtures.corpus import REAL_PDFS
 
-REAL = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "real" / "pdfs"
+REAL = REAL_PDFS
 pytestmark = pytest.mark.skipif(
     not (REAL / "manifest.json").exists(), reason="real PDF corpus not present"
 )

@@ -12,7 +12,7 @@ from assistant.rag import answer, answer_stream, condense_question
 from index.hits import Hit
 from ingest.config import Settings
 from ingest.errors import PaperlensError
-from tests.fake_openai import FakeOpenAI
+from tests.fixtures.fake_openai import FakeOpenAI
 
 
 def hit(n: int, title: str, text: str, page=None) -> Hit:
@@ -112,7 +112,7 @@ def test_a_timeout_is_an_llm_error(settings):
 
 
 def test_connection_refused_is_an_llm_error():
-    from tests.httpfixtures import closed_port
+    from tests.fixtures.loopback import closed_port
 
     llm = OpenAICompatibleLLM(
         f"http://127.0.0.1:{closed_port()}/v1", model="m", api_key=None, timeout=2
@@ -221,7 +221,7 @@ def test_passages_can_be_numbered_from_any_start():
 
 def test_long_papers_are_summarized_in_parts_with_paper_wide_numbers(library, ingestor):
     from assistant.summarize import summarize_stream
-    from tests.papers_fixture import all_sources
+    from tests.fixtures.papers import all_sources
 
     for source in all_sources():
         ingestor.ingest_doc(source)

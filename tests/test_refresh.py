@@ -16,7 +16,7 @@ import index.refresh
 from index.library import Library
 from index.store import SCHEMA_VERSION, Store
 from ingest.config import Settings
-from tests.httpfixtures import LoopbackServer, Route
+from tests.fixtures.loopback import LoopbackServer, Route
 
 ROOT = Path(__file__).resolve().parents[1]
 

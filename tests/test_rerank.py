@@ -16,7 +16,7 @@ from index.evaluate import EvalQuery, evaluate
 from index.library import Library
 from index.rerank import rerank_dtype
 from ingest.errors import PaperlensError
-from tests.papers_fixture import all_sources
+from tests.fixtures.papers import all_sources
 
 
 def fake_wheels(folder, chunks: list[bytes]) -> dict[str, str]:

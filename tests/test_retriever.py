@@ -18,8 +18,8 @@ from assistant.retriever import PaperlensRetriever
 from index.ingestion import Ingestor
 from index.library import Library
 from ingest.config import Settings
-from tests.fake_openai import FakeOpenAI
-from tests.papers_fixture import all_sources
+from tests.fixtures.fake_openai import FakeOpenAI
+from tests.fixtures.papers import all_sources
 
 ROOT = Path(__file__).resolve().parents[1]
 METADATA = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from index.lexical import tokenize
-from tests.papers_fixture import all_sources
+from tests.fixtures.papers import all_sources
 
 HIT_FIELDS = {"rank", "paper_id", "arxiv_id", "title", "score", "passage", "page", "source"}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.similar import PaperNotFound, resolve_paper, similar_to_paper, similar_to_text
-from tests.papers_fixture import all_sources
+from tests.fixtures.papers import all_sources
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from index.ingestion import Ingestor
 from index.store import IndexMismatchError, Store
 from index.vectors import IndexSpec
-from tests.papers_fixture import all_sources, french_list, korean_digest
+from tests.fixtures.papers import all_sources, french_list, korean_digest
 
 
 def test_one_paper_met_in_several_languages_is_one_record(ingestor, store):

@@ -8,23 +8,13 @@ import pytest
 
 from assistant.access import AccessDenied
 from assistant.answers import Answer, Citation
-from assistant.webapp import (
-    App,
-    build,
-    cite_links,
-    evidence_html,
-    hits_table,
-    launch_options,
-    library_rows,
-    paper_choices,
-    paper_ref,
-    safe_url,
-    selected_ids,
-    source_rows,
-    sources_panel,
-    store_uploads,
-)
-from tests.papers_fixture import all_sources
+from assistant.ui.library import library_rows, refresh_sources, selected_ids, source_rows
+from assistant.ui.pickers import paper_choices, paper_ref
+from assistant.ui.render import cite_links, evidence_html, hits_table, safe_url, sources_panel
+from assistant.ui.state import App
+from assistant.ui.uploads import store_uploads, web_refs
+from assistant.webapp import build, launch_options
+from tests.fixtures.papers import all_sources
 
 SCRIPT = "<script>alert(1)</script>"
 
@@ -131,8 +121,7 @@ def test_a_digest_passage_in_context_is_escaped(library, tmp_path):
 def test_refresh_sources_reports_new_papers_and_obeys_who_may_change_the_library(
     settings, embedder, monkeypatch
 ):
-    import assistant.webapp as webapp
-    from tests.httpfixtures import LoopbackServer, Route
+    from tests.fixtures.loopback import LoopbackServer, Route
 
     week = "| 1) **{t}** - {d} | [Paper](https://arxiv.org/abs/{a}) |\n"
     table = "## Top ML Papers of the Week (May 1 - May 7) - 2024\n| **Paper** | **Links** |\n| --- | --- |\n"
@@ -150,7 +139,7 @@ def test_refresh_sources_reports_new_papers_and_obeys_who_may_change_the_library
         server.routes["/w.md"] = Route(
             body=second.encode(), headers={"Content-Type": "text/markdown"}, etag='"2"'
         )
-        shown = webapp.refresh_sources(app, False, None)
+        shown = refresh_sources(app, False, None)
         assert shown.startswith("**1 sources checked, 1 updated, 1 papers added, 0 failed**")
         assert "added: Sinks &amp; Streams [2309.17453]" in shown  # titles are escaped
 
@@ -159,7 +148,7 @@ def test_refresh_sources_reports_new_papers_and_obeys_who_may_change_the_library
 
         monkeypatch.setattr(app, "require_librarian", reader)
         asked = len(server.requests)
-        assert webapp.refresh_sources(app, False, None).startswith("⚠️ signed in as a reader")
+        assert refresh_sources(app, False, None).startswith("⚠️ signed in as a reader")
         assert len(server.requests) == asked
 
 
@@ -181,8 +170,6 @@ def test_switching_the_generator_takes_effect(settings, embedder):
 
 
 def test_the_add_box_takes_urls_and_arxiv_ids_never_paths_on_the_server(tmp_path):
-    from assistant.webapp import web_refs
-
     assert web_refs("https://example.org/digest.md\n\n2106.09685v2\n") == [
         "https://example.org/digest.md",
         "https://arxiv.org/abs/2106.09685v2",
@@ -211,7 +198,7 @@ def test_two_uploads_with_one_name_keep_both_files(tmp_path, settings):
 
 
 def test_uploads_are_never_among_the_files_the_app_serves(settings, embedder, tmp_path):
-    from tests.pdf_fixtures import paper_pdf
+    from tests.fixtures.pdfs import paper_pdf
 
     app = App(settings)
     app.library.__dict__["embedder"] = embedder
