@@ -45,6 +45,7 @@ from assistant.webauth import auth_launch_options, check_exposure
 from index.hits import snippet
 from index.library import Library
 from index.limits import check_query
+from index.progress import Throughput
 from ingest.arxiv import parse_arxiv_ref
 from ingest.config import Settings
 from ingest.errors import PaperlensError, user_error
@@ -812,8 +813,15 @@ def build(app: App) -> gr.Blocks:
                     todo = refs + stored
                     log.info("%s adds %d source(s)", user, len(todo))
                     for n, ref in enumerate(todo):
-                        progress((n, len(todo)), desc=f"ingesting {Path(ref).name}")
-                        lib.ingest([ref], pdfs=pdfs, on_event=events.append)
+                        name = f"ingesting {Path(ref).name} ({n + 1}/{len(todo)})"
+                        progress((n, len(todo)), desc=name)
+                        meter = Throughput()
+
+                        def embedded(done: int, total: int, name=name, meter=meter) -> None:
+                            # Same figures as the CLI's bar: passages/s and time left.
+                            progress((done, total), desc=f"{name}: {meter.describe(done, total)}")
+
+                        lib.ingest([ref], pdfs=pdfs, on_event=events.append, on_progress=embedded)
                     app.status = app._ready_line()
                     return report_lines(events) or "nothing to add"
                 except Exception as exc:  # error_line re-raises what is not the user's

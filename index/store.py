@@ -265,7 +265,8 @@ class Store:
             raise IndexMismatchError(
                 f"the index in {self.home} was built with {meta['embedding_model']} "
                 f"({meta['dim']} dims), not {self.model_name} ({self.dim} dims): "
-                "run `paperlens reindex` to rebuild it with the current model"
+                "run `paperlens reindex` to rebuild it with the current model (or set "
+                f"PAPERLENS_EMBEDDING_MODEL to the model it was built with)"
             )
 
     @classmethod
@@ -470,6 +471,11 @@ class Store:
 
     def all_embed_texts(self) -> list[tuple[int, str]]:
         return [(pid, text) for pid, text, _ in self.iter_passage_texts()]
+
+    def all_passage_parts(self) -> list[tuple[int, str, str]]:
+        """(id, header, text) of every passage: what an embedder formats to re-embed."""
+        rows = self._db.execute("SELECT id, header, text FROM passages ORDER BY id")
+        return [(int(r["id"]), r["header"], r["text"]) for r in rows]
 
     def delete_paper(self, paper_id: str) -> bool:
         with self._lock, self._db:
