@@ -27,7 +27,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-REAL = ROOT.parent.parent / "shared/corpus" if (ROOT.parent.parent / "shared").is_dir() else None
+# ../shared next to a checkout (one more level up from a worktree in wt/).
+REAL = next((p / "shared/corpus" for p in ROOT.parents if (p / "shared/corpus").is_dir()), None)
 CORPORA = {
     "dair": (["real/dair_ml_papers_of_the_week.md"], ["--no-pdfs"]),
     "pdfs": (["real/pdfs"], []),
