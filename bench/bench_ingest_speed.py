@@ -8,7 +8,7 @@ to other jobs on a shared machine than wall time) and the load average
 before and after each run: read the ratios between rows of one run.
 
     PYTHONPATH=. .venv/bin/python bench/bench_ingest_speed.py --old /work/main \\
-        [--corpus dair pdfs seeds] [--rounds 1] [--keep /tmp/libs]
+        [--corpus dair pdfs seeds] [--rounds 1] [--keep /tmp/libs] [--torch-too]
 
 Corpora: the DAIR.AI README (`--no-pdfs`), the 9 real PDFs, the seeds (`--no-pdfs`).
 """
@@ -36,10 +36,10 @@ CORPORA = {
 }
 
 
-def run_ingest(code: Path, corpus: Path, name: str, home: Path) -> dict:
+def run_ingest(code: Path, corpus: Path, name: str, home: Path, extra: dict[str, str]) -> dict:
     """One `paperlens ingest` of `name` with the code in `code`, in library `home`."""
     paths, flags = CORPORA[name]
-    env = {**os.environ, "PYTHONPATH": str(code), "PAPERLENS_HOME": str(home)}
+    env = {**os.environ, "PYTHONPATH": str(code), "PAPERLENS_HOME": str(home), **extra}
     command = [sys.executable, "-m", "assistant.cli", "ingest", *flags,
                *(str(corpus / p) for p in paths)]  # fmt: skip
     load_before = os.getloadavg()[0]
@@ -74,6 +74,11 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=REAL, help="the shared corpus folder")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--keep", type=Path, help="keep the libraries under this folder")
+    parser.add_argument(
+        "--torch-too",
+        action="store_true",
+        help="also run the new code on PyTorch (a new install, before the ONNX export)",
+    )
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="ingest-speed-"))
     print(f"cpu cores: {len(os.sched_getaffinity(0))}; libraries in {root}", flush=True)
@@ -82,10 +87,13 @@ def main() -> None:
     rates: dict[tuple[str, str], list[float]] = {}
     for name in args.corpus:
         for n in range(args.rounds):
-            for label, code in (("old", args.old), ("new", args.new)):
+            runs = [("old", args.old, {}), ("new", args.new, {})]
+            if args.torch_too:
+                runs.append(("new-torch", args.new, {"PAPERLENS_MODEL_RUNTIME": "torch"}))
+            for label, code, extra in runs:
                 home = root / f"{name}-{label}-{n}"
                 shutil.rmtree(home, ignore_errors=True)
-                r = run_ingest(code, args.shared, name, home)
+                r = run_ingest(code, args.shared, name, home, extra)
                 rates.setdefault((name, label), []).append(r["rate"])
                 print(
                     f"| {name} | {label} | {r['passages']} | {r['wall']:.1f} | {r['rate']:.2f} | "
@@ -99,8 +107,10 @@ def main() -> None:
                     shutil.rmtree(home, ignore_errors=True)
     for name in args.corpus:
         old = sum(rates[(name, "old")]) / args.rounds
-        new = sum(rates[(name, "new")]) / args.rounds
-        print(f"{name}: new / old passages/s = {new / old:.2f}x")
+        for label in ("new", "new-torch"):
+            if (name, label) in rates:
+                new = sum(rates[(name, label)]) / args.rounds
+                print(f"{name}: {label} / old passages/s = {new / old:.2f}x")
 
 
 if __name__ == "__main__":
