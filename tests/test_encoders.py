@@ -11,7 +11,7 @@ import pytest
 from index.bundled_models import GEMMA_NAME as GEMMA_FOLDER
 from index.bundled_models import gemma_path
 from index.embeddings import GemmaEmbedder, first_stage_model, make_embedder
-from index.encoders import OnnxEncoder, TorchEncoder, choose_runtime, gemma_encoder
+from index.encoders import GemmaEncoder, TorchEncoder, choose_runtime, gemma_encoder
 from index.gemma_onnx import OnnxExportError, choose_precision, export_dir, exported
 from index.ingestion import Ingestor
 from index.library import Library
@@ -70,11 +70,12 @@ def test_throughput_gives_rate_and_time_left():
 
 
 @pytest.fixture(scope="module")
-def onnx_encoder() -> OnnxEncoder:
+def onnx_encoder() -> GemmaEncoder:
+    """The process's shared encoder on ONNX Runtime (exported first if needed: minutes)."""
     if gemma_path() is None:
         pytest.skip("EmbeddingGemma is not installed (`make install` assembles it)")
     encoder = gemma_encoder(None, runtime="onnx")
-    assert isinstance(encoder, OnnxEncoder)
+    assert encoder.name == f"onnx-{choose_precision()}"
     return encoder
 
 
@@ -163,7 +164,8 @@ def ten_paper_digest() -> SourceDoc:
 def test_an_interrupted_gemma_ingest_resumes_from_the_cache(tmp_path, onnx_encoder, monkeypatch):
     settings = Settings(home=tmp_path, rerank_model=GEMMA_NAME, embed_batch_size=2)
     library = Library(settings, show_progress=False)
-    real_run = onnx_encoder._run
+    runtime = onnx_encoder._inner  # the ONNX Runtime encoder behind the shared one
+    real_run = runtime._run
     before_crash: list[int] = []
 
     def crash_after_two_batches(batch):  # a fake only for the failure: the process dies
@@ -173,7 +175,7 @@ def test_an_interrupted_gemma_ingest_resumes_from_the_cache(tmp_path, onnx_encod
         return real_run(batch)
 
     onnx_encoder.forget()
-    monkeypatch.setattr(onnx_encoder, "_run", crash_after_two_batches)
+    monkeypatch.setattr(runtime, "_run", crash_after_two_batches)
     ingestor = Ingestor(library.store, library.embedder, settings, show_progress=False)
     with pytest.raises(KeyboardInterrupt):
         ingestor.ingest_doc(ten_paper_digest())
@@ -181,7 +183,7 @@ def test_an_interrupted_gemma_ingest_resumes_from_the_cache(tmp_path, onnx_encod
 
     onnx_encoder.forget()  # a new process remembers nothing
     resumed: list[int] = []
-    monkeypatch.setattr(onnx_encoder, "_run", lambda b: (resumed.append(len(b)), real_run(b))[1])
+    monkeypatch.setattr(runtime, "_run", lambda b: (resumed.append(len(b)), real_run(b))[1])
     outcome = ingestor.ingest_doc(ten_paper_digest())
     assert outcome.passages == 10 and sum(before_crash) == 4
     assert sum(resumed) == 6  # only what the crash had not cached
