@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     # Passages to embed in one go (a large source, a reindex) that start the
     # one-time ONNX export under "auto": it costs minutes and repays them
     # at this size (docs/ingest-speed.md). 0: never export automatically.
-    onnx_export_after: int = 1000
+    onnx_export_after: int = 500
     # ONNX precision: auto (int8 on CPUs with VNNI/AMX, else float32) | int8 | float32.
     onnx_precision: str = "auto"
     # EmbeddingGemma passages per forward pass; 0 = the best measured for the runtime.
