@@ -162,7 +162,9 @@ def ten_paper_digest() -> SourceDoc:
 
 @pytest.mark.slow
 def test_an_interrupted_gemma_ingest_resumes_from_the_cache(tmp_path, onnx_encoder, monkeypatch):
-    settings = Settings(home=tmp_path, rerank_model=GEMMA_NAME, embed_batch_size=2)
+    settings = Settings(
+        home=tmp_path, rerank_model=GEMMA_NAME, model_runtime="onnx", embed_batch_size=2
+    )
     library = Library(settings, show_progress=False)
     runtime = onnx_encoder._inner  # the ONNX Runtime encoder behind the shared one
     real_run = runtime._run
