@@ -219,8 +219,10 @@ def bench_rerank_precision(files: list[Path]) -> None:
     base = None
     for label, extra in [
         ("e5, reranker off", {"rerank_model": "off", "embedding_model": e5}),
-        ("e5 + Gemma torch bfloat16 (before)", {"embedding_model": e5, "model_runtime": "torch",
-                                                "rerank_dtype": "bfloat16"}),  # fmt: skip
+        (
+            "e5 + Gemma torch bfloat16 (before)",
+            {"embedding_model": e5, "model_runtime": "torch", "rerank_dtype": "bfloat16"},
+        ),  # fmt: skip
         ("Gemma both stages, ONNX (default)", {}),
     ]:
         work = Path(tempfile.mkdtemp(prefix="paperlens-pdf-bench-"))
