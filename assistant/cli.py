@@ -375,7 +375,7 @@ def reindex(
         spec = lib.store.rebuild_index()
         typer.echo(f"rebuilt the search index: {spec.to_json()}")
         return
-    count = lib.reindex()
+    count = lib.reindex(on_event=lambda line: typer.echo(line, err=True))
     typer.echo(f"re-embedded {count} passages")
 
 

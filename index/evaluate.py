@@ -98,6 +98,15 @@ def load_queries(path: Path) -> list[EvalQuery]:
     return read_jsonl(path, build, "query")
 
 
+def _forget_recent_vectors(searcher: Searcher) -> None:
+    """Models that remember recent vectors (a shared EmbeddingGemma) would otherwise
+    time the reranking stage with the query already encoded by an earlier stage."""
+    for model in (searcher.embedder, searcher.reranker):
+        forget = getattr(model, "forget", None)
+        if forget:
+            forget()
+
+
 def evaluate(
     searcher: Searcher, queries: list[EvalQuery], modes: tuple[Mode, ...] | None = None
 ) -> dict[str, dict[str, dict]]:
@@ -114,6 +123,7 @@ def evaluate(
             searcher.search(queries[0].query, k=1, mode=mode)
         by_lang: dict[str, Scores] = defaultdict(Scores)
         for query in queries:
+            _forget_recent_vectors(searcher)  # each timed search encodes its query afresh
             started = time.perf_counter()
             hits = searcher.search(query.query, k=CUTOFF, mode=mode)
             seconds = time.perf_counter() - started

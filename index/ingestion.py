@@ -28,6 +28,9 @@ from ingest.sources import RawSource, SourceRef, load_file, load_url, parse_raw,
 
 Status = Literal["ingested", "unchanged", "failed"]
 EventCallback = Callable[[str], None]
+# (passages embedded so far, passages to embed) of the source being ingested;
+# the app turns it into a bar with passages/s and an ETA (index/progress.py).
+ProgressCallback = Callable[[int, int], None]
 
 
 @dataclass
@@ -80,6 +83,7 @@ class Ingestor:
         fetcher=None,
         show_progress: bool = True,
         prepare_rerank: Callable[[list[str]], None] | None = None,
+        on_progress: ProgressCallback | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -87,6 +91,7 @@ class Ingestor:
         self.fetcher = fetcher
         self.show_progress = show_progress
         self.prepare_rerank = prepare_rerank  # caches reranker vectors for stored papers
+        self.on_progress = on_progress
 
     def ingest(
         self,
@@ -114,7 +119,7 @@ class Ingestor:
         passages = self._passages(doc)
         if not passages:
             raise IngestError(f"{doc.uri}: no text to index")
-        vectors = self.embed_passages([p.embed_text for p in passages])
+        vectors = self.embed_passages([self.embedder.document(p.header, p.text) for p in passages])
         stored = self.store.replace_source(doc, passages, vectors)
         if self.prepare_rerank:
             self.prepare_rerank(list(dict.fromkeys(p.paper_id for p in doc.papers)))
@@ -139,7 +144,10 @@ class Ingestor:
         # Results go through `cached` by key, so the output keeps the input order.
         first = {key: i for i, key in reversed(list(enumerate(keys))) if key not in cached}
         missing = sorted(first.values(), key=lambda i: len(texts[i]))
+        if 0 < self.settings.onnx_export_after <= len(missing):
+            self._speed_up()
         batch = max(1, self.settings.embed_batch_size)
+        # tqdm's bar shows passages/s and the time left (ETA) as it goes.
         with tqdm(
             total=len(missing),
             desc="embedding",
@@ -147,17 +155,29 @@ class Ingestor:
             disable=not self.show_progress or not missing,
             leave=False,
         ) as bar:
+            done = 0
             for start in range(0, len(missing), batch):
                 chunk = missing[start : start + batch]
                 vectors = self.embedder.embed_passages([texts[i] for i in chunk])
                 fresh = [(keys[i], vec) for i, vec in zip(chunk, vectors, strict=True)]
-                self.store.cache_vectors(fresh)
+                self.store.cache_vectors(fresh)  # committed: an interruption keeps it
                 cached.update(fresh)
                 bar.update(len(chunk))
+                done += len(chunk)
+                if self.on_progress:
+                    self.on_progress(done, len(missing))
         dim = self.embedder.dim
         if not texts:
             return np.zeros((0, dim), dtype=np.float32)
         return np.vstack([cached[key].reshape(1, dim) for key in keys]).astype(np.float32)
+
+    def _speed_up(self) -> None:
+        """A job this large repays the one-time ONNX export of EmbeddingGemma
+        (docs/ingest-speed.md): export, then embed on ONNX Runtime. The export
+        says what it does on stderr."""
+        speed_up = getattr(self.embedder, "speed_up", None)
+        if speed_up:
+            speed_up()
 
     # ---- one source -------------------------------------------------------------
 

@@ -13,12 +13,16 @@ from tqdm import tqdm
 
 from index.embeddings import Embedder, make_embedder
 from index.focus import FocusSettings
-from index.ingestion import EventCallback, Ingestor, IngestReport
+from index.ingestion import EventCallback, Ingestor, IngestReport, ProgressCallback
 from index.refresh import RefreshReport, refresh
-from index.rerank import Reranker, make_reranker
+from index.rerank import Candidate, Reranker, make_reranker
 from index.search import Searcher
 from index.store import Store
 from ingest.config import Settings
+
+# Passages re-embedded between two reranker fills: the shared encoder still
+# remembers them (index/encoders.py RECENT), so each is computed once.
+REINDEX_CHUNK = 4096
 
 
 class Library:
@@ -59,10 +63,15 @@ class Library:
         )
 
     def ingest(
-        self, args: list[str], *, pdfs: bool = True, on_event: EventCallback | None = None
+        self,
+        args: list[str],
+        *,
+        pdfs: bool = True,
+        on_event: EventCallback | None = None,
+        on_progress: ProgressCallback | None = None,
     ) -> IngestReport:
         with self._lock:
-            return self._ingestor().ingest(args, pdfs=pdfs, on_event=on_event)
+            return self._ingestor(on_progress).ingest(args, pdfs=pdfs, on_event=on_event)
 
     def refresh(
         self, *, pdfs: bool = False, on_event: EventCallback | None = None
@@ -71,13 +80,14 @@ class Library:
         with self._lock:
             return refresh(self._ingestor(), pdfs=pdfs, on_event=on_event)
 
-    def _ingestor(self) -> Ingestor:
+    def _ingestor(self, on_progress: ProgressCallback | None = None) -> Ingestor:
         return Ingestor(
             self.store,
             self.embedder,
             self.settings,
             show_progress=self.show_progress,
             prepare_rerank=self.prepare_rerank if self.reranker else None,
+            on_progress=on_progress,
         )
 
     def prepare_rerank(self, paper_ids: list[str]) -> None:
@@ -94,23 +104,33 @@ class Library:
         ) as bar:
             self.reranker.prepare(candidates, on_progress=bar.update)
 
-    def reindex(self) -> int:
+    def reindex(self, on_event: EventCallback | None = None) -> int:
         """Re-embed every passage with the current model and fill the reranker's
         missing vectors (after a change of reranking model, dims or format);
         returns the passage count."""
         with self._lock:
             store = Store.open_for_reindex(self.settings.home)
-            rows = store.all_embed_texts()
+            rows = store.all_passage_parts()
+            if on_event:
+                before = store.model_name or "no model"
+                on_event(f"re-embedding {len(rows)} passages: {before} -> {self.embedder.name}")
             ingestor = Ingestor(
                 store, self.embedder, self.settings, show_progress=self.show_progress
             )
-            vectors = (
-                ingestor.embed_passages([text for _, text in rows])
-                if rows
-                else np.zeros((0, self.embedder.dim), dtype=np.float32)
-            )
+            # With EmbeddingGemma in both stages, the reranker's vectors come from the
+            # same forward pass: fill them chunk by chunk while the encoder remembers.
+            reranker = make_reranker(self.settings, store)
+            parts = [np.zeros((0, self.embedder.dim), dtype=np.float32)]
+            for start in range(0, len(rows), REINDEX_CHUNK):
+                chunk = rows[start : start + REINDEX_CHUNK]
+                parts.append(
+                    ingestor.embed_passages([self.embedder.document(h, t) for _, h, t in chunk])
+                )
+                if reranker:
+                    reranker.prepare([Candidate(pid, h, t) for pid, h, t in chunk])
+            vectors = np.vstack(parts)
             store.replace_vectors(
-                [pid for pid, _ in rows],
+                [pid for pid, _, _ in rows],
                 vectors,
                 model_name=self.embedder.name,
                 dim=self.embedder.dim,

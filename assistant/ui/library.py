@@ -19,6 +19,7 @@ from assistant.ui.state import App
 from assistant.ui.uploads import store_uploads, web_refs
 from assistant.ui.widgets import PROGRESS
 from index.library import Library
+from index.progress import Throughput
 from ingest.errors import PaperlensError
 from ingest.sources import SUPPORTED
 
@@ -85,8 +86,15 @@ def library_tab(app: App, languages: list[str]) -> LibraryTab:
             todo = refs + stored
             log.info("%s adds %d source(s)", user, len(todo))
             for n, ref in enumerate(todo):
-                progress((n, len(todo)), desc=f"ingesting {Path(ref).name}")
-                lib.ingest([ref], pdfs=pdfs, on_event=events.append)
+                name = f"ingesting {Path(ref).name} ({n + 1}/{len(todo)})"
+                progress((n, len(todo)), desc=name)
+                meter = Throughput()
+
+                def embedded(done: int, total: int, name=name, meter=meter) -> None:
+                    # Same figures as the CLI's bar: passages/s and time left.
+                    progress((done, total), desc=f"{name}: {meter.describe(done, total)}")
+
+                lib.ingest([ref], pdfs=pdfs, on_event=events.append, on_progress=embedded)
             app.show_ready()
             return report_lines(events) or "nothing to add"
         except Exception as exc:  # error_line re-raises what is not the user's

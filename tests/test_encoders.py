@@ -1,0 +1,272 @@
+"""EmbeddingGemma for both search stages: the ONNX export of the bundled weights,
+the runtime and precision chosen from the CPU, PyTorch until the export exists
+and the switch at the first large ingest, one forward pass per passage,
+ingest progress, and the move of an existing library with `reindex`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from index.bundled_models import GEMMA_NAME as GEMMA_FOLDER
+from index.bundled_models import gemma_path
+from index.embeddings import GemmaEmbedder, first_stage_model, make_embedder
+from index.encoders import GemmaEncoder, TorchEncoder, choose_runtime, gemma_encoder
+from index.gemma_onnx import OnnxExportError, choose_precision, export_dir, exported
+from index.ingestion import Ingestor
+from index.library import Library
+from index.progress import Throughput
+from index.rerank import Candidate, EmbeddingReranker
+from index.store import IndexMismatchError
+from ingest.config import DEFAULT_EMBEDDING_MODEL, GEMMA_NAME, Settings
+from ingest.errors import PaperlensError
+from ingest.models import SourceDoc
+from tests.fixtures.papers import all_sources, paper
+
+
+def test_int8_is_chosen_only_where_the_cpu_has_int8_dot_products():
+    assert choose_precision("auto", {"avx2", "avx512f", "avx512_vnni"}) == "int8"
+    assert choose_precision("auto", {"avx2", "amx_int8"}) == "int8"
+    assert choose_precision("auto", {"avx2", "fma"}) == "float32"
+    assert choose_precision("float32", {"avx512_vnni"}) == "float32"
+    with pytest.raises(OnnxExportError, match="auto | int8 | float32"):
+        choose_precision("int4", set())
+
+
+def test_runtime_setting_is_checked_with_a_clear_error():
+    assert choose_runtime("torch") == "torch"
+    assert choose_runtime("auto") == "auto"
+    with pytest.raises(PaperlensError, match="auto | onnx | torch"):
+        choose_runtime("tensorflow")
+
+
+def test_the_first_stage_is_embeddinggemma_only_when_it_is_also_the_reranker(tmp_path):
+    models = tmp_path / "no-models"
+    assert first_stage_model(Settings(rerank_model="off")) == DEFAULT_EMBEDDING_MODEL
+    absent = Settings(rerank_model=GEMMA_NAME, models_dir=models)
+    assert first_stage_model(absent) == DEFAULT_EMBEDDING_MODEL
+    chosen = Settings(embedding_model="my/model", rerank_model="off")
+    assert first_stage_model(chosen) == "my/model"
+    if gemma_path() is not None:
+        assert first_stage_model(Settings(rerank_model=GEMMA_NAME)) == GEMMA_NAME
+
+
+def test_asking_for_embeddinggemma_when_it_is_not_installed_names_the_fix(tmp_path):
+    settings = Settings(home=tmp_path, embedding_model=GEMMA_NAME, models_dir=tmp_path / "none")
+    with pytest.raises(PaperlensError, match="not installed.*PAPERLENS_EMBEDDING_MODEL"):
+        make_embedder(settings)
+
+
+def test_throughput_gives_rate_and_time_left():
+    now = [100.0]
+    meter = Throughput(clock=lambda: now[0])
+    assert meter.describe(0, 50) == "0/50 passages"
+    now[0] = 110.0
+    assert meter.describe(20, 50) == "20/50 passages, 2.0/s, about 15 s left"
+    assert meter.describe(20, 2000).endswith("about 16 min 30 s left")
+
+
+# ---- the real runtime on the bundled model -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def onnx_encoder() -> GemmaEncoder:
+    """The process's shared encoder on ONNX Runtime (exported first if needed: minutes)."""
+    if gemma_path() is None:
+        pytest.skip("EmbeddingGemma is not installed (`make install` assembles it)")
+    encoder = gemma_encoder(None, runtime="onnx")
+    assert encoder.name == f"onnx-{choose_precision()}"
+    return encoder
+
+
+class _Cache:
+    """An in-memory vector cache (the catalog's embed_cache speaks the same two calls)."""
+
+    def __init__(self) -> None:
+        self.vectors: dict[str, np.ndarray] = {}
+
+    def cached_vectors(self, keys):
+        return {k: self.vectors[k] for k in keys if k in self.vectors}
+
+    def cache_vectors(self, items):
+        self.vectors.update(items)
+
+
+@pytest.mark.slow
+def test_the_export_is_cached_next_to_the_bundled_weights(onnx_encoder):
+    graph = exported(gemma_path(), choose_precision())
+    assert graph is not None and graph.exists()
+    assert onnx_encoder.name == f"onnx-{choose_precision()}"
+
+
+@pytest.mark.slow
+def test_onnx_vectors_match_pytorch_float32_closely(onnx_encoder):
+    texts = [
+        "title: Attention Is All You Need | text: The Transformer relies only on attention.",
+        "title: none | text: 잔차 연결 덕분에 아주 깊은 신경망도 학습할 수 있다.",
+        "task: search result | query: low-rank adapters for fine-tuning",
+    ]
+    reference = TorchEncoder(str(gemma_path()), dtype="float32").encode(texts)
+    vectors = onnx_encoder.encode(texts)
+    assert vectors.shape == (3, 768)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    cosines = (vectors * reference).sum(axis=1)
+    floor = 0.999 if onnx_encoder.name == "onnx-float32" else 0.95
+    assert cosines.min() >= floor, cosines
+
+
+@pytest.mark.slow
+def test_one_forward_pass_serves_the_first_stage_and_the_reranker(onnx_encoder):
+    embedder = GemmaEmbedder(onnx_encoder, dim=256)
+    reranker = EmbeddingReranker(onnx_encoder, model=GEMMA_NAME, cache=_Cache())
+    parts = [("Deep Residual Learning", f"Passage number {n} about residual blocks.")
+             for n in range(5)]  # fmt: skip
+    first = embedder.embed_passages([embedder.document(h, t) for h, t in parts])
+    assert first.shape == (5, 256)
+    np.testing.assert_allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-4)
+    computed: list[int] = []
+    reranker.prepare([Candidate(n, h, t) for n, (h, t) in enumerate(parts)], computed.append)
+    assert computed == []  # every vector came from the first stage's pass
+
+
+@pytest.mark.slow
+def test_gemma_alone_finds_the_paper_across_languages(tmp_path, onnx_encoder):
+    settings = Settings(home=tmp_path, rerank_model=GEMMA_NAME)
+    library = Library(settings, show_progress=False)
+    assert isinstance(library.embedder, GemmaEmbedder)
+    seen: list[tuple[int, int]] = []
+    ingestor = Ingestor(
+        library.store,
+        library.embedder,
+        settings,
+        show_progress=False,
+        prepare_rerank=library.prepare_rerank,
+        on_progress=lambda done, total: seen.append((done, total)),
+    )
+    for source in all_sources():
+        ingestor.ingest_doc(source)
+    assert seen and all(done <= total for done, total in seen)
+    for mode in ("dense", "rerank"):
+        hits = library.searcher.search("强化学习中裁剪策略更新幅度的方法", k=3, mode=mode)
+        assert hits[0].arxiv_id == "1707.06347", mode
+
+
+def ten_paper_digest() -> SourceDoc:
+    papers = [
+        paper(f"Study {n} of sparse attention", None, "en",
+              f"Finding {n}: attending to {n * 3} neighbouring tokens keeps accuracy at lower cost.")
+        for n in range(10)
+    ]  # fmt: skip
+    return SourceDoc(uri="test://ten", sha256="ten-1", kind="digest", papers=papers)
+
+
+@pytest.mark.slow
+def test_an_interrupted_gemma_ingest_resumes_from_the_cache(tmp_path, onnx_encoder, monkeypatch):
+    settings = Settings(
+        home=tmp_path, rerank_model=GEMMA_NAME, model_runtime="onnx", embed_batch_size=2
+    )
+    library = Library(settings, show_progress=False)
+    runtime = onnx_encoder._inner  # the ONNX Runtime encoder behind the shared one
+    real_run = runtime._run
+    before_crash: list[int] = []
+
+    def crash_after_two_batches(batch):  # a fake only for the failure: the process dies
+        if len(before_crash) == 2:
+            raise KeyboardInterrupt
+        before_crash.append(len(batch))
+        return real_run(batch)
+
+    onnx_encoder.forget()
+    monkeypatch.setattr(runtime, "_run", crash_after_two_batches)
+    ingestor = Ingestor(library.store, library.embedder, settings, show_progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        ingestor.ingest_doc(ten_paper_digest())
+    assert library.store.stats()["papers"] == 0  # nothing half-written
+
+    onnx_encoder.forget()  # a new process remembers nothing
+    resumed: list[int] = []
+    monkeypatch.setattr(runtime, "_run", lambda b: (resumed.append(len(b)), real_run(b))[1])
+    outcome = ingestor.ingest_doc(ten_paper_digest())
+    assert outcome.passages == 10 and sum(before_crash) == 4
+    assert sum(resumed) == 6  # only what the crash had not cached
+
+
+@pytest.mark.slow
+def test_an_e5_library_asks_for_reindex_then_moves_to_gemma(tmp_path, embedder, onnx_encoder):
+    home = tmp_path / "lib"
+    old = Library(Settings(home=home, rerank_model="off"), show_progress=False)
+    old.__dict__["embedder"] = embedder
+    Ingestor(old.store, embedder, old.settings, show_progress=False).ingest_doc(all_sources()[0])
+    old.store.close()
+
+    new = Library(Settings(home=home, rerank_model=GEMMA_NAME), show_progress=False)
+    with pytest.raises(IndexMismatchError, match="paperlens reindex"):
+        _ = new.store
+    lines: list[str] = []
+    count = new.reindex(on_event=lines.append)
+    assert count > 0 and DEFAULT_EMBEDDING_MODEL in lines[0] and GEMMA_NAME in lines[0]
+    assert new.store.manifest()["embedding_model"] == new.embedder.name
+    assert new.searcher.search("layer normalization", k=1)
+
+
+def models_without_export(tmp_path):
+    """A models folder holding the bundled weights but no ONNX export (a new install)."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (folder / GEMMA_FOLDER).symlink_to(gemma_path())
+    return folder
+
+
+def give_export(models, precision: str) -> None:
+    """Make the (already exported) ONNX graph visible from `models`, as the export would."""
+    made = export_dir(gemma_path(), precision)
+    target = export_dir(models / GEMMA_FOLDER, precision)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.symlink_to(made)
+
+
+@pytest.mark.slow
+def test_a_new_install_embeds_with_pytorch_until_a_large_ingest_exports(tmp_path, onnx_encoder):
+    models = models_without_export(tmp_path)
+    settings = Settings(
+        home=tmp_path / "lib", models_dir=models, rerank_model=GEMMA_NAME, onnx_export_after=8
+    )
+    library = Library(settings, show_progress=False)
+    encoder = gemma_encoder(models)
+    assert encoder.name.startswith("torch")  # no export: nothing to wait for
+    ingestor = Ingestor(
+        library.store, library.embedder, settings,
+        show_progress=False, prepare_rerank=library.prepare_rerank,
+    )  # fmt: skip
+    ingestor.ingest_doc(all_sources()[0])  # fewer passages than onnx_export_after
+    assert encoder.name.startswith("torch")
+
+    give_export(models, choose_precision())  # what the export leaves (made by the fixture)
+    outcome = ingestor.ingest_doc(ten_paper_digest())  # 10 passages to embed: worth it
+    assert outcome.passages == 10
+    assert encoder.name == f"onnx-{choose_precision()}"
+    # One index for both runtimes: papers embedded with PyTorch are still found.
+    assert library.store.manifest()["embedding_model"] == f"{GEMMA_NAME}@256"
+    hits = library.searcher.search(
+        "normalize with the mean and variance of one sample's neurons, not the batch", k=3
+    )
+    assert hits[0].arxiv_id == "1607.06450"
+    hits = library.searcher.search("attending to 27 neighbouring tokens", k=1)
+    assert hits[0].title == "Study 9 of sparse attention"
+
+
+@pytest.mark.slow
+def test_runtime_torch_never_exports(tmp_path):
+    if gemma_path() is None:
+        pytest.skip("EmbeddingGemma is not installed (`make install` assembles it)")
+    models = models_without_export(tmp_path)
+    settings = Settings(
+        home=tmp_path / "lib", models_dir=models, rerank_model=GEMMA_NAME,
+        model_runtime="torch", onnx_export_after=1,
+    )  # fmt: skip
+    library = Library(settings, show_progress=False)
+    Ingestor(library.store, library.embedder, settings, show_progress=False).ingest_doc(
+        ten_paper_digest()
+    )
+    assert gemma_encoder(models, runtime="torch").name.startswith("torch")
+    assert not export_dir(models / GEMMA_FOLDER, choose_precision()).exists()
