@@ -20,9 +20,11 @@ decided on the build machine.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +40,9 @@ COMPLETE = ".paperlens-complete"
 OUTPUT = "sentence_embedding"
 INT8_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")  # int8 dot products in hardware
 MAX_TOKENS = 2048  # the model's max_seq_length (sentence_bert_config.json)
+# The exporter peaked at 6.3 GB resident on 2026-12-02 (docs/ingest-speed.md): it
+# runs in a child process, and only when this much memory is available.
+EXPORT_MEMORY_BYTES = 7 * 2**30
 
 MessageCallback = Callable[[str], None]
 TOKENIZER_FILES = (
@@ -94,14 +99,55 @@ def exported(model_dir: Path, precision: str) -> Path | None:
 def ensure_exported(
     model_dir: Path, precision: str, on_message: MessageCallback | None = None
 ) -> Path:
-    """The cached graph, exporting (and quantizing) it first when missing.
-
-    Atomic: everything is written in a temp folder renamed into place, so an
-    interrupted export leaves nothing that looks finished.
-    """
+    """The cached graph, exported first when missing, in a child process: the
+    exporter's memory peak (several GB) never lands in the app's or the CLI's
+    process, and a machine without that memory free is told so and keeps PyTorch."""
     if found := exported(model_dir, precision):
         return found
     say = on_message or (lambda line: print(line, file=sys.stderr, flush=True))
+    check_export_memory()
+    command = [sys.executable, "-m", "index.gemma_onnx", "--model-dir", str(model_dir)]
+    with subprocess.Popen(
+        [*command, "--precision", precision],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as child:
+        last = ""
+        for line in child.stdout or ():
+            if line.startswith("paperlens:"):
+                say(line.rstrip())
+            last = line.strip() or last
+    if child.returncode != 0 or not (found := exported(model_dir, precision)):
+        raise OnnxExportError(f"could not export EmbeddingGemma to ONNX: {last}")
+    return found
+
+
+def check_export_memory() -> None:
+    available = _available_memory()
+    if available is not None and available < EXPORT_MEMORY_BYTES:
+        raise OnnxExportError(
+            f"exporting EmbeddingGemma to ONNX needs ~{EXPORT_MEMORY_BYTES / 2**30:.0f} GB of "
+            f"free memory and {available / 2**30:.1f} GB is available"
+        )
+
+
+def _available_memory() -> int | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def export(model_dir: Path, precision: str, say: MessageCallback) -> Path:
+    """Export (and quantize) in this process. Atomic: everything is written in a
+    temp folder renamed into place, so an interrupted export leaves nothing that
+    looks finished."""
+    if found := exported(model_dir, precision):
+        return found
     target = export_dir(model_dir, precision)
     target.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -303,10 +349,23 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-if __name__ == "__main__":  # `python -m index.gemma_onnx`, run by `make install`
+def main() -> None:
+    """`python -m index.gemma_onnx [--precision P]`: export ahead of time (also the
+    child process `ensure_exported` runs)."""
     from index.bundled_models import gemma_path
 
-    folder = gemma_path()
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--model-dir", type=Path, default=None)
+    parser.add_argument("--precision", default="auto")
+    args = parser.parse_args()
+    folder = args.model_dir or gemma_path()
     if folder is None:
         sys.exit("EmbeddingGemma is not installed: run `python -m index.bundled_models` first")
-    print(ensure_exported(folder, choose_precision(), print))
+    try:
+        print(export(folder, choose_precision(args.precision), lambda m: print(m, flush=True)))
+    except PaperlensError as exc:
+        sys.exit(f"paperlens: {exc}")
+
+
+if __name__ == "__main__":
+    main()

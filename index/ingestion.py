@@ -9,6 +9,7 @@ without recomputing what it had already embedded.
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,8 +177,12 @@ class Ingestor:
         (docs/ingest-speed.md): export, then embed on ONNX Runtime. The export
         says what it does on stderr."""
         speed_up = getattr(self.embedder, "speed_up", None)
-        if speed_up:
+        if not speed_up:
+            return
+        try:
             speed_up()
+        except PaperlensError as exc:  # a slower ingest, not a failed one
+            print(f"paperlens: {exc}; embedding stays on PyTorch", file=sys.stderr, flush=True)
 
     # ---- one source -------------------------------------------------------------
 

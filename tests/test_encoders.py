@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from index import gemma_onnx
 from index.bundled_models import GEMMA_NAME as GEMMA_FOLDER
 from index.bundled_models import gemma_path
 from index.embeddings import GemmaEmbedder, first_stage_model, make_embedder
@@ -269,4 +270,25 @@ def test_runtime_torch_never_exports(tmp_path):
         ten_paper_digest()
     )
     assert gemma_encoder(models, runtime="torch").name.startswith("torch")
+    assert not export_dir(models / GEMMA_FOLDER, choose_precision()).exists()
+
+
+@pytest.mark.slow
+def test_without_memory_for_the_export_a_large_ingest_stays_on_pytorch_and_says_why(
+    tmp_path, monkeypatch, capsys
+):
+    if gemma_path() is None:
+        pytest.skip("EmbeddingGemma is not installed (`make install` assembles it)")
+    monkeypatch.setattr(gemma_onnx, "EXPORT_MEMORY_BYTES", 2**60)
+    models = models_without_export(tmp_path)
+    settings = Settings(
+        home=tmp_path / "lib", models_dir=models, rerank_model=GEMMA_NAME, onnx_export_after=1
+    )
+    library = Library(settings, show_progress=False)
+    outcome = Ingestor(library.store, library.embedder, settings, show_progress=False).ingest_doc(
+        ten_paper_digest()
+    )
+    assert outcome.passages == 10
+    assert gemma_encoder(models).name.startswith("torch")
+    assert "free memory" in capsys.readouterr().err
     assert not export_dir(models / GEMMA_FOLDER, choose_precision()).exists()
