@@ -29,9 +29,9 @@ from assistant.similar import SimilarPaper, resolve_paper, similar_to_paper, sim
 from index.hits import Hit
 from index.ingestion import EventCallback, IngestReport
 from index.library import Library
+from index.records import PaperRecord
 from index.refresh import RefreshReport
 from index.search import MODES, Mode
-from index.store import PaperRecord
 from ingest.config import Settings
 from ingest.errors import PaperlensError
 

@@ -10,7 +10,7 @@ import numpy as np
 from index.hits import Passage
 from index.library import Library
 from index.limits import check_query
-from index.store import PaperRecord
+from index.records import PaperRecord
 from ingest.errors import PaperlensError
 from ingest.langid import detect_language
 

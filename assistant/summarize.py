@@ -20,8 +20,8 @@ from assistant.prompts import answer_messages, estimate_tokens
 from assistant.similar import resolve_paper
 from index.hits import Passage
 from index.library import Library
+from index.records import PaperRecord
 from index.search import passage_url
-from index.store import PaperRecord
 from ingest.languages import language_name
 
 SYSTEM = (

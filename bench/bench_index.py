@@ -209,9 +209,9 @@ def bench_ingest(seeds: Path, workdir: Path) -> None:
     runs = []
     for label in ("cold", "re-ingest, unchanged", "catalog dropped, embed cache kept"):
         if label.startswith("catalog"):
-            library.store._db.execute("DELETE FROM passages")
-            library.store._db.execute("DELETE FROM sources")
-            library.store._db.commit()
+            with library.store.catalog.connections.transaction() as db:
+                db.execute("DELETE FROM passages")
+                db.execute("DELETE FROM sources")
         start = time.perf_counter()
         report = library.ingest([str(seeds)], pdfs=False)
         elapsed = time.perf_counter() - start

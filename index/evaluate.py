@@ -17,8 +17,8 @@ from typing import TypeVar
 
 import numpy as np
 
+from index.records import PaperRecord
 from index.search import MODES, Mode, Searcher
-from index.store import PaperRecord
 from ingest.errors import PaperlensError
 from ingest.models import normalize_title
 

@@ -18,7 +18,8 @@ import numpy as np
 from tqdm import tqdm
 
 from index.embeddings import Embedder
-from index.store import NewPassage, Store
+from index.records import NewPassage
+from index.storage import LibraryStore
 from ingest.chunking import split_text
 from ingest.config import Settings
 from ingest.errors import IngestError, NetworkUnreachable, PaperlensError
@@ -72,7 +73,7 @@ class IngestReport:
 class Ingestor:
     def __init__(
         self,
-        store: Store,
+        store: LibraryStore,
         embedder: Embedder,
         settings: Settings,
         *,

@@ -33,6 +33,8 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import regex
 
+from index.sqlite_db import chunks
+
 CJK_RUN = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}ー\p{Hangul}]+")
 WORD = regex.compile(r"[\p{L}\p{M}\p{N}]+")
 
@@ -115,9 +117,7 @@ def remove_passages(db: sqlite3.Connection, ids: Iterable[int]) -> None:
     ids = [int(i) for i in ids]
     df: Counter[str] = Counter()
     docs = tokens = 0
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
+    for chunk, marks in chunks(ids):
         for (terms,) in db.execute(
             f"SELECT terms FROM lexical_fts WHERE rowid IN ({marks})", chunk
         ):

@@ -5,7 +5,7 @@ each source ingested from an http(s) URL, refresh sends one conditional GET
 (If-None-Match / If-Modified-Since from the validators stored at the last
 fetch). A 304 costs that request and nothing else; a 200 whose bytes hash as
 before costs no parsing either. A changed source is parsed and stored again:
-its papers whose passages are unchanged keep them (Store.replace_source) and
+its papers whose passages are unchanged keep them (LibraryStore.replace_source) and
 their vectors come from the embedding cache, so only the new passages are
 embedded. The report names the papers each source added and removed.
 
@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 from index.ingestion import EventCallback, Ingestor, IngestReport
-from index.store import Store
+from index.storage import LibraryStore
 from ingest.errors import PaperlensError
 from ingest.sources import parse_raw, raw_from_fetched
 
@@ -74,7 +74,7 @@ class RefreshReport:
 _STATUSES: tuple[RefreshStatus, ...] = ("not-modified", "unchanged", "updated", "failed")
 
 
-def url_sources(store: Store, arxiv_abs_url: str) -> list[str]:
+def url_sources(store: LibraryStore, arxiv_abs_url: str) -> list[str]:
     """URIs of the sources ingested from http(s) URLs (arXiv papers excepted)."""
     arxiv = arxiv_abs_url.rstrip("/") + "/"
     return sorted(

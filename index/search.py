@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (FAISS) + lexical (BM25 over SQLite FTS5), fused per paper.
+"""Hybrid retrieval: dense + lexical (BM25) passage rankings, fused per paper.
 
 Both rankers score passages; a paper's score under each ranker is its best
 passage's (max-pooling, so one strong English abstract line is enough to find
@@ -18,9 +18,9 @@ import numpy as np
 from index.embeddings import Embedder
 from index.focus import FocusSettings, focus
 from index.hits import Hit, Passage
-from index.lexical import LexicalIndex
+from index.records import PaperRecord
 from index.rerank import Candidate, Reranker
-from index.store import PaperRecord, Store
+from index.storage import LexicalSearch, LibraryStore
 from ingest.errors import PaperlensError
 from ingest.langid import detect_language
 
@@ -44,11 +44,11 @@ class PaperScore:
 
 
 class Searcher:
-    """Answers queries against one `Store`; cheap to keep for a whole session."""
+    """Answers queries against one library's storage; cheap to keep for a whole session."""
 
     def __init__(
         self,
-        store: Store,
+        store: LibraryStore,
         embedder: Embedder,
         *,
         candidates: int = 200,
@@ -96,16 +96,8 @@ class Searcher:
         self, vector: np.ndarray, k: int, exclude: Sequence[str] = ()
     ) -> list[tuple[PaperRecord, float]]:
         """Papers whose mean passage vector is closest to `vector`."""
-        index, paper_ids = self.store.paper_index()
-        if index.ntotal == 0:
-            return []
-        want = min(k + len(exclude), index.ntotal)
-        scores, rows = index.search(np.asarray(vector, dtype=np.float32).reshape(1, -1), want)
-        ranked = [
-            (paper_ids[row], float(score))
-            for row, score in zip(rows[0], scores[0], strict=True)
-            if row >= 0 and paper_ids[row] not in exclude
-        ][:k]
+        found = self.store.search_papers(vector, k + len(exclude))
+        ranked = [(pid, score) for pid, score in found if pid not in exclude][:k]
         records = {p.id: p for p in self.store.papers(pid for pid, _ in ranked)}
         return [(records[pid], score) for pid, score in ranked if pid in records]
 
@@ -160,7 +152,7 @@ class Searcher:
         documents = self.store.passage_documents(passage_ids)
         return [Candidate(pid, *documents[pid]) for pid in passage_ids if pid in documents]
 
-    def lexical(self) -> LexicalIndex:
+    def lexical(self) -> LexicalSearch:
         """The BM25 index: postings live in the catalog, updated with each commit."""
         return self.store.lexical
 

@@ -10,10 +10,10 @@ idempotent, so a file newer than its stamp, or two threads racing, is harmless.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -21,7 +21,14 @@ from index.vectors import AnnIndex, IndexSpec, build_threads
 
 Vectors = tuple[np.ndarray, np.ndarray]  # (int64 ids, float32 vectors)
 CHECKPOINT_LAG = 5_000  # replayed changes after which a checkpoint is written
-BUILD_CHUNK = 50_000
+
+
+class ChangeLog(Protocol):
+    """The catalog's change log (index/vector_rows.py's `VectorTables`)."""
+
+    def log_bounds(self) -> tuple[int, int]: ...
+
+    def changed_keys(self, column: str, after: int, through: int) -> list[int]: ...
 
 
 class SyncedIndex:
@@ -34,13 +41,13 @@ class SyncedIndex:
         stamp: dict,
         dim: int,
         key: str,
-        connect: Callable[[], sqlite3.Connection],
+        log: ChangeLog,
         fetch: Callable[[list[int]], Vectors],
         scan: Callable[[], Iterator[Vectors]],
         count: Callable[[], int],
     ) -> None:
         self.path, self.stamp, self.dim, self.key = path, stamp, dim, key
-        self._connect, self._fetch, self._scan, self._count = connect, fetch, scan, count
+        self._log, self._fetch, self._scan, self._count = log, fetch, scan, count
         self._lock = threading.Lock()
         self._saved_seq = -1
         self.ann = AnnIndex.load(path, stamp)
@@ -53,7 +60,7 @@ class SyncedIndex:
             if self.ann is None:
                 self.ann = self._build(None)
                 self.save()
-            head, low = self._log_bounds()
+            head, low = self._log.log_bounds()
             if head != self.ann.seq:
                 if low > self.ann.seq + 1:  # another process truncated what we still need
                     self.ann = AnnIndex.load(self.path, self.stamp) or self._build(None)
@@ -74,33 +81,14 @@ class SyncedIndex:
             self.ann.save(self.path, self.stamp)
             self._saved_seq = self.ann.seq
 
-    def _log_bounds(self) -> tuple[int, int]:
-        row = (
-            self._connect()
-            .execute(
-                "SELECT (SELECT seq FROM sqlite_sequence WHERE name = 'changes'), "
-                "(SELECT MIN(seq) FROM changes)"
-            )
-            .fetchone()
-        )
-        head = int(row[0] or 0)
-        return head, int(row[1] if row[1] is not None else head + 1)
-
     def _replay(self, head: int) -> None:
-        keys = [
-            r[0]
-            for r in self._connect().execute(
-                f"SELECT DISTINCT {self.key} FROM changes WHERE seq > ? AND seq <= ?",
-                (self.ann.seq, head),
-            )
-            if r[0] is not None
-        ]
+        keys = self._log.changed_keys(self.key, self.ann.seq, head)
         ids, vectors = self._fetch(keys)
         self.ann.upsert(ids, vectors, remove=np.asarray(keys, dtype=np.int64))
         self.ann.seq = head
 
     def _build(self, spec: IndexSpec | None) -> AnnIndex:
-        head, _ = self._log_bounds()  # changes during the scan are replayed later
+        head, _ = self._log.log_bounds()  # changes during the scan are replayed later
         spec = spec or IndexSpec.for_size(self._count())
         ann = AnnIndex.empty(spec, self.dim, seq=head)
         with build_threads():

@@ -224,7 +224,7 @@ def test_an_answer_that_obeys_injected_text_is_shown_as_text(library, tmp_path):
 def test_a_full_disk_during_ingest_is_one_line_and_the_library_survives(seeded, tmp_path):
     """SQLite itself reports the disk full (its page limit is set to the current size)."""
     before = snapshot(seeded)
-    db = seeded.store._db
+    db = seeded.store.catalog.connections.get()
     pages = db.execute("PRAGMA page_count").fetchone()[0]
     db.execute(f"PRAGMA max_page_count = {pages}")
     more = tmp_path / "more.md"

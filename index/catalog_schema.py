@@ -1,0 +1,115 @@
+"""The catalog's SQLite schema, its in-place migrations, and its manifest (`meta`)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from index import lexical
+
+SCHEMA_VERSION = 3
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS papers (
+    id TEXT PRIMARY KEY,
+    arxiv_id TEXT,
+    title TEXT NOT NULL,
+    titles TEXT NOT NULL DEFAULT '{}',
+    authors TEXT NOT NULL DEFAULT '[]',
+    published TEXT,
+    abstract TEXT,
+    links TEXT NOT NULL DEFAULT '{}',
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sources (
+    id INTEGER PRIMARY KEY,
+    uri TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    sha256 TEXT,
+    title TEXT,
+    status TEXT NOT NULL,
+    error TEXT,
+    ingested_at TEXT NOT NULL,
+    etag TEXT,
+    last_modified TEXT,
+    checked_at TEXT,
+    warnings TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS passages (
+    id INTEGER PRIMARY KEY,
+    paper_id TEXT NOT NULL REFERENCES papers(id),
+    source_id INTEGER NOT NULL REFERENCES sources(id),
+    kind TEXT NOT NULL,
+    lang TEXT,
+    page INTEGER,
+    header TEXT NOT NULL DEFAULT '',
+    text TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS passages_paper ON passages(paper_id);
+CREATE INDEX IF NOT EXISTS passages_source ON passages(source_id);
+CREATE TABLE IF NOT EXISTS embed_cache (key TEXT PRIMARY KEY, vector BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    passage_id INTEGER NOT NULL,
+    paper_key INTEGER
+);
+CREATE TRIGGER IF NOT EXISTS passage_added AFTER INSERT ON passages BEGIN
+    INSERT INTO changes(passage_id, paper_key)
+    VALUES (new.id, (SELECT rowid FROM papers WHERE id = new.paper_id));
+END;
+CREATE TRIGGER IF NOT EXISTS passage_removed AFTER DELETE ON passages BEGIN
+    INSERT INTO changes(passage_id, paper_key)
+    VALUES (old.id, (SELECT rowid FROM papers WHERE id = old.paper_id));
+END;
+CREATE TRIGGER IF NOT EXISTS passage_vector_changed AFTER UPDATE OF vector ON passages BEGIN
+    INSERT INTO changes(passage_id, paper_key)
+    VALUES (new.id, (SELECT rowid FROM papers WHERE id = new.paper_id));
+END;
+CREATE TABLE IF NOT EXISTS lang_sums (lang TEXT PRIMARY KEY, n INTEGER NOT NULL, total BLOB);
+CREATE TABLE IF NOT EXISTS centering (lang TEXT PRIMARY KEY, mean BLOB NOT NULL);
+"""
+SCHEMA += lexical.SCHEMA
+
+# In-place upgrades of an older catalog: version -> (table, column, type) to add.
+# 2: each source keeps its HTTP validators and when it was last checked, so
+# `paperlens refresh` can ask "changed since?" (index/refresh.py).
+# 3: each source keeps its last ingest's warnings (entries skipped, by name), shown in
+# the Library tab's Problems column.
+MIGRATIONS: dict[int, list[tuple[str, str, str]]] = {
+    2: [
+        ("sources", "etag", "TEXT"),
+        ("sources", "last_modified", "TEXT"),
+        ("sources", "checked_at", "TEXT"),
+    ],
+    3: [("sources", "warnings", "TEXT NOT NULL DEFAULT '[]'")],
+}
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Bring an older catalog up to SCHEMA_VERSION in place (inside the caller's
+    transaction); a catalog from a newer paperlens is left for the manifest check."""
+    version = read_meta(db).get("schema_version")
+    if version is None or int(version) >= SCHEMA_VERSION:
+        return
+    for step in range(int(version) + 1, SCHEMA_VERSION + 1):
+        for table, column, kind in MIGRATIONS.get(step, []):
+            columns = {r["name"] for r in db.execute(f"PRAGMA table_info({table})")}
+            if column not in columns:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    set_meta(db, schema_version=SCHEMA_VERSION)
+
+
+def read_meta(db: sqlite3.Connection) -> dict[str, str]:
+    return {row["key"]: row["value"] for row in db.execute("SELECT key, value FROM meta")}
+
+
+def set_meta(db: sqlite3.Connection, **values: object) -> None:
+    """Upsert manifest entries (inside the caller's transaction)."""
+    db.executemany(
+        "INSERT INTO meta(key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [(k, str(v)) for k, v in values.items()],
+    )
