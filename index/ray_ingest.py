@@ -19,6 +19,7 @@ plain ingest of the same sources in the same order builds.
 from __future__ import annotations
 
 import pickle
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -36,6 +37,9 @@ from index.ray_cluster import Cluster, ClusterOptions, import_ray, ray_cluster
 from index.ray_workers import SOURCE_ROW, ParsedSource, PassageEncoder, embed_text, parse_source
 from ingest.errors import IngestError, PaperlensError
 from ingest.sources import SourceRef, resolve_refs
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+ERROR_LINE = re.compile(r"^(?:[\w.]+\.)?(\w+(?:Error|Exception)): (.+)$", re.M)
 
 
 @dataclass
@@ -66,25 +70,42 @@ def ingest_on_ray(
     import_ray()  # a missing Ray is one line before anything else happens
     report = IngestReport()
     refs = resolve_refs(args)
-    cluster_refs = [r for r in refs if isinstance(r, SourceRef) and r.kind != "arxiv"]
     for bad in (r for r in refs if isinstance(r, IngestError)):
-        _add(
-            report,
-            SourceOutcome(ref=str(bad).split(":")[0], status="failed", error=str(bad)),
-            on_event,
-        )
-    arxiv_ids: list[str] = []
+        outcome = SourceOutcome(ref=str(bad).split(":")[0], status="failed", error=str(bad))
+        _add(report, outcome, on_event)
+    sources = [r for r in refs if isinstance(r, SourceRef)]
+    on_cluster = [r for r in sources if r.kind != "arxiv"]
+    linked = _ingest_on_cluster(ingestor, on_cluster, options, report, on_event)
+    arxiv = [f"{r.value}{r.version or ''}" for r in sources if r.kind == "arxiv"]
+    if arxiv:
+        report.outcomes += ingestor.ingest(arxiv, pdfs=False, on_event=on_event).outcomes
+    if pdfs and linked:
+        ingestor.follow_arxiv(linked, report, on_event)
+    return report
+
+
+def _ingest_on_cluster(
+    ingestor: Ingestor,
+    refs: list[SourceRef],
+    options: ClusterOptions,
+    report: IngestReport,
+    on_event: EventCallback | None,
+) -> list[str]:
+    """Files and URLs through the pipeline; returns the arXiv ids their digests link."""
+    if not refs:
+        return []
+    linked: list[str] = []
     shipped = redone = 0
-    if cluster_refs:
-        with ray_cluster(options) as cluster:
-            for outcome, group in _run(ingestor, cluster_refs, cluster):
-                if group is not None:
-                    shipped += len(group.texts)
-                    redone += group.embedded_here
-                _add(report, outcome, on_event)
-                doc = group.parsed.doc if group else None
-                if doc is not None and doc.kind == "digest":
-                    arxiv_ids.extend(p.arxiv_id for p in doc.papers if p.arxiv_id)
+    with ray_cluster(options) as cluster:
+        for outcome, group in _run(ingestor, refs, cluster):
+            _add(report, outcome, on_event)
+            if group is None:
+                continue
+            shipped += len(group.texts)
+            redone += group.embedded_here
+            doc = group.parsed.doc
+            if doc is not None and doc.kind == "digest":
+                linked.extend(p.arxiv_id for p in doc.papers if p.arxiv_id)
     if redone:
         note = (
             f"{redone} of {shipped} passages were embedded again here: their paper's "
@@ -93,21 +114,11 @@ def ingest_on_ray(
         report.notes.append(note)
         if on_event:
             on_event(note)
-    arxiv_refs = [
-        f"{r.value}{r.version or ''}"
-        for r in refs
-        if isinstance(r, SourceRef) and r.kind == "arxiv"
-    ]
-    if arxiv_refs:
-        for outcome in ingestor.ingest(arxiv_refs, pdfs=False, on_event=on_event).outcomes:
-            report.outcomes.append(outcome)
-    if pdfs and arxiv_ids:
-        ingestor.follow_arxiv(arxiv_ids, report, on_event)
-    return report
+    return linked
 
 
 def _run(ingestor: Ingestor, refs: list[SourceRef], cluster: Cluster):
-    """(outcome, parsed doc) per source, in input order; a cluster failure mid-run
+    """(outcome, group) per source, in input order; a cluster failure mid-run
     fails the sources not yet written, with the reason, and ends the run."""
     written = 0
     try:
@@ -117,7 +128,7 @@ def _run(ingestor: Ingestor, refs: list[SourceRef], cluster: Cluster):
     except PaperlensError:
         raise
     except Exception as exc:  # a worker that died, a model missing on a node, ...
-        reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        reason = _reason(exc)
         for ref in refs[written:]:
             error = f"{ref.value}: the Ray pipeline stopped: {reason}"
             yield SourceOutcome(ref=ref.value, status="failed", error=error), None
@@ -223,6 +234,16 @@ def _embedded_here(ingestor: Ingestor, group: SourceGroup) -> int:
     )
     shipped = set(group.texts)
     return sum(p.embed_text not in shipped for p in passages)
+
+
+def _reason(exc: BaseException) -> str:
+    """The root error inside Ray's wrapping (a worker's traceback ends with it)."""
+    text = ANSI.sub("", str(exc))
+    causes = ERROR_LINE.findall(text)
+    if causes:
+        name, message = causes[-1]
+        return f"{name}: {message}"[:300]
+    return (text.strip() or type(exc).__name__).splitlines()[0][:300]
 
 
 def _add(report: IngestReport, outcome: SourceOutcome, on_event: EventCallback | None) -> None:

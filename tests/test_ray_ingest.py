@@ -148,6 +148,26 @@ def test_a_broken_source_is_reported_and_the_rest_land(ray_local, tmp_path, libr
     assert library.store.find_paper("2106.09685") is not None  # LoRA, from the Korean digest
 
 
+def test_a_cluster_failure_fails_the_sources_left_with_its_reason(ray_local, tmp_path, library):
+    """The workers cannot load the model (absent on their nodes): the run ends with a
+    report, each source failed with the worker's own error, nothing half-written."""
+    files = write_digests(tmp_path / "in")
+    library.settings = library.settings.model_copy(
+        update={"embedding_model": str(tmp_path / "no-such-model")}
+    )
+
+    report = library.ingest(
+        [str(files["ko"]), str(files["fr"])], pdfs=False, cluster=ClusterOptions(workers=1)
+    )
+
+    assert [o.status for o in report.outcomes] == ["failed", "failed"]
+    for outcome in report.outcomes:
+        assert "the Ray pipeline stopped: EmbeddingError: cannot load embedding model" in (
+            outcome.error
+        )
+    assert library.store.stats()["papers"] == 0
+
+
 def test_an_unreachable_address_is_one_line_and_writes_nothing(tmp_path):
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
