@@ -1,4 +1,5 @@
-"""One handle on a data directory: model, store, search and ingest, loaded lazily.
+"""One handle on a library (a data directory, or Milvus): model, store, search and
+ingest, loaded lazily.
 
 The CLI and the Gradio app both go through a Library, so they behave alike.
 """
@@ -11,13 +12,14 @@ from functools import cached_property
 import numpy as np
 from tqdm import tqdm
 
+from index.backends import open_for_reindex, open_store
 from index.embeddings import Embedder, make_embedder
 from index.focus import FocusSettings
 from index.ingestion import EventCallback, Ingestor, IngestReport
 from index.refresh import RefreshReport, refresh
 from index.rerank import Reranker, make_reranker
 from index.search import Searcher
-from index.store import Store
+from index.storage import LibraryStore
 from ingest.config import Settings
 
 
@@ -32,13 +34,8 @@ class Library:
         return make_embedder(self.settings)
 
     @cached_property
-    def store(self) -> Store:
-        return Store(
-            self.settings.home,
-            model_name=self.embedder.name,
-            dim=self.embedder.dim,
-            center_languages=self.settings.center_languages,
-        )
+    def store(self) -> LibraryStore:
+        return open_store(self.settings, model_name=self.embedder.name, dim=self.embedder.dim)
 
     @cached_property
     def reranker(self) -> Reranker | None:
@@ -99,7 +96,7 @@ class Library:
         missing vectors (after a change of reranking model, dims or format);
         returns the passage count."""
         with self._lock:
-            store = Store.open_for_reindex(self.settings.home)
+            store = open_for_reindex(self.settings)
             rows = store.all_embed_texts()
             ingestor = Ingestor(
                 store, self.embedder, self.settings, show_progress=self.show_progress
