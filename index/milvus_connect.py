@@ -86,6 +86,8 @@ def connect(url: IndexURL, settings: Settings):
         # every query iterator) with "not implemented", logged with a traceback; pymilvus
         # then uses its own clock, which is right for one process.
         logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
+        # A .db another process holds is logged with a traceback before pymilvus fails.
+        logging.getLogger("milvus_lite").setLevel(logging.CRITICAL)
     options: dict = {"uri": url.client_uri, "timeout": CONNECT_TIMEOUT}
     if settings.milvus_token is not None:
         options["token"] = settings.milvus_token.get_secret_value()
@@ -106,7 +108,7 @@ def _reason(exc: Exception, url: IndexURL) -> str:
     message = str(getattr(exc, "message", "") or exc).strip().splitlines()
     text = message[0] if message else type(exc).__name__
     lowered = text.lower()
-    if url.is_lite and ("lock" in lowered or "locked" in lowered or not text):
+    if url.is_lite and ("lock" in lowered or "open local milvus" in lowered or not text):
         return (
             "another process has this Milvus Lite file open (Lite is one process at a time; "
             "serve it with `milvus-lite server` or use a Milvus server to share it)"

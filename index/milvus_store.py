@@ -86,6 +86,7 @@ class MilvusStore:
         """Check an existing library's manifest before writing anything; set up a new one
         (manifest first, so a process opening it meanwhile waits for a whole setup)."""
         lite = self.url.is_lite
+        self._load_existing()
         if not self.client.has_collection(self.names["meta"]):
             others = any(self.client.has_collection(n) for n in self.names.values())
             if others and not self.client.has_collection(self.names["meta"]):
@@ -108,6 +109,14 @@ class MilvusStore:
         check_manifest(manifest, self.url.text, model_name if verify else "", dim)
         create_collections(self.client, self.names, int(manifest["dim"]), lite=lite)
         return manifest
+
+    def _load_existing(self) -> None:
+        """Load the library's collections into memory (a restarted engine, or Milvus Lite
+        in a new process, keeps them on disk, released, until asked)."""
+        existing = set(self.client.list_collections())
+        for name in self.names.values():
+            if name in existing:
+                self.client.load_collection(name)
 
     def _wait_for_manifest(self, timeout: float = 15.0) -> dict | None:
         """The manifest, waiting a little for a process that is setting the library up."""

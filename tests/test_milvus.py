@@ -250,6 +250,31 @@ def test_the_cli_reports_a_refused_connection_in_one_line(tmp_path):
     assert not (tmp_path / "home" / "catalog.sqlite").exists()
 
 
+@pytest.mark.timeout(600)
+def test_a_lite_file_is_reopened_by_later_processes_and_held_by_one_at_a_time(
+    tmp_path, lite_path, embedder
+):
+    from tests.test_cli import run
+
+    files = write_digests(tmp_path / "digests")
+    env = {"PAPERLENS_INDEX_URL": str(lite_path)}
+    run(tmp_path / "home", "ingest", "--no-pdfs", str(files["fr"]), env=env)
+    stats = json.loads(run(tmp_path / "home", "stats", "--json", env=env).stdout)
+    assert stats["sources"] == 1 and stats["passages"] > 0 and stats["home"] == str(lite_path)
+
+    held = open_store(
+        Settings(index_url=str(lite_path)), model_name=embedder.name, dim=embedder.dim
+    )
+    assert held.stats()["passages"] == stats["passages"]
+    result = run(tmp_path / "home", "stats", check=False, env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: cannot use the index at {lite_path}: another process has this Milvus Lite "
+        "file open (Lite is one process at a time; serve it with `milvus-lite server` or "
+        "use a Milvus server to share it)"
+    ]
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_two_processes_ingest_into_one_milvus_and_a_third_sees_both(tmp_path):
