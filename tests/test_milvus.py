@@ -80,6 +80,7 @@ def test_milvus_store_speaks_the_storage_seam(both):
     assert isinstance(plain.store, LibraryStore) and isinstance(milvus.store, LibraryStore)
 
 
+@pytest.mark.slow
 def test_search_on_milvus_lite_ranks_like_the_data_directory(both):
     plain, milvus = both
     for query in QUERIES:
@@ -170,6 +171,7 @@ def test_a_write_that_fails_before_its_commit_stays_invisible(both):
     assert store.stats()["passages"] == before[0]  # the old version's rows are gone
 
 
+@pytest.mark.slow
 def test_migrate_copies_a_data_directory_with_its_caches(tmp_path, lite_path, embedder):
     plain = _filled(Settings(home=tmp_path / "plain"), embedder)
     plain.store.cache_vectors([("reranker:x", embedder.embed_passages(["x"])[0])])
