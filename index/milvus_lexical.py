@@ -22,7 +22,7 @@ import numpy as np
 from index.lexical import CANDIDATE_FLOOR, best, inverse_frequency, length_norm, tokenize
 
 if TYPE_CHECKING:
-    from index.milvus_store import MilvusStore
+    from index.milvus_catalog import MilvusCatalog
 
 NO_TERMS = 2**32 - 2  # the one entry of a passage without tokens (Milvus refuses empty vectors)
 MAX_HITS = 16_384  # Milvus's largest `limit`: document frequencies above it are capped
@@ -40,10 +40,10 @@ def term_frequencies(terms: list[str]) -> tuple[dict[int, float], int]:
 
 
 class MilvusLexical:
-    """`LexicalSearch` over a `MilvusStore`'s passages."""
+    """`LexicalSearch` over a Milvus library's committed passages."""
 
-    def __init__(self, store: MilvusStore) -> None:
-        self.store = store
+    def __init__(self, catalog: MilvusCatalog) -> None:
+        self.catalog = catalog
         self._totals: tuple[int, tuple[int, int]] | None = None
 
     def __len__(self) -> int:
@@ -77,33 +77,19 @@ class MilvusLexical:
     def _sparse_search(
         self, vectors: list[dict], limit: int, fields: list[str]
     ) -> list[list[dict]]:
-        store = self.store
-        results = store.client.search(
-            store.names["passages"],
-            data=vectors,
-            anns_field="tf",
-            limit=min(limit, MAX_HITS),
-            output_fields=["source_id", "version", *fields],
-            search_params={"metric_type": "IP"},
-        )
-        rows = [[{"id": h["id"], **h["entity"]} for h in hits] for hits in results]
-        return [self._with_tf(store.visible(r)) for r in rows]
-
-    @staticmethod
-    def _with_tf(rows: list[dict]) -> list[dict]:
-        for row in rows:
-            if "tf" in row:
-                row["tf"] = {int(k): float(v) for k, v in row["tf"].items()}
+        """Committed passages by inner product with sparse `vectors`, tf as {term: count}."""
+        fields = ["id", "source_id", "version", *fields]
+        found = self.catalog.search("passages", "tf", vectors, min(limit, MAX_HITS), fields)
+        rows = [self.catalog.visible(hits) for hits in found]
+        for hits in rows:
+            for row in hits:
+                if "tf" in row:
+                    row["tf"] = {int(k): float(v) for k, v in row["tf"].items()}
         return rows
 
     def _library_totals(self) -> tuple[int, int]:
         """(passages, tokens) over committed sources, re-read when the generation moves."""
-        store = self.store
-        generation = store.generation
+        generation = self.catalog.generation
         if self._totals is None or self._totals[0] != generation:
-            docs = tokens = 0
-            for rows in store.scan(store.names["sources"], "", ["id", "stats"]):
-                docs += sum(int(r["stats"].get("docs", 0)) for r in rows)
-                tokens += sum(int(r["stats"].get("tokens", 0)) for r in rows)
-            self._totals = (generation, (docs, tokens))
+            self._totals = (generation, self.catalog.totals())
         return self._totals[1]

@@ -13,7 +13,6 @@ Milvus wants a vector field in every collection: the small `_` field is that.
 from __future__ import annotations
 
 from index.records import IndexMismatchError
-from ingest.errors import PaperlensError
 
 SCHEMA_VERSION = 1  # the layout below; bump it (and say how to move) when it changes
 NAMES = ("meta", "sources", "mentions", "passages", "papers", "cache")
@@ -154,7 +153,3 @@ def check_manifest(manifest: dict | None, where: str, model_name: str, dim: int)
             f"({manifest.get('dim')} dims), not {model_name} ({dim} dims): "
             "run `paperlens reindex` to rebuild it with the current model"
         )
-
-
-class MilvusLayoutError(PaperlensError):
-    """Something about the Milvus collections a user must fix."""
