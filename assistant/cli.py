@@ -408,6 +408,40 @@ def reindex(
 
 
 @app.command()
+def migrate(
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to", help="Where to copy the library: milvus://HOST:PORT, milvuss://… or a .db path."
+        ),
+    ],
+) -> None:
+    """Copy the data directory's library (passages, vectors, caches) into Milvus.
+
+    Nothing is re-embedded. Point PAPERLENS_INDEX_URL at the same address afterwards.
+    """
+    from index.backends import open_milvus
+    from index.migrate import migrate as copy_library
+    from index.store import Store
+
+    settings = State.settings or Settings()
+    if not (settings.home / "catalog.sqlite").exists():
+        raise PaperlensError(f"no library in {settings.home} to migrate (--home or PAPERLENS_HOME)")
+    source = Store.open_for_reindex(settings.home)
+    target = open_milvus(settings, to, model_name=source.model_name, dim=source.dim)
+    try:
+        report = copy_library(source, target, on_progress=lambda line: typer.echo(line, err=True))
+    finally:
+        target.close()
+        source.close()
+    typer.echo(
+        f"copied {report.sources} sources ({report.passages} passages, "
+        f"{report.failed_sources} failed) and {report.cached_vectors} cached vectors to {to}; "
+        f"set PAPERLENS_INDEX_URL={to} to use it"
+    )
+
+
+@app.command()
 def mcp(
     allow_ingest: Annotated[
         bool,

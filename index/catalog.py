@@ -377,6 +377,31 @@ class Catalog:
         for row in self._db.execute("SELECT id, header, text, lang FROM passages ORDER BY id"):
             yield row["id"], embed_text(row["header"], row["text"]), row["lang"]
 
+    def source_passages(self, uri: str) -> tuple[list[NewPassage], np.ndarray]:
+        """A source's passages as they were stored, with their vectors, in id order."""
+        rows = self._db.execute(
+            "SELECT p.paper_id, p.kind, p.lang, p.page, p.header, p.text, p.start, p.end, "
+            "p.vector FROM passages p JOIN sources s ON s.id = p.source_id WHERE s.uri = ? "
+            "ORDER BY p.id",
+            (uri,),
+        ).fetchall()
+        passages = [NewPassage(*tuple(row)[:8]) for row in rows]
+        vectors = np.frombuffer(b"".join(row["vector"] for row in rows), dtype=np.float32)
+        return passages, vectors.reshape(len(rows), self.dim) if rows else vectors
+
+    def iter_cached_vectors(self, batch: int = 1000) -> Iterator[list[tuple[str, np.ndarray]]]:
+        """The whole embedding cache, `batch` entries at a time."""
+        last = ""
+        while True:
+            rows = self._db.execute(
+                "SELECT key, vector FROM embed_cache WHERE key > ? ORDER BY key LIMIT ?",
+                (last, batch),
+            ).fetchall()
+            if not rows:
+                return
+            last = rows[-1]["key"]
+            yield [(r["key"], np.frombuffer(r["vector"], dtype=np.float32)) for r in rows]
+
     def paper(self, paper_id: str) -> PaperRecord | None:
         row = self._db.execute("SELECT * FROM papers WHERE id = ?", (paper_id,)).fetchone()
         return self._with_counts(_paper_record(row)) if row else None

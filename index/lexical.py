@@ -166,24 +166,19 @@ class LexicalIndex:
         if not df:
             return _empty()
         candidates = self._candidates(db, df, max(k, CANDIDATE_FLOOR))
-        idf = {t: math.log(1 + (docs - n + 0.5) / (n + 0.5)) for t, n in df.items()}
+        idf = {t: inverse_frequency(docs, n) for t, n in df.items()}
         avgdl = total / docs
         scored = []
         for pid, text in candidates:
             words = text.split()
-            norm = K1 * (1 - B + B * len(words) / avgdl)
+            norm = length_norm(len(words), avgdl)
             score = 0.0
             for term, weight in idf.items():
                 tf = words.count(term)  # C-speed; a Counter per candidate costs 3x more
                 if tf:
                     score += weight * tf / (tf + norm)
             scored.append((score, pid))
-        scored.sort(key=lambda item: (-item[0], item[1]))
-        scored = [s for s in scored[:k] if s[0] > 0]
-        return (
-            np.array([pid for _, pid in scored], dtype=np.int64),
-            np.array([score for score, _ in scored], dtype=np.float32),
-        )
+        return best(scored, k)
 
     @staticmethod
     def _candidates(db: sqlite3.Connection, df: dict[str, int], limit: int) -> list:
@@ -199,6 +194,26 @@ class LexicalIndex:
             "SELECT rowid, terms FROM lexical_fts WHERE lexical_fts MATCH ? ORDER BY rank LIMIT ?",
             (match, limit),
         ).fetchall()
+
+
+def inverse_frequency(docs: int, df: int) -> float:
+    """BM25's IDF of a term in `df` of `docs` passages (Lucene's, never negative)."""
+    return math.log(1 + (docs - df + 0.5) / (df + 0.5))
+
+
+def length_norm(length: int, avgdl: float) -> float:
+    """The `K1 * (1 - B + B * dl / avgdl)` of BM25's term saturation."""
+    return K1 * (1 - B + B * length / avgdl)
+
+
+def best(scored: list[tuple[float, int]], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, scores) of the k best positive (score, passage id) pairs; ties by id."""
+    scored = sorted(scored, key=lambda item: (-item[0], item[1]))
+    scored = [s for s in scored[:k] if s[0] > 0]
+    return (
+        np.array([pid for _, pid in scored], dtype=np.int64),
+        np.array([score for score, _ in scored], dtype=np.float32),
+    )
 
 
 def _empty() -> tuple[np.ndarray, np.ndarray]:

@@ -1,4 +1,5 @@
-"""One handle on a data directory: model, store, search and ingest, loaded lazily.
+"""One handle on a library (a data directory, or Milvus): model, store, search and
+ingest, loaded lazily.
 
 The CLI and the Gradio app both go through a Library, so they behave alike.
 """
@@ -11,6 +12,7 @@ from functools import cached_property
 import numpy as np
 from tqdm import tqdm
 
+from index.backends import open_for_reindex, open_store
 from index.embeddings import Embedder, make_embedder
 from index.focus import FocusSettings
 from index.ingestion import EventCallback, Ingestor, IngestReport, ProgressCallback
@@ -18,7 +20,7 @@ from index.ray_cluster import ClusterOptions, preflight
 from index.refresh import RefreshReport, refresh
 from index.rerank import Candidate, Reranker, make_reranker
 from index.search import Searcher
-from index.store import Store
+from index.storage import LibraryStore
 from ingest.config import Settings
 
 # Passages re-embedded between two reranker fills: the shared encoder still
@@ -37,13 +39,8 @@ class Library:
         return make_embedder(self.settings)
 
     @cached_property
-    def store(self) -> Store:
-        return Store(
-            self.settings.home,
-            model_name=self.embedder.name,
-            dim=self.embedder.dim,
-            center_languages=self.settings.center_languages,
-        )
+    def store(self) -> LibraryStore:
+        return open_store(self.settings, model_name=self.embedder.name, dim=self.embedder.dim)
 
     @cached_property
     def reranker(self) -> Reranker | None:
@@ -120,7 +117,7 @@ class Library:
         missing vectors (after a change of reranking model, dims or format);
         returns the passage count."""
         with self._lock:
-            store = Store.open_for_reindex(self.settings.home)
+            store = open_for_reindex(self.settings)
             rows = store.all_passage_parts()
             if on_event:
                 before = store.model_name or "no model"

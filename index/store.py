@@ -84,10 +84,6 @@ class Store:
     def dim(self) -> int:
         return self.vectors.dim
 
-    @property
-    def center_languages(self) -> bool:
-        return self.vectors.center_languages
-
     # ---- manifest ---------------------------------------------------------------
 
     def manifest(self) -> dict[str, str]:

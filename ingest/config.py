@@ -36,6 +36,15 @@ class Settings(BaseSettings):
     )
 
     home: Path = Path("data")
+    # Where the library's catalog and indexes live: unset = the data directory
+    # (`home`); `milvus://host:19530` (`milvuss://` for TLS) = a Milvus server shared by
+    # several processes; a path ending `.db` = Milvus Lite, embedded (docs/milvus.md).
+    index_url: str | None = None
+    # Credentials for a remote Milvus (never logged), and the collections' name prefix.
+    milvus_user: str | None = None
+    milvus_password: SecretStr | None = None
+    milvus_token: SecretStr | None = None
+    milvus_prefix: str = "paperlens"
 
     # Embeddings (first stage). "auto": the bundled EmbeddingGemma when the reranker
     # is that same model (one forward pass per passage serves both stages,
