@@ -16,9 +16,6 @@ import pytest
 pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")
 
-from tests.digest_texts import write_digests  # noqa: E402
-from tests.papers_fixture import all_sources, korean_digest  # noqa: E402
-
 from index.backends import open_milvus, open_store  # noqa: E402
 from index.ingestion import Ingestor  # noqa: E402
 from index.library import Library  # noqa: E402
@@ -27,6 +24,8 @@ from index.milvus_connect import IndexUnreachable  # noqa: E402
 from index.records import IndexMismatchError  # noqa: E402
 from index.storage import LibraryStore  # noqa: E402
 from ingest.config import Settings  # noqa: E402
+from tests.fixtures.digest_texts import write_digests  # noqa: E402
+from tests.fixtures.papers import all_sources, korean_digest  # noqa: E402
 
 QUERIES = ["layer normalization", "블록 어텐션", "low-rank adaptation", "LoRA", "ストリーミング"]
 

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.digest_texts import write_digests
-from tests.pdf_fixtures import paper_pdf
 
 from index.library import Library
 from index.ray_cluster import ClusterError, ClusterOptions, import_ray
 from index.rerank import make_reranker
+from tests.fixtures.digest_texts import write_digests
+from tests.fixtures.pdfs import paper_pdf
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
