@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
 import sys
 from pathlib import Path
@@ -16,11 +15,10 @@ from ingest.digests import name_some, parse_digest, read_digest
 from ingest.errors import IngestError
 from ingest.sources import RawSource, parse_raw
 from tests.fixtures import digest_shapes as shapes
+from tests.fixtures.corpus import CORPUS
 from tests.fixtures.digest_texts import FRENCH, JAPANESE, KOREAN
 
 ROOT = Path(__file__).resolve().parents[1]
-# ../shared/corpus beside the checkout; a worktree elsewhere names it in PAPERLENS_CORPUS
-CORPUS = Path(os.environ.get("PAPERLENS_CORPUS", ROOT.parent / "shared" / "corpus"))
 REAL = CORPUS / "real"
 needs_real = pytest.mark.skipif(not REAL.is_dir(), reason="no ../shared/corpus/real here")
 
