@@ -26,6 +26,7 @@ from pathlib import Path
 
 import httpx
 
+from index.machine import available_memory, cpu_flags
 from ingest.errors import PaperlensError
 
 GGUF_MAGIC = b"GGUF"
@@ -53,7 +54,7 @@ def check_model_file(path: Path) -> None:
 
 def check_memory(path: Path) -> None:
     """Refuse to start a model that cannot fit in the memory available now."""
-    available = _available_memory()
+    available = available_memory()
     needed = path.stat().st_size + RUNTIME_OVERHEAD_BYTES
     if available is not None and available < needed:
         raise GeneratorUnavailable(
@@ -64,32 +65,12 @@ def check_memory(path: Path) -> None:
 
 def check_cpu() -> None:
     """The prebuilt runtime needs AVX2 (x86-64-v3); older CPUs would die on SIGILL."""
-    flags = _cpu_flags()
-    if flags is not None and "avx2" not in flags:
+    flags = cpu_flags()
+    if flags and "avx2" not in flags:  # unknown (no /proc/cpuinfo): let it try
         raise GeneratorUnavailable(
             "this CPU lacks AVX2, which the prebuilt llama.cpp runtime needs; "
             "point PAPERLENS_LLM_BASE_URL at an OpenAI-compatible server instead"
         )
-
-
-def _available_memory() -> int | None:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
-
-
-def _cpu_flags() -> set[str] | None:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return None
 
 
 def free_port() -> int:
@@ -188,7 +169,7 @@ class LocalServer:
                 f"{_ENV_PREFIX}THREADS": str(self.threads),
                 f"{_ENV_PREFIX}CTX": str(self.ctx_tokens),
                 f"{_ENV_PREFIX}ALIAS": self.name,
-            f"{_ENV_PREFIX}PARENT": str(os.getpid()),
+                f"{_ENV_PREFIX}PARENT": str(os.getpid()),
                 # llama.cpp's OpenMP threads spin while waiting by default; on 2 shared cores
                 # the spinning thread starved the working one (docs/answers.md#generator).
                 "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE"),

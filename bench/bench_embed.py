@@ -23,7 +23,7 @@ import numpy as np
 
 from index.bundled_models import gemma_path
 from index.encoders import OnnxEncoder, TorchEncoder
-from index.gemma_onnx import available_cores, cpu_flags
+from index.machine import available_cores, cpu_flags
 from index.rerank import EmbeddingReranker
 from ingest.chunking import split_text
 from ingest.config import Settings

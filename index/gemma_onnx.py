@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.machine import available_cores, available_memory, cpu_flags
 from ingest.errors import PaperlensError
 
 EXPORT_FORMAT = 2  # bump when the exported graph changes: old exports are redone
@@ -57,18 +58,6 @@ TOKENIZER_FILES = (
 
 class OnnxExportError(PaperlensError):
     """The ONNX export of the bundled model failed."""
-
-
-def cpu_flags() -> set[str]:
-    """The CPU's feature flags as Linux reports them (empty elsewhere)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return set()
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            return set(line.split(":", 1)[1].split())
-    return set()
 
 
 def choose_precision(setting: str = "auto", flags: set[str] | None = None) -> str:
@@ -124,22 +113,12 @@ def ensure_exported(
 
 
 def check_export_memory() -> None:
-    available = _available_memory()
+    available = available_memory()
     if available is not None and available < EXPORT_MEMORY_BYTES:
         raise OnnxExportError(
             f"exporting EmbeddingGemma to ONNX needs ~{EXPORT_MEMORY_BYTES / 2**30:.0f} GB of "
             f"free memory and {available / 2**30:.1f} GB is available"
         )
-
-
-def _available_memory() -> int | None:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
 
 
 def export(model_dir: Path, precision: str, say: MessageCallback) -> Path:
@@ -339,14 +318,6 @@ class OnnxGemma:
             "attention_mask": batch["attention_mask"].astype(np.int64),
         }
         return np.asarray(self._session.run([OUTPUT], feeds)[0], dtype=np.float32)
-
-
-def available_cores() -> int:
-    """Cores this process may run on (a container's share, not the host's count)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def main() -> None:
