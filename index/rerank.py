@@ -21,7 +21,13 @@ from typing import Protocol
 import numpy as np
 
 from index.bundled_models import GEMMA_NAME
-from index.encoders import EncoderError, TextEncoder, TorchEncoder, gemma_encoder, torch_dtype
+from index.encoders import (
+    EncoderError,
+    TextEncoder,
+    TorchEncoder,
+    configured_gemma_encoder,
+    torch_dtype,
+)
 from ingest.config import Settings
 from ingest.errors import PaperlensError
 
@@ -195,13 +201,7 @@ def make_reranker(settings: Settings, cache: VectorCache) -> Reranker | None:
     if not name or name == "off":
         return None
     if name == GEMMA_NAME:
-        encoder = gemma_encoder(
-            settings.models_dir,
-            runtime=settings.model_runtime,
-            precision=settings.onnx_precision,
-            dtype=settings.rerank_dtype,
-            batch_size=settings.gemma_batch_size,
-        )
+        encoder = configured_gemma_encoder(settings)
         if encoder is None:
             return None
     else:
