@@ -5,7 +5,6 @@ The library it builds must be the one a plain ingest builds from the same source
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import pytest
 from index.library import Library
 from index.ray_cluster import ClusterError, ClusterOptions, import_ray
 from index.rerank import make_reranker
+from tests.fixtures.cli import run
 from tests.fixtures.digest_texts import write_digests
 from tests.fixtures.pdfs import paper_pdf
 
@@ -202,12 +202,5 @@ def test_a_missing_ray_is_one_line(monkeypatch):
 
 
 def run_cli(home: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PAPERLENS_HOME": str(home)}
-    return subprocess.run(
-        [sys.executable, "-m", "assistant.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=600,
-    )
+    """`paperlens ARGS` in its own process; the workers it starts import this checkout."""
+    return run(home, *args, check=False, env={"PYTHONPATH": str(ROOT)})
