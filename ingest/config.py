@@ -164,7 +164,8 @@ class Settings(BaseSettings):
     ray_address: str | None = None
     ray_num_cpus: int = 0  # CPUs of a local cluster; 0 = every core of this machine
     ray_workers: int = 0  # embedding workers (each loads the models once); 0 = one per CPU
-    ray_gpus_per_worker: float = 0.0  # GPUs reserved per worker; models still run on CPU (docs/cluster.md)
+    # GPUs reserved per worker; the models still run on the CPU (docs/cluster.md)
+    ray_gpus_per_worker: float = 0.0
 
     # `paperlens refresh`: seconds between two requests to one host (politeness).
     refresh_delay_seconds: float = 1.0

@@ -3,7 +3,9 @@ heading or a column's tail."""
 
 from ingest.chunking import MIN_CHUNK_CHARS, split_text
 
-PARAGRAPH = " ".join(f"The encoder layer number {i} mixes tokens with attention." for i in range(14))
+PARAGRAPH = " ".join(
+    f"The encoder layer number {i} mixes tokens with attention." for i in range(14)
+)
 
 
 def test_a_heading_is_read_with_the_paragraph_it_heads():
