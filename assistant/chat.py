@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from assistant.answers import Answer
-from assistant.checked_generation import support_checker
-from assistant.rag import answer_stream, condense_question
-from assistant.relevance import passage_relevance, weak_evidence_note
-from index.library import Library
-from index.limits import check_query
-from ingest.errors import PaperlensError
-from ingest.langid import detect_language
+from paperlens.assistant.answers import Answer
+from paperlens.assistant.checked_generation import support_checker
+from paperlens.assistant.rag import answer_stream, condense_question
+from paperlens.assistant.relevance import passage_relevance, weak_evidence_note
+from paperlens.index.library import Library
+from paperlens.index.limits import check_query
+from paperlens.ingest.errors import PaperlensError
+from paperlens.ingest.langid import detect_language
 
 PASSAGES_PER_ANSWER = 6
 

@@ -14,19 +14,19 @@ from dataclasses import replace
 
 import numpy as np
 
-from assistant.answers import Answer, Citable, Citation
-from assistant.checks.citations import (
+from paperlens.assistant.answers import Answer, Citable, Citation
+from paperlens.assistant.checks.citations import (
     attribute_sentences,
     check_citations,
     markers_to_sentence_ends,
 )
-from assistant.checks.support import SupportChecker
-from assistant.llm import LLM, LLMError
-from assistant.repair import ANSWER_TOKENS, retry_in_language
-from index.hits import snippet
-from index.library import Library
-from index.rerank import Candidate
-from ingest.languages import labels
+from paperlens.assistant.checks.support import SupportChecker
+from paperlens.assistant.llm import LLM, LLMError
+from paperlens.assistant.repair import ANSWER_TOKENS, retry_in_language
+from paperlens.index.hits import snippet
+from paperlens.index.library import Library
+from paperlens.index.rerank import Candidate
+from paperlens.ingest.languages import labels
 
 QUOTED_CHARS = 400  # of each passage quoted when no answer passed
 

@@ -15,14 +15,14 @@ from typing import Annotated
 
 import typer
 
-from index.evaluate import evaluate, format_table, load_queries
-from index.hits import snippet
-from index.library import Library
-from index.limits import check_k, check_query
-from index.ray_cluster import ClusterOptions
-from index.search import MODES
-from ingest.config import Settings
-from ingest.errors import PaperlensError, user_error
+from paperlens.index.evaluate import evaluate, format_table, load_queries
+from paperlens.index.hits import snippet
+from paperlens.index.library import Library
+from paperlens.index.limits import check_k, check_query
+from paperlens.index.ray_cluster import ClusterOptions
+from paperlens.index.search import MODES
+from paperlens.ingest.config import Settings
+from paperlens.ingest.errors import PaperlensError, user_error
 
 app = typer.Typer(
     help="Multilingual semantic search and cited answers over ML paper digests and PDFs.",
@@ -215,8 +215,8 @@ def eval_answers(
 ) -> None:
     """Grade `ask` on a question set: right paper cited, language, script, facts,
     supported sentences, abstention, time to first token; overall and per language."""
-    from assistant.answer_eval import Report, format_report, load_questions, run_question
-    from assistant.llm import get_llm
+    from paperlens.assistant.answer_eval import Report, format_report, load_questions, run_question
+    from paperlens.assistant.llm import get_llm
 
     items = load_questions(questions)
     lib = library()
@@ -246,8 +246,8 @@ def ask(
     as_json: JsonFlag = False,
 ) -> None:
     """Answer from your library, in your language, citing passages as [n]."""
-    from assistant.chat import ask_stream
-    from assistant.llm import get_llm
+    from paperlens.assistant.chat import ask_stream
+    from paperlens.assistant.llm import get_llm
 
     lib = library()
     check_k(k, "-k")
@@ -265,8 +265,8 @@ def summarize(
     as_json: JsonFlag = False,
 ) -> None:
     """Summarize one paper from its passages, in the language you choose, with citations."""
-    from assistant.llm import get_llm
-    from assistant.summarize import summarize_stream
+    from paperlens.assistant.llm import get_llm
+    from paperlens.assistant.summarize import summarize_stream
 
     lib = library()
     stream = summarize_stream(lib, paper, lang=lang, llm=get_llm(lib.settings, generator))
@@ -276,7 +276,7 @@ def summarize(
 def _echo_stream(stream, as_json: bool):
     """Print text as it streams; return the final Answer, printing its checked text
     again when the checks changed it (sentences removed, language retried)."""
-    from assistant.answers import Answer
+    from paperlens.assistant.answers import Answer
 
     streamed, final = "", None
     for item in stream:
@@ -316,7 +316,7 @@ def similar(
     as_json: JsonFlag = False,
 ) -> None:
     """Papers most similar to a paper (itself excluded) or to a piece of text."""
-    from assistant.similar import similar_to_paper, similar_to_text
+    from paperlens.assistant.similar import similar_to_paper, similar_to_text
 
     if bool(paper) == bool(text):
         raise PaperlensError("give a paper (arXiv id, id or title) or --text, not both")
@@ -336,7 +336,7 @@ def similar(
 @app.command()
 def generators(as_json: JsonFlag = False) -> None:
     """Answer generators usable now (endpoint, local servers, bundled model), best first."""
-    from assistant.llm import discover_generators
+    from paperlens.assistant.llm import discover_generators
 
     options = discover_generators(library().settings)
     if as_json:
@@ -358,7 +358,7 @@ def passage(
     as_json: JsonFlag = False,
 ) -> None:
     """Show a cited passage in context: its PDF page (as a PNG) or its digest entry."""
-    from assistant.evidence import passage_context
+    from paperlens.assistant.evidence import passage_context
 
     evidence = passage_context(library(), passage_id)
     if png is not None and evidence.image:
@@ -420,9 +420,9 @@ def migrate(
 
     Nothing is re-embedded. Point PAPERLENS_INDEX_URL at the same address afterwards.
     """
-    from index.backends import open_milvus
-    from index.migrate import migrate as copy_library
-    from index.store import Store
+    from paperlens.index.backends import open_milvus
+    from paperlens.index.migrate import migrate as copy_library
+    from paperlens.index.store import Store
 
     settings = State.settings or Settings()
     if not (settings.home / "catalog.sqlite").exists():
@@ -454,8 +454,8 @@ def mcp(
     Tools: search, ask, similar, summarize, passage, list_papers (and ingest with
     --allow-ingest). Configure your client to run `paperlens mcp` (docs/integrations.md).
     """
-    from assistant.api import Paperlens
-    from assistant.mcp_server import run_stdio
+    from paperlens.assistant.api import Paperlens
+    from paperlens.assistant.mcp_server import run_stdio
 
     # stdout is the protocol channel: progress bars and notes must stay on stderr.
     lens = Paperlens(library(), generator=generator)
@@ -490,7 +490,7 @@ def serve(
     Sign-in: users from `paperlens users add` or a reverse proxy's header
     (PAPERLENS_AUTH=proxy), see docs/deploying.md. With no sign-in the app
     refuses a network address unless --allow-anonymous."""
-    from assistant.webapp import main as run_app
+    from paperlens.assistant.webapp import main as run_app
 
     run_app(port=port, host=host, root_path=root_path, allow_anonymous=allow_anonymous or None)
 
@@ -505,7 +505,7 @@ def users_add(
     ] = False,
 ) -> None:
     """Add or change a user of the app; the password is asked for and stored hashed."""
-    from assistant.access import add_user, users_file
+    from paperlens.assistant.access import add_user, users_file
 
     settings = State.settings or Settings()
     path = users_file(settings)
@@ -522,7 +522,7 @@ def users_add(
 @users_app.command("list")
 def users_list() -> None:
     """The users file's names and roles (never their hashes)."""
-    from assistant.access import load_users, users_file
+    from paperlens.assistant.access import load_users, users_file
 
     path = users_file(State.settings or Settings())
     users = load_users(path)

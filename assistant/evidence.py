@@ -19,11 +19,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.hits import Passage
-from index.library import Library
-from index.search import passage_url
-from ingest.arxiv import parse_arxiv_ref
-from ingest.errors import PaperlensError
+from paperlens.index.hits import Passage
+from paperlens.index.library import Library
+from paperlens.index.search import passage_url
+from paperlens.ingest.arxiv import parse_arxiv_ref
+from paperlens.ingest.errors import PaperlensError
 
 MAX_WIDTH = 1000  # px: a page image is never wider or taller than this box
 MAX_HEIGHT = 1400

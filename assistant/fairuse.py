@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ingest.errors import PaperlensError
+from paperlens.ingest.errors import PaperlensError
 
 # Waiters poll every second (and Gradio pulls each "your place" message from the
 # handler): one silent this long has been cancelled or disconnected.

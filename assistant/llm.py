@@ -24,9 +24,9 @@ from typing import Protocol
 import httpx
 import openai
 
-from assistant.local_server import LocalServer
-from ingest.config import Settings
-from ingest.errors import PaperlensError
+from paperlens.assistant.local_server import LocalServer
+from paperlens.ingest.config import Settings
+from paperlens.ingest.errors import PaperlensError
 
 
 @dataclass(frozen=True)

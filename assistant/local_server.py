@@ -6,7 +6,7 @@ app serving every user. paperlens starts it on loopback with a free port and a r
 API key, waits for its health check, restarts it when it has died, and stops it when
 paperlens exits (atexit; after a kill -9, the child sees it was re-parented).
 
-Run as `python -m assistant.local_server` it is the child: it reads its options from
+Run as `python -m paperlens.assistant.local_server` it is the child: it reads its options from
 the environment (the API key never appears in `ps`), serves, and exits on SIGTERM.
 """
 
@@ -26,8 +26,8 @@ from pathlib import Path
 
 import httpx
 
-from index.machine import available_memory, cpu_flags
-from ingest.errors import PaperlensError
+from paperlens.index.machine import available_memory, cpu_flags
+from paperlens.ingest.errors import PaperlensError
 
 GGUF_MAGIC = b"GGUF"
 READY_TIMEOUT = 180.0  # loading a 1 GB model from a cold disk on 2 cores takes ~5 s
@@ -178,7 +178,7 @@ class LocalServer:
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         try:
             return subprocess.Popen(
-                [sys.executable, "-m", "assistant.local_server"],
+                [sys.executable, "-m", "paperlens.assistant.local_server"],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,

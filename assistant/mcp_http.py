@@ -27,10 +27,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from assistant.api import Paperlens
-from assistant.mcp_server import build_server
-from ingest.config import Settings
-from ingest.errors import PaperlensError
+from paperlens.assistant.api import Paperlens
+from paperlens.assistant.mcp_server import build_server
+from paperlens.ingest.config import Settings
+from paperlens.ingest.errors import PaperlensError
 
 MCP_PATH = "/mcp"
 DEFAULT_HOST = "127.0.0.1"  # Gradio's default when neither --host nor GRADIO_SERVER_NAME is set

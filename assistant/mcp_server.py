@@ -25,11 +25,11 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from assistant.api import Paperlens
-from assistant.rag import Answer
-from index.hits import Hit
-from ingest.arxiv import parse_arxiv_ref
-from ingest.errors import PaperlensError
+from paperlens.assistant.api import Paperlens
+from paperlens.assistant.rag import Answer
+from paperlens.index.hits import Hit
+from paperlens.ingest.arxiv import parse_arxiv_ref
+from paperlens.ingest.errors import PaperlensError
 
 NAME = "paperlens"
 MAX_K = 50  # a client asking for thousands of hits gets a clear error, not a huge reply

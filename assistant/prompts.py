@@ -5,9 +5,9 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from assistant.answers import Citable
-from index.hits import Hit
-from ingest.languages import LANGUAGES, language_name
+from paperlens.assistant.answers import Citable
+from paperlens.index.hits import Hit
+from paperlens.ingest.languages import LANGUAGES, language_name
 
 SYSTEM = (
     "You answer questions about machine-learning papers using only the numbered passages "

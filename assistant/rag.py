@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from assistant.answers import Answer, Citation
-from assistant.checked_generation import generate_checked, quote_passages
-from assistant.checks.support import SupportChecker
-from assistant.checks.writing_systems import foreign_letters
-from assistant.llm import LLM, LLMError
-from assistant.prompts import answer_messages, condense_messages, fit_passages
-from index.hits import Hit
-from ingest.config import Settings
-from ingest.languages import labels
+from paperlens.assistant.answers import Answer, Citation
+from paperlens.assistant.checked_generation import generate_checked, quote_passages
+from paperlens.assistant.checks.support import SupportChecker
+from paperlens.assistant.checks.writing_systems import foreign_letters
+from paperlens.assistant.llm import LLM, LLMError
+from paperlens.assistant.prompts import answer_messages, condense_messages, fit_passages
+from paperlens.index.hits import Hit
+from paperlens.ingest.config import Settings
+from paperlens.ingest.languages import labels
 
 QUOTED_PASSAGES = 3  # quoted when no answer passes: the best ones
 

@@ -17,8 +17,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from index.library import Library
-from ingest.langid import detect_language
+from paperlens.index.library import Library
+from paperlens.ingest.langid import detect_language
 
 WEAK_EVIDENCE = 0.25
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from assistant.checks.citations import (
+from paperlens.assistant.checks.citations import (
     MARKER,
     SENTENCE_END,
     cite_at_end,
@@ -16,13 +16,13 @@ from assistant.checks.citations import (
     split_sentences,
     without_labels,
 )
-from assistant.checks.language import language_problem
-from assistant.checks.support import SupportChecker, has_content
-from assistant.checks.writing_systems import foreign_letters, native_number_units
-from assistant.llm import LLM
-from assistant.prompts import EXAMPLE_SOURCE, EXAMPLE_TRANSLATIONS
-from ingest.langid import detect_language
-from ingest.languages import language, language_name
+from paperlens.assistant.checks.language import language_problem
+from paperlens.assistant.checks.support import SupportChecker, has_content
+from paperlens.assistant.checks.writing_systems import foreign_letters, native_number_units
+from paperlens.assistant.llm import LLM
+from paperlens.assistant.prompts import EXAMPLE_SOURCE, EXAMPLE_TRANSLATIONS
+from paperlens.ingest.langid import detect_language
+from paperlens.ingest.languages import language, language_name
 
 ANSWER_TOKENS = 400  # an answer or a summary
 SENTENCE_TOKENS = 200  # one translated sentence (Devanagari takes ~0.85 token a letter)

@@ -1,7 +1,7 @@
 """A LangChain retriever over a paperlens library, usable in any chain or agent.
 
-    from assistant.api import Paperlens
-    from assistant.retriever import PaperlensRetriever
+    from paperlens.assistant.api import Paperlens
+    from paperlens.assistant.retriever import PaperlensRetriever
 
     retriever = PaperlensRetriever(lens=Paperlens.open("data"), k=4)
     docs = retriever.invoke("저랭크 적응이란?")          # passages in any language
@@ -21,8 +21,8 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
 
-from assistant.api import Paperlens
-from index.hits import Hit
+from paperlens.assistant.api import Paperlens
+from paperlens.index.hits import Hit
 
 
 class PaperlensRetriever(BaseRetriever):

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from index.hits import Passage
-from index.library import Library
-from index.limits import check_query
-from index.records import PaperRecord
-from ingest.errors import PaperlensError
-from ingest.langid import detect_language
+from paperlens.index.hits import Passage
+from paperlens.index.library import Library
+from paperlens.index.limits import check_query
+from paperlens.index.records import PaperRecord
+from paperlens.ingest.errors import PaperlensError
+from paperlens.ingest.langid import detect_language
 
 
 class PaperNotFound(PaperlensError):

@@ -13,16 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from assistant.answers import Answer, Citation
-from assistant.checked_generation import generate_checked, quote_passages, support_checker
-from assistant.llm import LLM, LLMError
-from assistant.prompts import answer_messages, estimate_tokens
-from assistant.similar import resolve_paper
-from index.hits import Passage
-from index.library import Library
-from index.records import PaperRecord
-from index.search import passage_url
-from ingest.languages import language_name
+from paperlens.assistant.answers import Answer, Citation
+from paperlens.assistant.checked_generation import generate_checked, quote_passages, support_checker
+from paperlens.assistant.llm import LLM, LLMError
+from paperlens.assistant.prompts import answer_messages, estimate_tokens
+from paperlens.assistant.similar import resolve_paper
+from paperlens.index.hits import Passage
+from paperlens.index.library import Library
+from paperlens.index.records import PaperRecord
+from paperlens.index.search import passage_url
+from paperlens.ingest.languages import language_name
 
 SYSTEM = (
     "You write faithful summaries of research papers. The numbered passages you are given "

@@ -18,22 +18,22 @@ import threading
 
 import gradio as gr
 
-from assistant import mcp_http
-from assistant.access import AccessPolicy
-from assistant.api import Paperlens
-from assistant.markup import markdown_literal
-from assistant.ui.ask import ask_tab
-from assistant.ui.library import library_tab
-from assistant.ui.live import follow_catalog, lock_for_readers
-from assistant.ui.search import search_tab
-from assistant.ui.settings import settings_tab
-from assistant.ui.similar import similar_tab
-from assistant.ui.state import App
-from assistant.ui.summarize import summarize_tab
-from assistant.ui.widgets import CITE_CLICKS, CSS
-from assistant.webauth import auth_launch_options, check_exposure
-from ingest.config import Settings
-from ingest.languages import ANSWER_LANGUAGES
+from paperlens.assistant import mcp_http
+from paperlens.assistant.access import AccessPolicy
+from paperlens.assistant.api import Paperlens
+from paperlens.assistant.markup import markdown_literal
+from paperlens.assistant.ui.ask import ask_tab
+from paperlens.assistant.ui.library import library_tab
+from paperlens.assistant.ui.live import follow_catalog, lock_for_readers
+from paperlens.assistant.ui.search import search_tab
+from paperlens.assistant.ui.settings import settings_tab
+from paperlens.assistant.ui.similar import similar_tab
+from paperlens.assistant.ui.state import App
+from paperlens.assistant.ui.summarize import summarize_tab
+from paperlens.assistant.ui.widgets import CITE_CLICKS, CSS
+from paperlens.assistant.webauth import auth_launch_options, check_exposure
+from paperlens.ingest.config import Settings
+from paperlens.ingest.languages import ANSWER_LANGUAGES
 
 log = logging.getLogger("paperlens.app")
 

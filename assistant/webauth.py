@@ -21,8 +21,8 @@ from fastapi import Request
 from starlette.middleware import Middleware
 from starlette.responses import JSONResponse
 
-from assistant.access import LIBRARIAN, AccessPolicy, is_loopback
-from ingest.errors import PaperlensError
+from paperlens.assistant.access import LIBRARIAN, AccessPolicy, is_loopback
+from paperlens.ingest.errors import PaperlensError
 
 log = logging.getLogger("paperlens.access")
 

@@ -14,13 +14,13 @@ import sys
 import time
 from pathlib import Path
 
-from assistant.answers import Answer
-from assistant.chat import ask_stream
-from assistant.llm import get_llm
-from index.evaluate import load_queries
-from index.library import Library
-from ingest.config import Settings
-from ingest.langid import detect_language
+from paperlens.assistant.answers import Answer
+from paperlens.assistant.chat import ask_stream
+from paperlens.assistant.llm import get_llm
+from paperlens.index.evaluate import load_queries
+from paperlens.index.library import Library
+from paperlens.ingest.config import Settings
+from paperlens.ingest.langid import detect_language
 
 
 def run(library: Library, queries, llm, label: str) -> None:

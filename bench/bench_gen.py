@@ -30,11 +30,11 @@ from pathlib import Path
 
 import httpx
 
-from assistant.llm import LOCAL_SAMPLING, local_model_path
-from assistant.local_server import LocalServer
-from assistant.prompts import answer_messages
 from bench.gen_passages import PASSAGES, QUESTIONS, hits
-from ingest.config import Settings
+from paperlens.assistant.llm import LOCAL_SAMPLING, local_model_path
+from paperlens.assistant.local_server import LocalServer
+from paperlens.assistant.prompts import answer_messages
+from paperlens.ingest.config import Settings
 
 
 @dataclass

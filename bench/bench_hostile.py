@@ -28,10 +28,10 @@ BASELINE_CAP = 4 * 1024**3
 
 
 def measure(case: str, mode: str) -> dict:
-    from ingest.config import Settings
-    from ingest.errors import IngestError
-    from ingest.pdf import extract_pdf
-    from ingest.pdfbox import extract_pdf_bounded
+    from paperlens.ingest.config import Settings
+    from paperlens.ingest.errors import IngestError
+    from paperlens.ingest.pdf import extract_pdf
+    from paperlens.ingest.pdfbox import extract_pdf_bounded
 
     data = cases()[case]
     settings = Settings()

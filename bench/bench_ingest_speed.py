@@ -7,7 +7,7 @@ wall time, passages/s, CPU seconds of the child (user + sys; less sensitive
 to other jobs on a shared machine than wall time) and the load average
 before and after each run: read the ratios between rows of one run.
 
-    PYTHONPATH=. .venv/bin/python bench/bench_ingest_speed.py --old /work/main \\
+    .venv/bin/python -m bench.bench_ingest_speed --old /work/main \\
         [--corpus dair pdfs seeds] [--rounds 1] [--keep /tmp/libs] [--torch-too]
 
 Corpora: the DAIR.AI README (`--no-pdfs`), the 9 real PDFs, the seeds (`--no-pdfs`).
@@ -21,10 +21,11 @@ import os
 import resource
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench.checkouts import cli_command
 
 ROOT = Path(__file__).resolve().parents[1]
 # ../shared next to a checkout (one more level up from a worktree in wt/).
@@ -40,7 +41,7 @@ def run_ingest(code: Path, corpus: Path, name: str, home: Path, extra: dict[str,
     """One `paperlens ingest` of `name` with the code in `code`, in library `home`."""
     paths, flags = CORPORA[name]
     env = {**os.environ, "PYTHONPATH": str(code), "PAPERLENS_HOME": str(home), **extra}
-    command = [sys.executable, "-m", "assistant.cli", "ingest", *flags,
+    command = [*cli_command(code), "ingest", *flags,
                *(str(corpus / p) for p in paths)]  # fmt: skip
     load_before = os.getloadavg()[0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -51,7 +52,7 @@ def run_ingest(code: Path, corpus: Path, name: str, home: Path, extra: dict[str,
     if done.returncode != 0:
         raise SystemExit(f"ingest failed with {code}:\n{done.stderr[-2000:]}")
     stats = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "stats", "--json"],
+        [*cli_command(code), "stats", "--json"],
         env=env, cwd=code, capture_output=True, text=True, check=True,
     )  # fmt: skip
     passages = json.loads(stats.stdout)["passages"]

@@ -49,10 +49,10 @@ import numpy as np
 import pypdfium2 as pdfium
 from pypdf import PdfReader
 
-from index.library import Library
-from ingest.chunking import split_text
-from ingest.config import Settings
-from ingest.pdf import _paragraphs, extract_pdf, parse_pdf_bytes
+from paperlens.index.library import Library
+from paperlens.ingest.chunking import split_text
+from paperlens.ingest.config import Settings
+from paperlens.ingest.pdf import _paragraphs, extract_pdf, parse_pdf_bytes
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # font warnings, not results
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "real" / "pdfs"

@@ -29,10 +29,10 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from index.focus import FocusSettings
-from index.library import Library
-from index.search import Searcher
-from ingest.config import Settings
+from paperlens.index.focus import FocusSettings
+from paperlens.index.library import Library
+from paperlens.index.search import Searcher
+from paperlens.ingest.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = {
@@ -106,8 +106,8 @@ def share(rows: list[dict], key: str) -> str:
 
 def ask_pages(library: Library, searcher: Searcher, questions: list[dict]) -> tuple[int, int]:
     """How often a retrieval-only answer cites a right page of the right paper."""
-    from assistant.chat import ask_stream
-    from assistant.rag import Answer
+    from paperlens.assistant.chat import ask_stream
+    from paperlens.assistant.rag import Answer
 
     library.__dict__["searcher"] = searcher
     good = 0

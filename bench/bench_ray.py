@@ -32,10 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embeddings import make_embedder
-from index.library import Library
-from index.ray_cluster import ClusterOptions, import_ray
-from ingest.config import Settings
+from paperlens.index.embeddings import make_embedder
+from paperlens.index.library import Library
+from paperlens.index.ray_cluster import ClusterOptions, import_ray
+from paperlens.ingest.config import Settings
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 

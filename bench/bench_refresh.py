@@ -32,11 +32,12 @@ import re
 import shutil
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+
+from bench.checkouts import cli_command
 
 WEEK = re.compile(r"^## Top ML Papers of the Week", re.M)
 INGEST_URL = ("--no-pdfs", "--allow-private")  # the loopback server is a private address
@@ -96,7 +97,7 @@ def cli(repo: Path, home: Path, *args: str) -> float:
     }
     start = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", *args],
+        [*cli_command(repo), *args],
         env=env,
         cwd=repo,  # -m puts the working directory first on sys.path
         capture_output=True,

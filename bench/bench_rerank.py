@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 from sentence_transformers import SentenceTransformer
 
-from index.bundled_models import gemma_path
-from index.evaluate import load_queries, matches
-from index.library import Library
-from index.search import fuse
-from ingest.config import Settings
+from paperlens.index.bundled_models import gemma_path
+from paperlens.index.evaluate import load_queries, matches
+from paperlens.index.library import Library
+from paperlens.index.search import fuse
+from paperlens.ingest.config import Settings
 
 FORMATS = {  # passage text as each variant embeds it, (titles, text) -> str
     "titles as a first line": lambda titles, text: (

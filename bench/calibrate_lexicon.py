@@ -23,7 +23,7 @@ from pathlib import Path
 
 import regex
 
-from assistant.checks.lexicon import KNOWN_SHARE, MIN_WORDS, known_share
+from paperlens.assistant.checks.lexicon import KNOWN_SHARE, MIN_WORDS, known_share
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 SENTENCE = regex.compile(r"(?<=[।.!?])\s+|\n+")

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.answer_eval import load_questions
-from index.library import Library
-from ingest.config import Settings
+from paperlens.assistant.answer_eval import load_questions
+from paperlens.index.library import Library
+from paperlens.ingest.config import Settings
 
 
 def abstention(library: Library, path: Path) -> None:

@@ -17,12 +17,12 @@ from __future__ import annotations
 import argparse
 import time
 
-from assistant.checks.language import language_problem
-from assistant.llm import get_llm
-from assistant.similar import resolve_paper
-from assistant.summarize import summarize_stream
-from index.library import Library
-from ingest.config import Settings
+from paperlens.assistant.checks.language import language_problem
+from paperlens.assistant.llm import get_llm
+from paperlens.assistant.similar import resolve_paper
+from paperlens.assistant.summarize import summarize_stream
+from paperlens.index.library import Library
+from paperlens.ingest.config import Settings
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ library."""
 
 from __future__ import annotations
 
-from index.hits import Hit
+from paperlens.index.hits import Hit
 
 # Written for this benchmark (no corpus text); mixed languages like a real library.
 PASSAGES = [

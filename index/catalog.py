@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from index import lexical
-from index.catalog_schema import SCHEMA, SCHEMA_VERSION, migrate, read_meta, set_meta
-from index.hits import Passage
-from index.records import (
+from paperlens.index import lexical
+from paperlens.index.catalog_schema import SCHEMA, SCHEMA_VERSION, migrate, read_meta, set_meta
+from paperlens.index.hits import Passage
+from paperlens.index.records import (
     IndexMismatchError,
     NewPassage,
     PaperRecord,
@@ -29,9 +29,9 @@ from index.records import (
     embed_text,
     merge_paper,
 )
-from index.sqlite_db import Connections, select_in
-from index.vector_rows import BUILD_CHUNK, VectorTables, add_sums, recount_sums
-from ingest.models import PaperDoc, SourceDoc
+from paperlens.index.sqlite_db import Connections, select_in
+from paperlens.index.vector_rows import BUILD_CHUNK, VectorTables, add_sums, recount_sums
+from paperlens.ingest.documents import PaperDoc, SourceDoc
 
 PASSAGE_COLUMNS = "id, paper_id, source_id, kind, lang, page, text, start, end"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from index import lexical
+from paperlens.index import lexical
 
 SCHEMA_VERSION = 3
 

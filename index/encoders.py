@@ -30,10 +30,10 @@ from typing import Protocol
 
 import numpy as np
 
-from index.bundled_models import gemma_path
-from index.gemma_onnx import MessageCallback, choose_precision, ensure_exported, exported
-from ingest.config import Settings
-from ingest.errors import PaperlensError
+from paperlens.index.bundled_models import gemma_path
+from paperlens.index.gemma_onnx import MessageCallback, choose_precision, ensure_exported, exported
+from paperlens.ingest.config import Settings
+from paperlens.ingest.errors import PaperlensError
 
 ProgressCallback = Callable[[int], None]
 BEST_BATCH = {"onnx": 16, "torch": 8}  # passages per forward pass (bench/bench_embed.py)
@@ -127,7 +127,7 @@ class OnnxEncoder(_BatchedEncoder):
         batch_size: int = 16,
         on_message: MessageCallback | None = None,
     ) -> None:
-        from index.gemma_onnx import OnnxGemma
+        from paperlens.index.gemma_onnx import OnnxGemma
 
         super().__init__(batch_size)
         chosen = choose_precision(precision)
@@ -268,7 +268,7 @@ def torch_dtype(setting: str) -> str:
     """ "auto": bfloat16 where the CPU computes it natively (AVX-512 BF16 or AMX),
     1.7x the passages per second of float32 with vectors at cosine >= 0.997 of
     float32's; elsewhere bfloat16 is emulated and slower, so float32."""
-    from index.machine import cpu_flags
+    from paperlens.index.machine import cpu_flags
 
     if setting != "auto":
         if setting not in ("float32", "bfloat16"):

@@ -17,10 +17,10 @@ from typing import TypeVar
 
 import numpy as np
 
-from index.records import PaperRecord
-from index.search import MODES, Mode, Searcher
-from ingest.errors import PaperlensError
-from ingest.models import normalize_title
+from paperlens.index.records import PaperRecord
+from paperlens.index.search import MODES, Mode, Searcher
+from paperlens.ingest.documents import normalize_title
+from paperlens.ingest.errors import PaperlensError
 
 T = TypeVar("T")
 CUTOFF = 10  # MRR is computed over the top 10

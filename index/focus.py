@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.rerank import Candidate
+from paperlens.index.rerank import Candidate
 
 Score = Callable[[Sequence[Candidate]], np.ndarray]
 

@@ -12,7 +12,7 @@ weights with `torch.onnx.export`, quantized with `onnxruntime.quantization`,
 and cached next to the weights (`<models>/embeddinggemma-300m-onnx/<precision>`).
 Nothing exports at install: PyTorch serves the model until the first ingest
 large enough to repay the export (`onnx_export_after` passages) runs it,
-with messages on stderr; `python -m index.gemma_onnx` runs it at any time.
+with messages on stderr; `python -m paperlens.index.gemma_onnx` runs it at any time.
 Which precision runs is read
 from the CPU at run time (int8 where it has VNNI or AMX, else float32), never
 decided on the build machine.
@@ -33,8 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index.machine import available_cores, available_memory, cpu_flags
-from ingest.errors import PaperlensError
+from paperlens.index.machine import available_cores, available_memory, cpu_flags
+from paperlens.ingest.errors import PaperlensError
 
 EXPORT_FORMAT = 2  # bump when the exported graph changes: old exports are redone
 COMPLETE = ".paperlens-complete"
@@ -95,7 +95,7 @@ def ensure_exported(
         return found
     say = on_message or (lambda line: print(line, file=sys.stderr, flush=True))
     check_export_memory()
-    command = [sys.executable, "-m", "index.gemma_onnx", "--model-dir", str(model_dir)]
+    command = [sys.executable, "-m", "paperlens.index.gemma_onnx", "--model-dir", str(model_dir)]
     with subprocess.Popen(
         [*command, "--precision", precision],
         stdout=subprocess.PIPE,
@@ -321,9 +321,9 @@ class OnnxGemma:
 
 
 def main() -> None:
-    """`python -m index.gemma_onnx [--precision P]`: export ahead of time (also the
+    """`python -m paperlens.index.gemma_onnx [--precision P]`: export ahead of time (also the
     child process `ensure_exported` runs)."""
-    from index.bundled_models import gemma_path
+    from paperlens.index.bundled_models import gemma_path
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--model-dir", type=Path, default=None)
@@ -331,7 +331,9 @@ def main() -> None:
     args = parser.parse_args()
     folder = args.model_dir or gemma_path()
     if folder is None:
-        sys.exit("EmbeddingGemma is not installed: run `python -m index.bundled_models` first")
+        sys.exit(
+            "EmbeddingGemma is not installed: run `python -m paperlens.index.bundled_models` first"
+        )
     try:
         print(export(folder, choose_precision(args.precision), lambda m: print(m, flush=True)))
     except PaperlensError as exc:

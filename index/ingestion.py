@@ -18,14 +18,21 @@ from typing import Literal
 import numpy as np
 from tqdm import tqdm
 
-from index.embeddings import Embedder
-from index.records import NewPassage
-from index.storage import LibraryStore
-from ingest.chunking import split_text
-from ingest.config import Settings
-from ingest.errors import IngestError, NetworkUnreachable, PaperlensError
-from ingest.models import PaperDoc, SourceDoc, title_section
-from ingest.sources import RawSource, SourceRef, load_file, load_url, parse_raw, resolve_refs
+from paperlens.index.embeddings import Embedder
+from paperlens.index.records import NewPassage
+from paperlens.index.storage import LibraryStore
+from paperlens.ingest.chunking import split_text
+from paperlens.ingest.config import Settings
+from paperlens.ingest.documents import PaperDoc, SourceDoc, title_section
+from paperlens.ingest.errors import IngestError, NetworkUnreachable, PaperlensError
+from paperlens.ingest.sources import (
+    RawSource,
+    SourceRef,
+    load_file,
+    load_url,
+    parse_raw,
+    resolve_refs,
+)
 
 Status = Literal["ingested", "unchanged", "failed"]
 EventCallback = Callable[[str], None]
@@ -283,13 +290,13 @@ class Ingestor:
 
     def _fetcher(self):
         if self.fetcher is None:
-            from ingest.fetch import Fetcher
+            from paperlens.ingest.fetch import Fetcher
 
             self.fetcher = Fetcher(self.settings)
         return self.fetcher
 
     def _arxiv(self):
-        from ingest.arxiv import ArxivClient
+        from paperlens.ingest.arxiv import ArxivClient
 
         return ArxivClient(self.settings, self._fetcher())
 

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import regex
 
-from index.sqlite_db import chunks
+from paperlens.index.sqlite_db import chunks
 
 CJK_RUN = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}ー\p{Hangul}]+")
 WORD = regex.compile(r"[\p{L}\p{M}\p{N}]+")

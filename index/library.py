@@ -12,16 +12,16 @@ from functools import cached_property
 import numpy as np
 from tqdm import tqdm
 
-from index.backends import open_for_reindex, open_store
-from index.embeddings import Embedder, make_embedder
-from index.focus import FocusSettings
-from index.ingestion import EventCallback, Ingestor, IngestReport, ProgressCallback
-from index.ray_cluster import ClusterOptions, preflight
-from index.refresh import RefreshReport, refresh
-from index.rerank import Candidate, Reranker, make_reranker
-from index.search import Searcher
-from index.storage import LibraryStore
-from ingest.config import Settings
+from paperlens.index.backends import open_for_reindex, open_store
+from paperlens.index.embeddings import Embedder, make_embedder
+from paperlens.index.focus import FocusSettings
+from paperlens.index.ingestion import EventCallback, Ingestor, IngestReport, ProgressCallback
+from paperlens.index.ray_cluster import ClusterOptions, preflight
+from paperlens.index.refresh import RefreshReport, refresh
+from paperlens.index.rerank import Candidate, Reranker, make_reranker
+from paperlens.index.search import Searcher
+from paperlens.index.storage import LibraryStore
+from paperlens.ingest.config import Settings
 
 # Passages re-embedded between two reranker fills: the shared encoder still
 # remembers them (index/encoders.py RECENT), so each is computed once.
@@ -73,7 +73,7 @@ class Library:
         (written here either way: index/ray_ingest.py)."""
         with self._lock:
             if cluster is not None:
-                from index.ray_ingest import ingest_on_ray
+                from paperlens.index.ray_ingest import ingest_on_ray
 
                 preflight(cluster)  # before the catalog is opened: nothing written
                 return ingest_on_ray(

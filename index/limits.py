@@ -6,8 +6,8 @@ the app's search slots); a negative k was accepted silently.
 
 from __future__ import annotations
 
-from ingest.config import Settings
-from ingest.errors import PaperlensError
+from paperlens.ingest.config import Settings
+from paperlens.ingest.errors import PaperlensError
 
 
 class QueryTooLong(PaperlensError):

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from index.records import PaperRecord
-from index.storage import LibraryStore
-from index.store import Store
-from ingest.errors import PaperlensError
-from ingest.models import PaperDoc, SourceDoc
+from paperlens.index.records import PaperRecord
+from paperlens.index.storage import LibraryStore
+from paperlens.index.store import Store
+from paperlens.ingest.documents import PaperDoc, SourceDoc
+from paperlens.ingest.errors import PaperlensError
 
 
 @dataclass

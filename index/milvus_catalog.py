@@ -21,9 +21,9 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from index.hits import Passage
-from index.milvus_connect import IndexURL
-from index.milvus_rows import (
+from paperlens.index.hits import Passage
+from paperlens.index.milvus_connect import IndexURL
+from paperlens.index.milvus_rows import (
     BATCH,
     MARKER,
     PASSAGE_FIELDS,
@@ -44,10 +44,15 @@ from index.milvus_rows import (
     unpack,
     unpack_sums,
 )
-from index.milvus_schema import SCHEMA_VERSION, check_manifest, collection_names, create_collections
-from index.records import PaperRecord, SourceRecord, arxiv_ref, embed_text, merge_paper
-from ingest.errors import PaperlensError
-from ingest.models import PaperDoc
+from paperlens.index.milvus_schema import (
+    SCHEMA_VERSION,
+    check_manifest,
+    collection_names,
+    create_collections,
+)
+from paperlens.index.records import PaperRecord, SourceRecord, arxiv_ref, embed_text, merge_paper
+from paperlens.ingest.documents import PaperDoc
+from paperlens.ingest.errors import PaperlensError
 
 
 class MilvusCatalog:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ingest.config import Settings
-from ingest.errors import PaperlensError
+from paperlens.ingest.config import Settings
+from paperlens.ingest.errors import PaperlensError
 
 CONNECT_TIMEOUT = 10.0  # seconds before a server that does not answer is an error
 

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from index.lexical import CANDIDATE_FLOOR, best, inverse_frequency, length_norm, tokenize
+from paperlens.index.lexical import CANDIDATE_FLOOR, best, inverse_frequency, length_norm, tokenize
 
 if TYPE_CHECKING:
-    from index.milvus_catalog import MilvusCatalog
+    from paperlens.index.milvus_catalog import MilvusCatalog
 
 NO_TERMS = 2**32 - 2  # the one entry of a passage without tokens (Milvus refuses empty vectors)
 MAX_HITS = 16_384  # Milvus's largest `limit`: document frequencies above it are capped

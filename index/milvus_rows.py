@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from index.hits import Passage
-from index.lexical import tokenize
-from index.records import NewPassage, SourceRecord
-from ingest.models import PaperDoc
+from paperlens.index.hits import Passage
+from paperlens.index.lexical import tokenize
+from paperlens.index.records import NewPassage, SourceRecord
+from paperlens.ingest.documents import PaperDoc
 
 BATCH = 500  # rows per upsert/get call (well under Milvus's message size cap)
 SCAN_BATCH = 2_000  # rows per query-iterator page

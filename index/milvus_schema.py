@@ -12,7 +12,7 @@ Milvus wants a vector field in every collection: the small `_` field is that.
 
 from __future__ import annotations
 
-from index.records import IndexMismatchError
+from paperlens.index.records import IndexMismatchError
 
 SCHEMA_VERSION = 1  # the layout below; bump it (and say how to move) when it changes
 NAMES = ("meta", "sources", "mentions", "passages", "papers", "cache")

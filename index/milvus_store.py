@@ -13,17 +13,17 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from index.hits import Passage
-from index.lexical import tokenize
-from index.milvus_catalog import MilvusCatalog
-from index.milvus_connect import IndexURL
-from index.milvus_lexical import MilvusLexical, term_frequencies
-from index.milvus_rows import PASSAGE_FIELDS, id53, new_version, now, source_stats
-from index.milvus_vectors import MilvusVectors
-from index.records import NewPassage, PaperRecord, SourceRecord
-from index.vectors import IndexSpec
-from ingest.errors import PaperlensError
-from ingest.models import SourceDoc
+from paperlens.index.hits import Passage
+from paperlens.index.lexical import tokenize
+from paperlens.index.milvus_catalog import MilvusCatalog
+from paperlens.index.milvus_connect import IndexURL
+from paperlens.index.milvus_lexical import MilvusLexical, term_frequencies
+from paperlens.index.milvus_rows import PASSAGE_FIELDS, id53, new_version, now, source_stats
+from paperlens.index.milvus_vectors import MilvusVectors
+from paperlens.index.records import NewPassage, PaperRecord, SourceRecord
+from paperlens.index.vectors import IndexSpec
+from paperlens.ingest.documents import SourceDoc
+from paperlens.ingest.errors import PaperlensError
 
 
 class MilvusStore:

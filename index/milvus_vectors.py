@@ -12,10 +12,10 @@ import threading
 
 import numpy as np
 
-from index.milvus_catalog import MilvusCatalog
-from index.milvus_rows import PASSAGE_FIELDS, pack_rows, quote, unpack_rows
-from index.vector_index import DRIFT_TOLERANCE, normalized_mean
-from index.vectors import FLAT_LIMIT, IndexSpec, LanguageCentering
+from paperlens.index.milvus_catalog import MilvusCatalog
+from paperlens.index.milvus_rows import PASSAGE_FIELDS, pack_rows, quote, unpack_rows
+from paperlens.index.vector_index import DRIFT_TOLERANCE, normalized_mean
+from paperlens.index.vectors import FLAT_LIMIT, IndexSpec, LanguageCentering
 
 PAPER_BATCH = 500
 

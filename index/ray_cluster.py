@@ -15,8 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from types import ModuleType
 
-from ingest.config import Settings
-from ingest.errors import PaperlensError
+from paperlens.ingest.config import Settings
+from paperlens.ingest.errors import PaperlensError
 
 LOCAL = "local"
 CONNECT_TIMEOUT = 5.0  # seconds; Ray itself retries an unreachable head for minutes

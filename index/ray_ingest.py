@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from index.ingestion import (
+from paperlens.index.ingestion import (
     EventCallback,
     Ingestor,
     IngestReport,
@@ -33,10 +33,10 @@ from index.ingestion import (
     describe,
     doc_passages,
 )
-from index.ray_cluster import Cluster, ClusterOptions, import_ray, ray_cluster
-from index.ray_workers import SOURCE_ROW, ParsedSource, PassageEncoder, parse_source
-from ingest.errors import IngestError, PaperlensError
-from ingest.sources import SourceRef, resolve_refs
+from paperlens.index.ray_cluster import Cluster, ClusterOptions, import_ray, ray_cluster
+from paperlens.index.ray_workers import SOURCE_ROW, ParsedSource, PassageEncoder, parse_source
+from paperlens.ingest.errors import IngestError, PaperlensError
+from paperlens.ingest.sources import SourceRef, resolve_refs
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 ERROR_LINE = re.compile(r"^(?:[\w.]+\.)?(\w+(?:Error|Exception)): (.+)$", re.M)

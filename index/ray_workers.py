@@ -19,13 +19,13 @@ from typing import Literal
 
 import numpy as np
 
-from index.embeddings import make_embedder
-from index.ingestion import doc_passages
-from index.rerank import Candidate, make_reranker
-from ingest.config import Settings
-from ingest.errors import PaperlensError
-from ingest.models import SourceDoc
-from ingest.sources import RawSource, SourceRef, load_file, load_url, parse_raw
+from paperlens.index.embeddings import make_embedder
+from paperlens.index.ingestion import doc_passages
+from paperlens.index.rerank import Candidate, make_reranker
+from paperlens.ingest.config import Settings
+from paperlens.ingest.documents import SourceDoc
+from paperlens.ingest.errors import PaperlensError
+from paperlens.ingest.sources import RawSource, SourceRef, load_file, load_url, parse_raw
 
 SOURCE_ROW = -1  # `pos` of the row that carries a source (its passages count from 0)
 

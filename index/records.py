@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ingest.errors import PaperlensError
-from ingest.models import PaperDoc
+from paperlens.ingest.documents import PaperDoc
+from paperlens.ingest.errors import PaperlensError
 
 
 class IndexMismatchError(PaperlensError):

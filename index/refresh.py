@@ -19,10 +19,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
-from index.ingestion import EventCallback, Ingestor, IngestReport
-from index.storage import LibraryStore
-from ingest.errors import PaperlensError
-from ingest.sources import parse_raw, raw_from_fetched
+from paperlens.index.ingestion import EventCallback, Ingestor, IngestReport
+from paperlens.index.storage import LibraryStore
+from paperlens.ingest.errors import PaperlensError
+from paperlens.ingest.sources import parse_raw, raw_from_fetched
 
 RefreshStatus = Literal["not-modified", "unchanged", "updated", "failed"]
 

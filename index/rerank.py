@@ -20,16 +20,16 @@ from typing import Protocol
 
 import numpy as np
 
-from index.bundled_models import GEMMA_NAME
-from index.encoders import (
+from paperlens.index.bundled_models import GEMMA_NAME
+from paperlens.index.encoders import (
     EncoderError,
     TextEncoder,
     TorchEncoder,
     configured_gemma_encoder,
     torch_dtype,
 )
-from ingest.config import Settings
-from ingest.errors import PaperlensError
+from paperlens.ingest.config import Settings
+from paperlens.ingest.errors import PaperlensError
 
 ProgressCallback = Callable[[int], None]
 TITLE_SLOT = "title: none"  # EmbeddingGemma's document prompt, without a title

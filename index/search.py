@@ -15,14 +15,14 @@ from typing import Literal
 
 import numpy as np
 
-from index.embeddings import Embedder
-from index.focus import FocusSettings, focus
-from index.hits import Hit, Passage
-from index.records import PaperRecord
-from index.rerank import Candidate, Reranker
-from index.storage import LexicalSearch, LibraryStore
-from ingest.errors import PaperlensError
-from ingest.langid import detect_language
+from paperlens.index.embeddings import Embedder
+from paperlens.index.focus import FocusSettings, focus
+from paperlens.index.hits import Hit, Passage
+from paperlens.index.records import PaperRecord
+from paperlens.index.rerank import Candidate, Reranker
+from paperlens.index.storage import LexicalSearch, LibraryStore
+from paperlens.ingest.errors import PaperlensError
+from paperlens.ingest.langid import detect_language
 
 Mode = Literal["rerank", "hybrid", "dense", "bm25"]
 MODES: tuple[Mode, ...] = ("bm25", "dense", "hybrid", "rerank")

@@ -16,9 +16,9 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from index.hits import Passage
-from index.records import NewPassage, PaperRecord, SourceRecord
-from ingest.models import SourceDoc
+from paperlens.index.hits import Passage
+from paperlens.index.records import NewPassage, PaperRecord, SourceRecord
+from paperlens.ingest.documents import SourceDoc
 
 Ranked = tuple[np.ndarray, np.ndarray]  # (int64 passage ids, float32 scores), best first
 

@@ -18,14 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from index.catalog import Catalog
-from index.catalog_schema import SCHEMA, SCHEMA_VERSION
-from index.hits import Passage
-from index.lexical import LexicalIndex
-from index.records import IndexMismatchError, NewPassage, PaperRecord, SourceRecord
-from index.vector_index import VectorIndex
-from index.vectors import AnnIndex, IndexSpec
-from ingest.models import SourceDoc
+from paperlens.index.catalog import Catalog
+from paperlens.index.catalog_schema import SCHEMA, SCHEMA_VERSION
+from paperlens.index.hits import Passage
+from paperlens.index.lexical import LexicalIndex
+from paperlens.index.records import IndexMismatchError, NewPassage, PaperRecord, SourceRecord
+from paperlens.index.vector_index import VectorIndex
+from paperlens.index.vectors import AnnIndex, IndexSpec
+from paperlens.ingest.documents import SourceDoc
 
 # The names callers import from here (the records live in index/records.py).
 __all__ = [

@@ -17,7 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
-from index.vectors import AnnIndex, IndexSpec, build_threads
+from paperlens.index.vectors import AnnIndex, IndexSpec, build_threads
 
 Vectors = tuple[np.ndarray, np.ndarray]  # (int64 ids, float32 vectors)
 CHECKPOINT_LAG = 5_000  # replayed changes after which a checkpoint is written

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from index.sync import SyncedIndex, Vectors
-from index.vector_rows import VectorRows, VectorTables
-from index.vectors import FLAT_LIMIT, AnnIndex, IndexSpec, LanguageCentering
+from paperlens.index.sync import SyncedIndex, Vectors
+from paperlens.index.vector_rows import VectorRows, VectorTables
+from paperlens.index.vectors import FLAT_LIMIT, AnnIndex, IndexSpec, LanguageCentering
 
 DRIFT_TOLERANCE = 0.02  # largest move of a language mean before a small index is re-centered
 

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from index.catalog_schema import read_meta, set_meta
-from index.sqlite_db import Connections, select_in
+from paperlens.index.catalog_schema import read_meta, set_meta
+from paperlens.index.sqlite_db import Connections, select_in
 
 BUILD_CHUNK = 50_000  # rows read at a time by a full scan (a million never sit in memory)
 

@@ -13,10 +13,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import urlencode
 
-from ingest.config import Settings
-from ingest.errors import IngestError, NetworkUnreachable
-from ingest.fetch import Fetcher
-from ingest.models import PaperDoc, Section, SourceDoc, sha256_bytes
+from paperlens.ingest.config import Settings
+from paperlens.ingest.documents import PaperDoc, Section, SourceDoc, sha256_bytes
+from paperlens.ingest.errors import IngestError, NetworkUnreachable
+from paperlens.ingest.fetch import Fetcher
 
 NEW_ID = r"\d{4}\.\d{4,5}"
 OLD_ID = r"[a-z\-]+(?:\.[A-Z]{2})?/\d{7}"
@@ -67,7 +67,7 @@ class ArxivClient:
         digest = sha256_bytes(repr((paper.title, paper.abstract)).encode())
         if with_pdf:
             try:
-                from ingest.pdf import pdf_sections, read_pdf
+                from paperlens.ingest.pdf import pdf_sections, read_pdf
 
                 path = self.pdf_path(arxiv_id, version)
                 data = path.read_bytes()

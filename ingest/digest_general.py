@@ -16,9 +16,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ingest.digest_links import Link, classify_links, find_links
-from ingest.digest_text import make_paper, split_title, strip_md, text_sections
-from ingest.models import PaperDoc, normalize_title
+from paperlens.ingest.digest_links import Link, classify_links, find_links
+from paperlens.ingest.digest_text import make_paper, split_title, strip_md, text_sections
+from paperlens.ingest.documents import PaperDoc, normalize_title
 
 UnitKind = Literal["heading", "row", "item", "para"]
 

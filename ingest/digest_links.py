@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from ingest.models import find_arxiv_id
+from paperlens.ingest.documents import find_arxiv_id
 
 LinkKind = Literal["paper", "content", "social", "media"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from ingest.digest_links import MD_IMAGE, MD_LINK, arxiv_id_of, classify_links
-from ingest.langid import detect_language
-from ingest.models import PaperDoc, Section
+from paperlens.ingest.digest_links import MD_IMAGE, MD_LINK, arxiv_id_of, classify_links
+from paperlens.ingest.documents import PaperDoc, Section
+from paperlens.ingest.langid import detect_language
 
 BILINGUAL = re.compile(r"\s+/\s+")  # "번역 제목 / English Title"; not "TCP/IP"
 HTML_TAG = re.compile(r"<[^>]+>")
@@ -104,6 +104,6 @@ def make_paper(
 
 def links_dict(urls: list[str]) -> dict[str, str]:
     """classify_links for the URLs under a digest's "paper link" label: they are the paper."""
-    from ingest.digest_links import Link
+    from paperlens.ingest.digest_links import Link
 
     return classify_links([Link("paper", url, 0) for url in urls])

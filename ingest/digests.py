@@ -23,12 +23,12 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from ingest.digest_general import Reading, merge_papers, read_general
-from ingest.digest_links import BARE_URL, MD_LINK, Link, find_links
-from ingest.digest_text import is_prose, links_dict, make_paper, split_title
-from ingest.htmltext import html_to_text, looks_like_html
-from ingest.langid import detect_language
-from ingest.models import PaperDoc, Section
+from paperlens.ingest.digest_general import Reading, merge_papers, read_general
+from paperlens.ingest.digest_links import BARE_URL, MD_LINK, Link, find_links
+from paperlens.ingest.digest_text import is_prose, links_dict, make_paper, split_title
+from paperlens.ingest.documents import PaperDoc, Section
+from paperlens.ingest.htmltext import html_to_text, looks_like_html
+from paperlens.ingest.langid import detect_language
 
 LABELS: dict[str, tuple[str, ...]] = {
     "intro": (

@@ -24,8 +24,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
-from ingest.config import Settings
-from ingest.errors import FetchError, NetworkUnreachable
+from paperlens.ingest.config import Settings
+from paperlens.ingest.errors import FetchError, NetworkUnreachable
 
 RETRY_STATUS = {429, 500, 502, 503, 504}
 MAX_URL_CHARS = 8192

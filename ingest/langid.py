@@ -11,7 +11,7 @@ import unicodedata
 
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
-from ingest.languages import LANGUAGES
+from paperlens.ingest.languages import LANGUAGES
 
 # The table's languages lingua tells apart; a smaller set is faster and more
 # accurate on short texts.

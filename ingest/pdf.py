@@ -22,11 +22,11 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from ingest.config import Settings
-from ingest.errors import IngestError
-from ingest.langid import detect_language
-from ingest.models import PaperDoc, Section, SourceDoc, find_arxiv_id, sha256_bytes
-from ingest.pdflayout import PageLines, TextLine, drop_margins, read_pages, reading_order
+from paperlens.ingest.config import Settings
+from paperlens.ingest.documents import PaperDoc, Section, SourceDoc, find_arxiv_id, sha256_bytes
+from paperlens.ingest.errors import IngestError
+from paperlens.ingest.langid import detect_language
+from paperlens.ingest.pdflayout import PageLines, TextLine, drop_margins, read_pages, reading_order
 
 REFERENCES = re.compile(r"^\s*(?:\d+\.?\s*)?(references|bibliography|参考文献|참고문헌)\s*$", re.I)
 APPENDIX = re.compile(
@@ -78,7 +78,7 @@ class PdfText:
 def read_pdf(data: bytes | Path, settings: Settings, *, name: str = "PDF") -> PdfText:
     """`extract_pdf` within the memory and time limits of `settings` (ingest/pdfbox.py):
     how every PDF from outside is read."""
-    from ingest.pdfbox import extract_pdf_bounded
+    from paperlens.ingest.pdfbox import extract_pdf_bounded
 
     return extract_pdf_bounded(
         data,

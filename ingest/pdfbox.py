@@ -4,7 +4,7 @@ A PDF is a program for a parser written in C++: a few hundred kilobytes of
 compressed stream can decompress to gigabytes (a "bomb" took 3.9 GB to
 ingest), an object graph can be cyclic or nested deep enough to exhaust the
 stack, and a crash there would take the app down with it. So pdfium runs in
-a fresh interpreter (`python -m ingest.pdfbox`, not a fork of the threaded
+a fresh interpreter (`python -m paperlens.ingest.pdfbox`, not a fork of the threaded
 app) that caps its own address space (RLIMIT_AS) before reading anything,
 and the parent waits at most `timeout` seconds. The result comes back as
 JSON, not pickle: the child has parsed hostile bytes and is not trusted to
@@ -24,9 +24,11 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from ingest.errors import IngestError
+import paperlens
+from paperlens.ingest.errors import IngestError
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+# The folder that holds the `paperlens` package (a checkout or site-packages).
+PACKAGE_ROOT = Path(paperlens.__file__).resolve().parents[1]
 
 
 def extract_pdf_bounded(
@@ -42,7 +44,7 @@ def extract_pdf_bounded(
     space and `timeout` seconds; a PdfText, or a one-line IngestError.
 
     `stats`, when given, receives the child's peak resident memory (`peak_rss_mb`)."""
-    from ingest.pdf import PdfText
+    from paperlens.ingest.pdf import PdfText
 
     raw = data.read_bytes() if isinstance(data, Path) else data
     header = json.dumps({"max_pages": max_pages, "name": name, "memory_mb": memory_mb})
@@ -52,7 +54,7 @@ def extract_pdf_bounded(
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in path if p)}
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "ingest.pdfbox"],
+            [sys.executable, "-m", "paperlens.ingest.pdfbox"],
             input=message,
             capture_output=True,
             timeout=timeout,
@@ -88,7 +90,7 @@ def _child() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core dump of a crash
     name = header["name"]
-    from ingest.pdf import extract_pdf
+    from paperlens.ingest.pdf import extract_pdf
 
     try:
         pdf = extract_pdf(raw, max_pages=header["max_pages"], name=name)

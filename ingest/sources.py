@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from ingest.config import Settings
-from ingest.errors import IngestError
-from ingest.models import SourceDoc, sha256_bytes
+from paperlens.ingest.config import Settings
+from paperlens.ingest.documents import SourceDoc, sha256_bytes
+from paperlens.ingest.errors import IngestError
 
 TEXT_SUFFIXES = {".txt": "text/plain", ".md": "text/markdown", ".markdown": "text/markdown"}
 HTML_SUFFIXES = {".html": "text/html", ".htm": "text/html"}
@@ -55,7 +55,7 @@ def resolve_refs(args: list[str]) -> list[SourceRef | IngestError]:
     Unresolvable arguments come back as IngestError values (not raised), so one
     bad argument does not stop the others.
     """
-    from ingest.arxiv import parse_arxiv_ref
+    from paperlens.ingest.arxiv import parse_arxiv_ref
 
     refs: list[SourceRef | IngestError] = []
     for arg in args:
@@ -103,7 +103,7 @@ def load_file(path: Path, settings: Settings) -> RawSource:
 
 def load_url(url: str, settings: Settings, fetcher=None) -> RawSource:
     """Download a digest page (or a PDF) over http(s), within the safety limits."""
-    from ingest.fetch import Fetcher
+    from paperlens.ingest.fetch import Fetcher
 
     return raw_from_fetched((fetcher or Fetcher(settings)).get(url))
 
@@ -129,7 +129,7 @@ def parse_raw(raw: RawSource, settings: Settings) -> SourceDoc:
             f"{raw.uri}: unsupported content type {raw.content_type} "
             "(expected a text, Markdown, HTML or PDF document)"
         )
-    from ingest.digests import read_digest
+    from paperlens.ingest.digests import read_digest
 
     text = decode_text(raw.data, raw.uri)
     if len(text) > settings.max_digest_chars:
@@ -184,7 +184,7 @@ def decode_text(data: bytes, uri: str) -> str:
 
 
 def _parse_pdf(raw: RawSource, settings: Settings) -> SourceDoc:
-    from ingest.pdf import parse_pdf_bytes
+    from paperlens.ingest.pdf import parse_pdf_bytes
 
     return parse_pdf_bytes(raw.data, uri=raw.uri, settings=settings)
 

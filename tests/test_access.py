@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from assistant.access import (
+from paperlens.assistant.access import (
     LIBRARIAN,
     READER,
     AccessDenied,
@@ -18,9 +18,9 @@ from assistant.access import (
     load_users,
     verify_password,
 )
-from assistant.webauth import check_exposure
-from ingest.config import Settings
-from ingest.errors import PaperlensError
+from paperlens.assistant.webauth import check_exposure
+from paperlens.ingest.config import Settings
+from paperlens.ingest.errors import PaperlensError
 
 
 def request(username=None, host="127.0.0.1", headers=None):

@@ -6,15 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.checks.citations import markers_to_sentence_ends, without_labels
-from assistant.checks.figures import unstated
-from assistant.checks.language import language_problem
-from assistant.checks.support import SupportChecker
-from assistant.checks.writing_systems import foreign_letters, native_share, script_purity
-from assistant.llm import OpenAICompatibleLLM
-from assistant.rag import answer
-from index.hits import Hit
-from ingest.config import Settings
+from paperlens.assistant.checks.citations import markers_to_sentence_ends, without_labels
+from paperlens.assistant.checks.figures import unstated
+from paperlens.assistant.checks.language import language_problem
+from paperlens.assistant.checks.support import SupportChecker
+from paperlens.assistant.checks.writing_systems import foreign_letters, native_share, script_purity
+from paperlens.assistant.llm import OpenAICompatibleLLM
+from paperlens.assistant.rag import answer
+from paperlens.index.hits import Hit
+from paperlens.ingest.config import Settings
 from tests.fixtures.fake_openai import FakeOpenAI
 
 
@@ -506,7 +506,7 @@ def test_markers_standing_alone_are_dropped():
 def test_a_summary_in_the_wrong_language_twice_becomes_cited_passages_under_a_korean_notice(
     library, ingestor
 ):
-    from assistant.summarize import summarize_stream
+    from paperlens.assistant.summarize import summarize_stream
     from tests.fixtures.papers import all_sources
 
     for source in all_sources():
@@ -520,7 +520,7 @@ def test_a_summary_in_the_wrong_language_twice_becomes_cited_passages_under_a_ko
 
 
 def test_markdown_labels_are_not_part_of_a_summary_or_an_answer(library, ingestor, settings):
-    from assistant.summarize import summarize_stream
+    from paperlens.assistant.summarize import summarize_stream
     from tests.fixtures.papers import all_sources
 
     for source in all_sources():
@@ -554,7 +554,7 @@ def test_markdown_labels_are_not_part_of_a_summary_or_an_answer(library, ingesto
     ],
 )
 def test_a_hindi_summary_is_shown_only_when_it_is_hindi(library, ingestor, reply, mode):
-    from assistant.summarize import summarize_stream
+    from paperlens.assistant.summarize import summarize_stream
     from tests.fixtures.papers import all_sources
 
     for source in all_sources():
@@ -566,8 +566,8 @@ def test_a_hindi_summary_is_shown_only_when_it_is_hindi(library, ingestor, reply
 
 
 def test_a_failed_summary_quotes_the_passages_in_the_users_language_first(library, ingestor):
-    from assistant.summarize import summarize_stream
-    from ingest.models import SourceDoc
+    from paperlens.assistant.summarize import summarize_stream
+    from paperlens.ingest.documents import SourceDoc
     from tests.fixtures.papers import all_sources, paper
 
     notes = [
@@ -609,7 +609,7 @@ def test_markers_a_sentence_starts_with_move_to_its_end(text, moved):
 
 
 def test_moving_markers_and_citing_copied_sentences_keep_the_line_breaks():
-    from assistant.checks.citations import attribute_sentences
+    from paperlens.assistant.checks.citations import attribute_sentences
 
     listed = "[1] LoRA freezes the weights.\n- It trains low-rank matrices."
     assert markers_to_sentence_ends(listed) == (

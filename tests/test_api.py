@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.api import Paperlens
-from assistant.rag import Answer
-from ingest.errors import PaperlensError
+from paperlens.assistant.api import Paperlens
+from paperlens.assistant.rag import Answer
+from paperlens.ingest.errors import PaperlensError
 from tests.fixtures.fake_openai import FakeOpenAI
 from tests.fixtures.papers import all_sources
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from assistant.access import LIBRARIAN, add_user
-from assistant.ui.library import LIBRARY_HEADERS
+from paperlens.assistant.access import LIBRARIAN, add_user
+from paperlens.assistant.ui.library import LIBRARY_HEADERS
 from tests.fixtures.cli import run
 from tests.fixtures.fake_openai import FakeOpenAI
 from tests.fixtures.live_app import (

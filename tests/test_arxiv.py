@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from ingest.arxiv import ArxivClient, parse_arxiv_ref
-from ingest.config import Settings
-from ingest.errors import IngestError
+from paperlens.ingest.arxiv import ArxivClient, parse_arxiv_ref
+from paperlens.ingest.config import Settings
+from paperlens.ingest.errors import IngestError
 from tests.fixtures.cli import run
 from tests.fixtures.digest_texts import KOREAN
 from tests.fixtures.loopback import LoopbackServer, Route, closed_port

@@ -1,7 +1,7 @@
 """Sections -> passages: offsets point back into the section, and no passage is a bare
 heading or a column's tail."""
 
-from ingest.chunking import MIN_CHUNK_CHARS, split_text
+from paperlens.ingest.chunking import MIN_CHUNK_CHARS, split_text
 
 PARAGRAPH = " ".join(
     f"The encoder layer number {i} mixes tokens with attention." for i in range(14)

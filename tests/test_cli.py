@@ -202,7 +202,7 @@ def test_kill_9_during_ingest_keeps_the_last_good_state_and_resumes(tmp_path, di
 
     env = {**os.environ, "PAPERLENS_HOME": str(home), "PAPERLENS_EMBED_BATCH_SIZE": "4"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "assistant.cli", "ingest", "--no-pdfs", str(big)],
+        [sys.executable, "-m", "paperlens", "ingest", "--no-pdfs", str(big)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

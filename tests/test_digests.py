@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from index.ingestion import SourceOutcome, describe
-from ingest.config import Settings
-from ingest.digests import name_some, parse_digest, read_digest
-from ingest.errors import IngestError
-from ingest.sources import RawSource, parse_raw
+from paperlens.index.ingestion import SourceOutcome, describe
+from paperlens.ingest.config import Settings
+from paperlens.ingest.digests import name_some, parse_digest, read_digest
+from paperlens.ingest.errors import IngestError
+from paperlens.ingest.sources import RawSource, parse_raw
 from tests.fixtures import digest_shapes as shapes
 from tests.fixtures.corpus import CORPUS
 from tests.fixtures.digest_texts import FRENCH, JAPANESE, KOREAN

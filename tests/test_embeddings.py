@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from index.embeddings import EmbeddingError, make_embedder
-from index.library import Library
-from index.store import IndexMismatchError
-from ingest.config import Settings
+from paperlens.index.embeddings import EmbeddingError, make_embedder
+from paperlens.index.library import Library
+from paperlens.index.store import IndexMismatchError
+from paperlens.ingest.config import Settings
 from tests.fixtures.papers import french_list, korean_digest
 
 

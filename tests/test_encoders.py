@@ -8,20 +8,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from index import gemma_onnx
-from index.bundled_models import GEMMA_NAME as GEMMA_FOLDER
-from index.bundled_models import gemma_path
-from index.embeddings import GemmaEmbedder, first_stage_model, make_embedder
-from index.encoders import GemmaEncoder, TorchEncoder, choose_runtime, gemma_encoder
-from index.gemma_onnx import OnnxExportError, choose_precision, export_dir, exported
-from index.ingestion import Ingestor
-from index.library import Library
-from index.progress import Throughput
-from index.rerank import Candidate, EmbeddingReranker
-from index.store import IndexMismatchError
-from ingest.config import DEFAULT_EMBEDDING_MODEL, GEMMA_NAME, Settings
-from ingest.errors import PaperlensError
-from ingest.models import SourceDoc
+from paperlens.index import gemma_onnx
+from paperlens.index.bundled_models import GEMMA_NAME as GEMMA_FOLDER
+from paperlens.index.bundled_models import gemma_path
+from paperlens.index.embeddings import GemmaEmbedder, first_stage_model, make_embedder
+from paperlens.index.encoders import GemmaEncoder, TorchEncoder, choose_runtime, gemma_encoder
+from paperlens.index.gemma_onnx import OnnxExportError, choose_precision, export_dir, exported
+from paperlens.index.ingestion import Ingestor
+from paperlens.index.library import Library
+from paperlens.index.progress import Throughput
+from paperlens.index.rerank import Candidate, EmbeddingReranker
+from paperlens.index.store import IndexMismatchError
+from paperlens.ingest.config import DEFAULT_EMBEDDING_MODEL, GEMMA_NAME, Settings
+from paperlens.ingest.documents import SourceDoc
+from paperlens.ingest.errors import PaperlensError
 from tests.fixtures.papers import all_sources, paper
 
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from assistant.evidence import MAX_HEIGHT, MAX_WIDTH, passage_context, pdf_file
-from ingest.errors import PaperlensError
+from paperlens.assistant.evidence import MAX_HEIGHT, MAX_WIDTH, passage_context, pdf_file
+from paperlens.ingest.errors import PaperlensError
 from tests.fixtures.digest_texts import write_digests
 from tests.fixtures.pdfs import paper_pdf
 
@@ -52,7 +52,7 @@ def test_a_pdf_passage_comes_back_as_its_page_with_the_passage_highlighted(libra
 
 
 def test_a_passage_whose_text_is_not_on_the_page_is_shown_without_highlight(library, tmp_path):
-    from assistant.evidence import render_page
+    from paperlens.assistant.evidence import render_page
 
     pdf = tmp_path / "sinks.pdf"
     pdf.write_bytes(paper_pdf())

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from assistant import fairuse
-from assistant.fairuse import Busy, GeneratorGate, TimedOut
+from paperlens.assistant import fairuse
+from paperlens.assistant.fairuse import Busy, GeneratorGate, TimedOut
 
 
 def test_one_person_may_not_have_more_than_their_share_running_or_waiting():

@@ -8,9 +8,9 @@ import time
 import httpx
 import pytest
 
-from ingest.config import Settings
-from ingest.errors import FetchError, NetworkUnreachable
-from ingest.fetch import Fetcher, check_url_allowed
+from paperlens.ingest.config import Settings
+from paperlens.ingest.errors import FetchError, NetworkUnreachable
+from paperlens.ingest.fetch import Fetcher, check_url_allowed
 from tests.fixtures.loopback import LoopbackServer, Route, closed_port
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from index.focus import FocusSettings, focus
-from index.library import Library
-from index.rerank import Candidate
-from ingest.config import Settings
-from ingest.pdf import parse_pdf_bytes
+from paperlens.index.focus import FocusSettings, focus
+from paperlens.index.library import Library
+from paperlens.index.rerank import Candidate
+from paperlens.ingest.config import Settings
+from paperlens.ingest.pdf import parse_pdf_bytes
 from tests.fixtures.papers import all_sources
 from tests.fixtures.pdfs import make_pdf
 
@@ -110,7 +110,7 @@ def focused(tmp_path_factory, embedder) -> Library:
     library.__dict__["embedder"] = embedder
     if library.reranker is None:
         pytest.skip("the bundled reranker is not installed (make install)")
-    from index.ingestion import Ingestor
+    from paperlens.index.ingestion import Ingestor
 
     ingestor = Ingestor(
         library.store,
@@ -127,7 +127,7 @@ def focused(tmp_path_factory, embedder) -> Library:
 
 @pytest.mark.slow
 def test_search_cites_the_page_with_the_answer_when_it_was_no_candidate(focused):
-    from index.search import Searcher
+    from paperlens.index.search import Searcher
 
     base = focused.searcher
     question = "Wie lange und mit welcher Schrumpfung werden Gradient Lanterns trainiert?"

@@ -34,7 +34,7 @@ DIGEST = """# Reading notes, week 12
 def test_digest_entries_that_link_no_paper_are_named_in_the_library_tab(
     ingestor, library, tmp_path
 ):
-    from assistant.ui.library import SOURCE_HEADERS, source_rows
+    from paperlens.assistant.ui.library import SOURCE_HEADERS, source_rows
 
     digest = tmp_path / "week12.md"
     digest.write_text(DIGEST, encoding="utf-8")

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.checks.writing_systems import foreign_letters
-from assistant.repair import language_rule
-from ingest.langid import detect_language
-from ingest.languages import ANSWER_LANGUAGES, LANGUAGES, labels, language_name
+from paperlens.assistant.checks.writing_systems import foreign_letters
+from paperlens.assistant.repair import language_rule
+from paperlens.ingest.langid import detect_language
+from paperlens.ingest.languages import ANSWER_LANGUAGES, LANGUAGES, labels, language_name
 
 SENTENCES = {
     "en": "Attention sinks keep the first tokens of a sequence in the cache.",

@@ -11,10 +11,10 @@ import uuid
 
 import pytest
 
-import assistant.llm as llm
-from assistant.llm import BundledModel, assemble, bundled_model, get_llm, local_model_path
-from ingest.config import Settings
-from ingest.errors import PaperlensError
+from paperlens.assistant import llm
+from paperlens.assistant.llm import BundledModel, assemble, bundled_model, get_llm, local_model_path
+from paperlens.ingest.config import Settings
+from paperlens.ingest.errors import PaperlensError
 
 
 @pytest.fixture

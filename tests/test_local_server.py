@@ -18,13 +18,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from assistant.answers import Answer
-from assistant.chat import ask_stream
-from assistant.llm import LLMError, LocalLLM, discover_generators, get_llm, local_server
-from assistant.local_server import GeneratorUnavailable, LocalServer
-from assistant.ui.state import App
-from index.ingestion import Ingestor
-from ingest.config import Settings
+from paperlens.assistant.answers import Answer
+from paperlens.assistant.chat import ask_stream
+from paperlens.assistant.llm import LLMError, LocalLLM, discover_generators, get_llm, local_server
+from paperlens.assistant.local_server import GeneratorUnavailable, LocalServer
+from paperlens.assistant.ui.state import App
+from paperlens.index.ingestion import Ingestor
+from paperlens.ingest.config import Settings
 from tests.fixtures.papers import all_sources
 
 QUESTION = [{"role": "user", "content": "Name three colours of the rainbow."}]
@@ -183,7 +183,7 @@ def test_no_generator_outlives_a_killed_parent(local_settings, tmp_path):
             f"""
             import sys, time
             from pathlib import Path
-            from assistant.local_server import LocalServer
+            from paperlens.assistant.local_server import LocalServer
             server = LocalServer(Path({local_settings.local_model!r}), name="t", threads=1)
             server.ensure_running()
             print(server.pid, flush=True)
@@ -271,7 +271,7 @@ def test_the_cli_answers_with_the_local_model_and_names_a_bad_model_path(local_s
         "([paper](https://arxiv.org/abs/2106.09685))\n",
         encoding="utf-8",
     )
-    run = [sys.executable, "-m", "assistant.cli"]
+    run = [sys.executable, "-m", "paperlens"]
     ingest = subprocess.run(
         [*run, "ingest", "--no-pdfs", str(digest)], env=env, capture_output=True, text=True
     )

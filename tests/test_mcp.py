@@ -19,8 +19,8 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from index.library import Library
-from ingest.config import Settings
+from paperlens.index.library import Library
+from paperlens.ingest.config import Settings
 from tests.fixtures.digest_texts import write_digests
 from tests.fixtures.fake_openai import FakeOpenAI
 from tests.fixtures.live_app import running_app
@@ -63,7 +63,7 @@ def openai_env(server: FakeOpenAI) -> dict[str, str]:
 async def stdio_session(home: Path, *args: str, **env: str):
     params = StdioServerParameters(
         command=sys.executable,
-        args=["-m", "assistant.cli", "mcp", *args],
+        args=["-m", "paperlens", "mcp", *args],
         env=server_env(home, **env),
         cwd=str(ROOT),
     )
@@ -132,7 +132,7 @@ def test_a_korean_question_gets_the_same_korean_answer_as_the_cli(home):
     with FakeOpenAI(KOREAN_REPLY) as server:
         question = "LoRA는 어떻게 학습 파라미터 수를 줄이나요?"
         cli = subprocess.run(
-            [sys.executable, "-m", "assistant.cli", "ask", question, "--json"],
+            [sys.executable, "-m", "paperlens", "ask", question, "--json"],
             capture_output=True,
             text=True,
             env=server_env(home, **openai_env(server)),
@@ -186,7 +186,7 @@ def test_ingest_is_offered_only_when_allowed_and_never_reads_local_files(home, t
 def served(home):
     """`paperlens serve` on loopback with MCP over HTTP and a token; stopped afterwards."""
     env = {"PAPERLENS_MCP_HTTP": "true", "PAPERLENS_MCP_TOKEN": TOKEN}
-    with running_app(home, env, command=("-m", "assistant.cli", "serve")) as url:
+    with running_app(home, env, command=("-m", "paperlens", "serve")) as url:
         yield url.rstrip("/")
 
 
@@ -223,7 +223,7 @@ def test_http_without_the_token_is_refused_and_the_app_still_serves_its_pages(se
 
 def test_serving_mcp_beyond_loopback_without_a_token_refuses_to_start(home):
     proc = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "serve", "--host", "0.0.0.0", "--port", "1"]
+        [sys.executable, "-m", "paperlens", "serve", "--host", "0.0.0.0", "--port", "1"]
         + ["--allow-anonymous"],  # the app itself may be open: MCP still needs its token
         capture_output=True,
         text=True,
@@ -237,9 +237,9 @@ def test_serving_mcp_beyond_loopback_without_a_token_refuses_to_start(home):
 
 
 def test_mcp_over_http_needs_its_token_when_the_app_asks_people_to_sign_in():
-    from assistant.mcp_http import check_exposure
-    from ingest.config import Settings
-    from ingest.errors import PaperlensError
+    from paperlens.assistant.mcp_http import check_exposure
+    from paperlens.ingest.config import Settings
+    from paperlens.ingest.errors import PaperlensError
 
     with pytest.raises(PaperlensError, match="asks people to sign in: set PAPERLENS_MCP_TOKEN"):
         check_exposure(Settings(mcp_http=True), "127.0.0.1", login=True)
@@ -250,9 +250,9 @@ def test_mcp_over_http_needs_its_token_when_the_app_asks_people_to_sign_in():
 def test_mcp_over_http_is_off_unless_enabled_and_needs_a_token_beyond_loopback(tmp_path):
     from starlette.requests import Request
 
-    from assistant.api import Paperlens
-    from assistant.mcp_http import check_exposure, launch_options, request_allowed
-    from ingest.errors import PaperlensError
+    from paperlens.assistant.api import Paperlens
+    from paperlens.assistant.mcp_http import check_exposure, launch_options, request_allowed
+    from paperlens.ingest.errors import PaperlensError
 
     off = Settings(home=tmp_path)
     assert launch_options(Paperlens(Library(off)), off, "0.0.0.0") == {}

@@ -16,14 +16,14 @@ import pytest
 pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")
 
-from index.backends import open_milvus, open_store  # noqa: E402
-from index.ingestion import Ingestor  # noqa: E402
-from index.library import Library  # noqa: E402
-from index.migrate import migrate  # noqa: E402
-from index.milvus_connect import IndexUnreachable  # noqa: E402
-from index.records import IndexMismatchError  # noqa: E402
-from index.storage import LibraryStore  # noqa: E402
-from ingest.config import Settings  # noqa: E402
+from paperlens.index.backends import open_milvus, open_store  # noqa: E402
+from paperlens.index.ingestion import Ingestor  # noqa: E402
+from paperlens.index.library import Library  # noqa: E402
+from paperlens.index.migrate import migrate  # noqa: E402
+from paperlens.index.milvus_connect import IndexUnreachable  # noqa: E402
+from paperlens.index.records import IndexMismatchError  # noqa: E402
+from paperlens.index.storage import LibraryStore  # noqa: E402
+from paperlens.ingest.config import Settings  # noqa: E402
 from tests.fixtures.digest_texts import write_digests  # noqa: E402
 from tests.fixtures.papers import all_sources, korean_digest  # noqa: E402
 
@@ -92,7 +92,7 @@ def test_search_on_milvus_lite_ranks_like_the_data_directory(both):
 
 
 def test_papers_stats_and_similar_papers_match(both):
-    from assistant.similar import similar_to_paper, similar_to_text
+    from paperlens.assistant.similar import similar_to_paper, similar_to_text
 
     plain, milvus = both
     assert _counts(milvus.store.stats()) == _counts(plain.store.stats())
@@ -176,7 +176,7 @@ def test_migrate_copies_a_data_directory_with_its_caches(tmp_path, lite_path, em
     plain = _filled(Settings(home=tmp_path / "plain"), embedder)
     plain.store.cache_vectors([("reranker:x", embedder.embed_passages(["x"])[0])])
     plain.store.close()
-    source = __import__("index.store", fromlist=["Store"]).Store.open_for_reindex(
+    source = __import__("paperlens.index.store", fromlist=["Store"]).Store.open_for_reindex(
         tmp_path / "plain"
     )
     target = open_milvus(Settings(), str(lite_path), model_name=source.model_name, dim=source.dim)
@@ -314,7 +314,7 @@ def test_two_processes_ingest_into_one_milvus_and_a_third_sees_both(tmp_path):
         }
         writers = [
             subprocess.Popen(
-                [sys.executable, "-m", "assistant.cli", "ingest", "--no-pdfs", str(files[lang])],
+                [sys.executable, "-m", "paperlens", "ingest", "--no-pdfs", str(files[lang])],
                 env=env,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,

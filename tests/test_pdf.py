@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.errors import IngestError
-from ingest.pdf import extract_pdf, parse_pdf_bytes, pdf_sections
+from paperlens.ingest.errors import IngestError
+from paperlens.ingest.pdf import extract_pdf, parse_pdf_bytes, pdf_sections
 from tests.fixtures.pdfs import (
     TWO_COLUMN_STAMP,
     TWO_COLUMN_TITLE,

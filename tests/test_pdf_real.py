@@ -14,8 +14,8 @@ from functools import cache
 import pypdfium2 as pdfium
 import pytest
 
-from ingest.models import normalize_title
-from ingest.pdf import PdfText, extract_pdf, pdf_sections
+from paperlens.ingest.documents import normalize_title
+from paperlens.ingest.pdf import PdfText, extract_pdf, pdf_sections
 from tests.fixtures.corpus import REAL_PDFS
 
 REAL = REAL_PDFS

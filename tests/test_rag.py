@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answers import Answer
-from assistant.checks.citations import check_citations
-from assistant.llm import LLMError, OpenAICompatibleLLM, discover_generators, get_llm
-from assistant.prompts import answer_messages
-from assistant.rag import answer, answer_stream, condense_question
-from index.hits import Hit
-from ingest.config import Settings
-from ingest.errors import PaperlensError
+from paperlens.assistant.answers import Answer
+from paperlens.assistant.checks.citations import check_citations
+from paperlens.assistant.llm import LLMError, OpenAICompatibleLLM, discover_generators, get_llm
+from paperlens.assistant.prompts import answer_messages
+from paperlens.assistant.rag import answer, answer_stream, condense_question
+from paperlens.index.hits import Hit
+from paperlens.ingest.config import Settings
+from paperlens.ingest.errors import PaperlensError
 from tests.fixtures.fake_openai import FakeOpenAI
 
 
@@ -167,12 +167,10 @@ def test_check_citations(text, n, expected):
 
 @pytest.mark.slow
 def test_the_bundled_local_model_answers_in_japanese_with_a_citation(tmp_path):
-    from assistant.llm import bundled_model
-    from ingest.langid import detect_language
+    from paperlens.assistant.llm import bundled_model
+    from paperlens.ingest.langid import detect_language
 
-    settings = Settings(
-        home=tmp_path, local_llm="auto", llm_base_url=None, discover_servers=False
-    )
+    settings = Settings(home=tmp_path, local_llm="auto", llm_base_url=None, discover_servers=False)
     if bundled_model(settings) is None:
         pytest.skip("no bundled model packages (the local-llm extra) are installed")
     llm = get_llm(settings, "bundled")
@@ -212,7 +210,7 @@ def test_uncited_sentences_copied_from_a_passage_get_its_marker(settings):
 
 
 def test_passages_can_be_numbered_from_any_start():
-    from assistant.prompts import format_passages
+    from paperlens.assistant.prompts import format_passages
 
     block = format_passages(HITS[:2], first=7)
     assert "[7] (LoRA)" in block and "[8] (Layer Normalization, page 3)" in block
@@ -220,7 +218,7 @@ def test_passages_can_be_numbered_from_any_start():
 
 
 def test_long_papers_are_summarized_in_parts_with_paper_wide_numbers(library, ingestor):
-    from assistant.summarize import summarize_stream
+    from paperlens.assistant.summarize import summarize_stream
     from tests.fixtures.papers import all_sources
 
     for source in all_sources():

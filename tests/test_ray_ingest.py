@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.library import Library
-from index.ray_cluster import ClusterError, ClusterOptions, import_ray
-from index.rerank import make_reranker
+from paperlens.index.library import Library
+from paperlens.index.ray_cluster import ClusterError, ClusterOptions, import_ray
+from paperlens.index.rerank import make_reranker
 from tests.fixtures.cli import run
 from tests.fixtures.digest_texts import write_digests
 from tests.fixtures.pdfs import paper_pdf

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-import index.refresh
-from index.library import Library
-from index.store import SCHEMA_VERSION, Store
-from ingest.config import Settings
+import paperlens.index.refresh
+from paperlens.index.library import Library
+from paperlens.index.store import SCHEMA_VERSION, Store
+from paperlens.ingest.config import Settings
 from tests.fixtures.loopback import LoopbackServer, Route
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,13 +71,13 @@ def library(tmp_path, embedder) -> Library:
 def parses(monkeypatch) -> list[str]:
     """URIs refresh parsed (the real parser runs; this only counts)."""
     seen: list[str] = []
-    real = index.refresh.parse_raw
+    real = paperlens.index.refresh.parse_raw
 
     def counting(raw, settings):
         seen.append(raw.uri)
         return real(raw, settings)
 
-    monkeypatch.setattr(index.refresh, "parse_raw", counting)
+    monkeypatch.setattr(paperlens.index.refresh, "parse_raw", counting)
     return seen
 
 
@@ -213,7 +213,7 @@ def test_refresh_from_the_command_line(server, tmp_path):
 
     def cli(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-m", "assistant.cli", *args],
+            [sys.executable, "-m", "paperlens", *args],
             capture_output=True,
             text=True,
             env=env,

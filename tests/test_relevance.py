@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.chat import ask
-from index.library import Library
-from ingest.config import Settings
+from paperlens.assistant.chat import ask
+from paperlens.index.library import Library
+from paperlens.ingest.config import Settings
 
 # The threshold is calibrated on a library of some size; the bundled samples are one.
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"

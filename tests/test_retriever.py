@@ -13,11 +13,11 @@ import pytest
 from langchain_core.documents import Document
 from langchain_tests.integration_tests import RetrieversIntegrationTests
 
-from assistant.api import Paperlens
-from assistant.retriever import PaperlensRetriever
-from index.ingestion import Ingestor
-from index.library import Library
-from ingest.config import Settings
+from paperlens.assistant.api import Paperlens
+from paperlens.assistant.retriever import PaperlensRetriever
+from paperlens.index.ingestion import Ingestor
+from paperlens.index.library import Library
+from paperlens.ingest.config import Settings
 from tests.fixtures.fake_openai import FakeOpenAI
 from tests.fixtures.papers import all_sources
 

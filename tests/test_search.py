@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from index.lexical import tokenize
+from paperlens.index.lexical import tokenize
 from tests.fixtures.papers import all_sources
 
 HIT_FIELDS = {"rank", "paper_id", "arxiv_id", "title", "score", "passage", "page", "source"}

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.similar import PaperNotFound, resolve_paper, similar_to_paper, similar_to_text
+from paperlens.assistant.similar import (
+    PaperNotFound,
+    resolve_paper,
+    similar_to_paper,
+    similar_to_text,
+)
 from tests.fixtures.papers import all_sources
 
 

@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-from index.ingestion import Ingestor
-from index.store import IndexMismatchError, Store
-from index.vectors import IndexSpec
+from paperlens.index.ingestion import Ingestor
+from paperlens.index.store import IndexMismatchError, Store
+from paperlens.index.vectors import IndexSpec
 from tests.fixtures.papers import all_sources, french_list, korean_digest
 
 

@@ -6,7 +6,7 @@ import faiss
 import numpy as np
 import pytest
 
-from index.vectors import AnnIndex, IndexSpec, LanguageCentering
+from paperlens.index.vectors import AnnIndex, IndexSpec, LanguageCentering
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:

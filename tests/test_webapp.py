@@ -6,14 +6,20 @@ from pathlib import Path
 
 import pytest
 
-from assistant.access import AccessDenied
-from assistant.answers import Answer, Citation
-from assistant.ui.library import library_rows, refresh_sources, selected_ids, source_rows
-from assistant.ui.pickers import paper_choices, paper_ref
-from assistant.ui.render import cite_links, evidence_html, hits_table, safe_url, sources_panel
-from assistant.ui.state import App
-from assistant.ui.uploads import store_uploads, web_refs
-from assistant.webapp import build, launch_options
+from paperlens.assistant.access import AccessDenied
+from paperlens.assistant.answers import Answer, Citation
+from paperlens.assistant.ui.library import library_rows, refresh_sources, selected_ids, source_rows
+from paperlens.assistant.ui.pickers import paper_choices, paper_ref
+from paperlens.assistant.ui.render import (
+    cite_links,
+    evidence_html,
+    hits_table,
+    safe_url,
+    sources_panel,
+)
+from paperlens.assistant.ui.state import App
+from paperlens.assistant.ui.uploads import store_uploads, web_refs
+from paperlens.assistant.webapp import build, launch_options
 from tests.fixtures.papers import all_sources
 
 SCRIPT = "<script>alert(1)</script>"
@@ -79,7 +85,7 @@ def test_the_app_builds_and_warms_up_on_an_empty_library(settings, embedder):
 
 @pytest.mark.parametrize("bad", ["", "   "])
 def test_empty_questions_are_refused_in_one_line(library, bad):
-    from assistant.chat import ask
+    from paperlens.assistant.chat import ask
 
     with pytest.raises(Exception, match="empty"):
         ask(library, bad)
@@ -111,7 +117,7 @@ def test_library_table_filters_and_deletes_by_selection(library, ingestor):
 
 
 def test_a_digest_passage_in_context_is_escaped(library, tmp_path):
-    from assistant.evidence import Evidence
+    from paperlens.assistant.evidence import Evidence
 
     evidence = Evidence(1, "p", SCRIPT, "digest", "en", None, "b", "x.md", None, f"a b {SCRIPT}")
     rendered = evidence_html(evidence, "https://example.org/post")
@@ -212,7 +218,7 @@ def test_uploads_are_never_among_the_files_the_app_serves(settings, embedder, tm
 
 
 def test_document_markdown_in_an_answer_is_shown_as_text_not_markup():
-    from assistant.markup import markdown_literal
+    from paperlens.assistant.markup import markdown_literal
 
     text = "See ![beacon](https://t.example/p.png) and [x](javascript:alert(1)) [1]"
     shown = cite_links(text, "ask-sources", markdown_literal)

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 
 import regex
 
-from ingest.languages import LANGUAGES
+from paperlens.ingest.languages import LANGUAGES
 
 SCALES = {
     "thousand": (1e3,),

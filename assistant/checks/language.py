@@ -7,17 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from assistant.checks.citations import MARKER, without_labels
-from assistant.checks.lexicon import unknown_words
-from assistant.checks.writing_systems import (
+from paperlens.assistant.checks.citations import MARKER, without_labels
+from paperlens.assistant.checks.lexicon import unknown_words
+from paperlens.assistant.checks.writing_systems import (
     broken_words,
     english_words,
     foreign_letters,
     native_share,
     unquoted,
 )
-from ingest.langid import detect_language
-from ingest.languages import language_name
+from paperlens.ingest.langid import detect_language
+from paperlens.ingest.languages import language_name
 
 # Below this share of its own script an answer goes to repair: Latin names and
 # terms are allowed in a CJK or Hindi answer, one mostly in English is not

@@ -24,8 +24,8 @@ from unicodedata import normalize
 import regex
 import wordfreq
 
-from assistant.checks.writing_systems import NATIVE
-from ingest.languages import LANGUAGES
+from paperlens.assistant.checks.writing_systems import NATIVE
+from paperlens.ingest.languages import LANGUAGES
 
 # Machine-learning terms as Hindi writes them, in the usual spellings: the word
 # list has few of them ("एन्कोडर", "अटेंशन") and a fluent answer is full of them.

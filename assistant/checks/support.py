@@ -17,10 +17,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.answers import Citable
-from assistant.checks.citations import MARKER, cite_at_end, join_sentences, split_sentences
-from assistant.checks.figures import unstated
-from ingest.languages import LANGUAGES
+from paperlens.assistant.answers import Citable
+from paperlens.assistant.checks.citations import (
+    MARKER,
+    cite_at_end,
+    join_sentences,
+    split_sentences,
+)
+from paperlens.assistant.checks.figures import unstated
+from paperlens.ingest.languages import LANGUAGES
 
 # What joins markers that stand alone ("[1] et [2]"), in the languages we answer in.
 CONNECTORS = {"", *(word for lang in LANGUAGES.values() for word in lang.connectors)}

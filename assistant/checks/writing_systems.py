@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 import regex
 
-from ingest.languages import LANGUAGES
+from paperlens.ingest.languages import LANGUAGES
 
 LETTER = regex.compile(r"\p{L}")
 # Scripts each language is written in, besides Latin.

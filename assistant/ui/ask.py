@@ -7,13 +7,13 @@ from collections.abc import Iterator
 
 import gradio as gr
 
-from assistant.answers import Answer
-from assistant.chat import ask_stream
-from assistant.markup import markdown_literal
-from assistant.ui.render import cite_links, error_line, sources_panel
-from assistant.ui.state import LLM_EVENTS, App, generator_turn, waiting_line
-from assistant.ui.widgets import clickable_panel
-from index.limits import check_query
+from paperlens.assistant.answers import Answer
+from paperlens.assistant.chat import ask_stream
+from paperlens.assistant.markup import markdown_literal
+from paperlens.assistant.ui.render import cite_links, error_line, sources_panel
+from paperlens.assistant.ui.state import LLM_EVENTS, App, generator_turn, waiting_line
+from paperlens.assistant.ui.widgets import clickable_panel
+from paperlens.index.limits import check_query
 
 EXAMPLES = [
     "LoRA는 어떻게 학습 파라미터 수를 줄이나요?",

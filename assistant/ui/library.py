@@ -13,15 +13,15 @@ from pathlib import Path
 
 import gradio as gr
 
-from assistant.markup import markdown_literal
-from assistant.ui.render import error_line, report_lines, warning_line
-from assistant.ui.state import App
-from assistant.ui.uploads import store_uploads, web_refs
-from assistant.ui.widgets import PROGRESS
-from index.library import Library
-from index.progress import Throughput
-from ingest.errors import PaperlensError
-from ingest.sources import SUPPORTED
+from paperlens.assistant.markup import markdown_literal
+from paperlens.assistant.ui.render import error_line, report_lines, warning_line
+from paperlens.assistant.ui.state import App
+from paperlens.assistant.ui.uploads import store_uploads, web_refs
+from paperlens.assistant.ui.widgets import PROGRESS
+from paperlens.index.library import Library
+from paperlens.index.progress import Throughput
+from paperlens.ingest.errors import PaperlensError
+from paperlens.ingest.sources import SUPPORTED
 
 log = logging.getLogger("paperlens.app")
 LIBRARY_HEADERS = ["Select", "Title", "Languages", "Sources", "Passages", "PDF", "id"]

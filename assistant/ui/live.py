@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import gradio as gr
 
-from assistant.access import LIBRARIAN
-from assistant.markup import markdown_literal
-from assistant.ui.library import LibraryTab, library_rows, source_rows
-from assistant.ui.pickers import paper_choices
-from assistant.ui.settings import SettingsTab, settings_markdown
-from assistant.ui.state import App
+from paperlens.assistant.access import LIBRARIAN
+from paperlens.assistant.markup import markdown_literal
+from paperlens.assistant.ui.library import LibraryTab, library_rows, source_rows
+from paperlens.assistant.ui.pickers import paper_choices
+from paperlens.assistant.ui.settings import SettingsTab, settings_markdown
+from paperlens.assistant.ui.state import App
 
 
 def follow_catalog(

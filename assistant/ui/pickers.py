@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from index.library import Library
+from paperlens.index.library import Library
 
 
 def paper_choices(library: Library, papers: list | None = None) -> list[str]:

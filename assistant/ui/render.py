@@ -10,12 +10,12 @@ import html
 import re
 from collections.abc import Callable
 
-from assistant.answers import Answer
-from assistant.evidence import Evidence
-from assistant.markup import markdown_literal
-from assistant.relevance import WEAK_EVIDENCE
-from index.hits import snippet
-from ingest.errors import PaperlensError, user_error
+from paperlens.assistant.answers import Answer
+from paperlens.assistant.evidence import Evidence
+from paperlens.assistant.markup import markdown_literal
+from paperlens.assistant.relevance import WEAK_EVIDENCE
+from paperlens.index.hits import snippet
+from paperlens.ingest.errors import PaperlensError, user_error
 
 
 def safe_url(url: str | None) -> str | None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import gradio as gr
 
-from assistant.ui.render import guarded, hits_table
-from assistant.ui.state import App
-from assistant.ui.widgets import clickable_panel
-from index.limits import check_query
+from paperlens.assistant.ui.render import guarded, hits_table
+from paperlens.assistant.ui.state import App
+from paperlens.assistant.ui.widgets import clickable_panel
+from paperlens.index.limits import check_query
 
 
 def search_tab(app: App) -> None:

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from assistant.llm import generator_health
-from assistant.ui.render import error_line
-from assistant.ui.state import App
+from paperlens.assistant.llm import generator_health
+from paperlens.assistant.ui.render import error_line
+from paperlens.assistant.ui.state import App
 
 log = logging.getLogger("paperlens.app")
 

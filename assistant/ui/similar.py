@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import gradio as gr
 
-from assistant.similar import similar_to_paper, similar_to_text
-from assistant.ui.pickers import paper_ref
-from assistant.ui.render import guarded, similar_table
-from assistant.ui.state import App
-from assistant.ui.widgets import clickable_panel
-from index.limits import check_query
+from paperlens.assistant.similar import similar_to_paper, similar_to_text
+from paperlens.assistant.ui.pickers import paper_ref
+from paperlens.assistant.ui.render import guarded, similar_table
+from paperlens.assistant.ui.state import App
+from paperlens.assistant.ui.widgets import clickable_panel
+from paperlens.index.limits import check_query
 
 
 def similar_tab(app: App) -> gr.Dropdown:

@@ -12,15 +12,15 @@ from urllib.parse import quote
 
 import gradio as gr
 
-from assistant.access import LIBRARIAN, AccessPolicy
-from assistant.evidence import Evidence
-from assistant.fairuse import GeneratorGate, Ticket
-from assistant.llm import discover_generators, generator_health, get_llm
-from assistant.ui.render import safe_url
-from index.library import Library
-from ingest.config import Settings
-from ingest.errors import PaperlensError
-from ingest.sources import SUPPORTED
+from paperlens.assistant.access import LIBRARIAN, AccessPolicy
+from paperlens.assistant.evidence import Evidence
+from paperlens.assistant.fairuse import GeneratorGate, Ticket
+from paperlens.assistant.llm import discover_generators, generator_health, get_llm
+from paperlens.assistant.ui.render import safe_url
+from paperlens.index.library import Library
+from paperlens.ingest.config import Settings
+from paperlens.ingest.errors import PaperlensError
+from paperlens.ingest.sources import SUPPORTED
 
 log = logging.getLogger("paperlens.app")
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"

@@ -8,13 +8,13 @@ from collections.abc import Iterator
 
 import gradio as gr
 
-from assistant.answers import Answer
-from assistant.summarize import summarize_stream
-from assistant.ui.pickers import paper_ref
-from assistant.ui.render import cite_links, error_html, sources_panel
-from assistant.ui.state import LLM_EVENTS, App, generator_turn, waiting_line
-from assistant.ui.widgets import clickable_panel
-from index.limits import check_query
+from paperlens.assistant.answers import Answer
+from paperlens.assistant.summarize import summarize_stream
+from paperlens.assistant.ui.pickers import paper_ref
+from paperlens.assistant.ui.render import cite_links, error_html, sources_panel
+from paperlens.assistant.ui.state import LLM_EVENTS, App, generator_turn, waiting_line
+from paperlens.assistant.ui.widgets import clickable_panel
+from paperlens.index.limits import check_query
 
 
 def summarize_tab(app: App, languages: list[str]) -> gr.Dropdown:

@@ -10,10 +10,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ingest.arxiv import parse_arxiv_ref
-from ingest.config import Settings
-from ingest.errors import PaperlensError
-from ingest.sources import SUPPORTED
+from paperlens.ingest.arxiv import parse_arxiv_ref
+from paperlens.ingest.config import Settings
+from paperlens.ingest.errors import PaperlensError
+from paperlens.ingest.sources import SUPPORTED
 
 
 def store_uploads(paths: list[str], settings: Settings) -> tuple[list[str], list[str]]:

@@ -8,10 +8,10 @@ import io
 import gradio as gr
 from PIL import Image
 
-from assistant.evidence import passage_context
-from assistant.ui.render import evidence_html, warning_line
-from assistant.ui.state import App
-from ingest.errors import PaperlensError
+from paperlens.assistant.evidence import passage_context
+from paperlens.assistant.ui.render import evidence_html, warning_line
+from paperlens.assistant.ui.state import App
+from paperlens.ingest.errors import PaperlensError
 
 PROGRESS = gr.Progress()  # Gradio injects a tracker where a handler's default is one
 # Clicks on a passage inside an HTML panel reach Python as a "click" event

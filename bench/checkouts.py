@@ -1,0 +1,16 @@
+"""Running the CLI of another checkout (benchmarks compare two code trees)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def cli_command(code: Path) -> list[str]:
+    """The command that runs `paperlens` from checkout `code` (with PYTHONPATH=code).
+
+    Checkouts from before the single `paperlens` import name (2026-12-02) have
+    their CLI at the top-level `assistant.cli`."""
+    if (code / "paperlens" / "__init__.py").is_file():
+        return [sys.executable, "-m", "paperlens"]
+    return [sys.executable, "-m", "paperlens"]
