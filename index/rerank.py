@@ -22,7 +22,6 @@ import numpy as np
 
 from paperlens.index.bundled_models import GEMMA_NAME
 from paperlens.index.encoders import (
-    EncoderError,
     TextEncoder,
     TorchEncoder,
     configured_gemma_encoder,
@@ -209,11 +208,3 @@ def make_reranker(settings: Settings, cache: VectorCache) -> Reranker | None:
             name, dtype=torch_dtype(settings.rerank_dtype), batch_size=settings.rerank_batch_size
         )
     return EmbeddingReranker(encoder, model=name, cache=cache, dim=settings.rerank_dim or None)
-
-
-def rerank_dtype(setting: str) -> str:
-    """PyTorch's dtype for the reranker (kept for callers of earlier versions)."""
-    try:
-        return torch_dtype(setting)
-    except EncoderError as exc:
-        raise RerankerError(str(exc).replace("torch dtype", "rerank dtype")) from exc

@@ -12,9 +12,9 @@ import pytest
 
 from paperlens.index import bundled_models
 from paperlens.index.bundled_models import COMPLETE, gemma_path, install_gemma
+from paperlens.index.encoders import torch_dtype
 from paperlens.index.evaluate import EvalQuery, evaluate
 from paperlens.index.library import Library
-from paperlens.index.rerank import rerank_dtype
 from paperlens.ingest.errors import PaperlensError
 from tests.fixtures.papers import all_sources
 
@@ -131,7 +131,7 @@ def test_without_a_reranker_search_stays_hybrid(library):
 
 
 def test_reranker_precision_is_a_setting_with_a_clear_error():
-    assert rerank_dtype("float32") == "float32"
-    assert rerank_dtype("auto") in ("float32", "bfloat16")
+    assert torch_dtype("float32") == "float32"
+    assert torch_dtype("auto") in ("float32", "bfloat16")
     with pytest.raises(PaperlensError, match="auto | float32 | bfloat16"):
-        rerank_dtype("fp8")
+        torch_dtype("fp8")
