@@ -70,14 +70,8 @@ class Catalog:
         meta = self.manifest()
         if "embedding_model" not in meta:
             with self.connections.transaction() as db:
-                set_meta(
-                    db,
-                    schema_version=SCHEMA_VERSION,
-                    embedding_model=model_name,
-                    dim=dim,
-                    normalized="l2",
-                    generation=0,
-                )
+                _stamp_model(db, model_name, dim)
+                set_meta(db, generation=0)
             return
         if int(meta.get("schema_version", 0)) != SCHEMA_VERSION:
             raise IndexMismatchError(
@@ -170,13 +164,7 @@ class Catalog:
                     for i, v in zip(ids, vectors, strict=True)
                 ],
             )
-            set_meta(
-                db,
-                schema_version=SCHEMA_VERSION,
-                embedding_model=model_name,
-                dim=dim,
-                normalized="l2",
-            )
+            _stamp_model(db, model_name, dim)
             self._bump_generation(db)
             self.dim = dim
             recount_sums(db, self.vectors)
@@ -486,3 +474,10 @@ def _source_record(row: sqlite3.Row) -> SourceRecord:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _stamp_model(db: sqlite3.Connection, model_name: str, dim: int) -> None:
+    """The manifest's record of what the vectors are: the model, its dimensions, L2-normalized."""
+    set_meta(
+        db, schema_version=SCHEMA_VERSION, embedding_model=model_name, dim=dim, normalized="l2"
+    )
