@@ -93,7 +93,7 @@ def ingest(
     """Add digests (text, Markdown, HTML) and papers (PDF, arXiv) to the library."""
     overrides = {"allow_private": True} if allow_private else {}
     lib = library(**overrides)
-    echo = None if as_json else (lambda line: typer.echo(line, err=line.startswith("error")))
+    echo = None if as_json else _echo_event
     cluster = _cluster_options(lib.settings, ray, ray_address, workers)
     report = lib.ingest(sources, pdfs=pdfs, on_event=echo, cluster=cluster)
     if as_json:
@@ -106,6 +106,12 @@ def ingest(
         )
     if not report.succeeded:
         raise typer.Exit(1)
+
+
+def _echo_event(line: str) -> None:
+    """An ingest's line: what happened to a source on stdout; errors and paperlens'
+    own notes (the model export, a slower runtime) on stderr."""
+    typer.echo(line, err=line.startswith(("error", "paperlens:")))
 
 
 def _cluster_options(
@@ -135,7 +141,7 @@ def refresh(
     that did not change keep their ids and vectors.
     """
     overrides = {"allow_private": True} if allow_private else {}
-    echo = None if as_json else (lambda line: typer.echo(line, err=line.startswith("error")))
+    echo = None if as_json else _echo_event
     report = library(**overrides).refresh(pdfs=pdfs, on_event=echo)
     data = report.to_json()
     if as_json:

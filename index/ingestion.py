@@ -100,6 +100,7 @@ class Ingestor:
         self.show_progress = show_progress
         self.prepare_rerank = prepare_rerank  # caches reranker vectors for stored papers
         self.on_progress = on_progress
+        self._on_event: EventCallback | None = None  # the running ingest's, for notes
 
     def ingest(
         self,
@@ -111,6 +112,7 @@ class Ingestor:
         """Ingest every argument (file, folder, URL, arXiv id); never raises for bad input."""
         report = IngestReport()
         arxiv_ids: list[str] = []
+        self._on_event = on_event
         for ref in resolve_refs(args):
             outcome, doc = self._ingest_ref(ref)
             report.outcomes.append(outcome)
@@ -181,15 +183,17 @@ class Ingestor:
 
     def _speed_up(self) -> None:
         """A job this large repays the one-time ONNX export of EmbeddingGemma
-        (docs/ingest-speed.md): export, then embed on ONNX Runtime. The export
-        says what it does on stderr."""
+        (docs/ingest-speed.md): export, then embed on ONNX Runtime. What the export
+        does, or why it did not happen, goes to the ingest's events (the CLI's
+        stderr, the app's Library report); to stderr when nobody listens."""
         speed_up = getattr(self.embedder, "speed_up", None)
         if not speed_up:
             return
+        say = self._on_event or (lambda line: print(line, file=sys.stderr, flush=True))
         try:
-            speed_up()
+            speed_up(say)
         except PaperlensError as exc:  # a slower ingest, not a failed one
-            print(f"paperlens: {exc}; embedding stays on PyTorch", file=sys.stderr, flush=True)
+            say(f"paperlens: {exc}; embedding stays on PyTorch")
 
     # ---- one source -------------------------------------------------------------
 

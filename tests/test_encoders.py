@@ -292,3 +292,19 @@ def test_without_memory_for_the_export_a_large_ingest_stays_on_pytorch_and_says_
     assert gemma_encoder(models).name.startswith("torch")
     assert "free memory" in capsys.readouterr().err
     assert not export_dir(models / GEMMA_FOLDER, choose_precision()).exists()
+
+    # Through the library with a listener (the app's Library tab, the CLI), the
+    # reason reaches the ingest's events instead of a terminal nobody watches.
+    digest = tmp_path / "more.md"
+    digest.write_text(
+        "\n".join(
+            f"- [Study {n} of token pruning](https://arxiv.org/abs/2401.{n:05d}): "
+            f"pruning {n * 4} tokens per layer keeps accuracy."
+            for n in range(10)
+        ),
+        encoding="utf-8",
+    )
+    events: list[str] = []
+    report = library.ingest([str(digest)], pdfs=False, on_event=events.append)
+    assert report.succeeded
+    assert any("free memory" in e and "stays on PyTorch" in e for e in events), events
