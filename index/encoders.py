@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
@@ -37,6 +37,10 @@ from paperlens.ingest.errors import PaperlensError
 
 ProgressCallback = Callable[[int], None]
 BEST_BATCH = {"onnx": 16, "torch": 8}  # passages per forward pass (bench/bench_embed.py)
+# ONNX Runtime also caps a batch's padded tokens (passages x the longest one's tokens):
+# on long PDF passages 16 per batch ran at half the speed of 2-4, and short digest
+# entries ran 1.4x faster at 4-5 than at 16 (docs/ingest-speed.md#batches).
+ONNX_TOKEN_BUDGET = 512
 RECENT = 16_384  # vectors remembered (~50 MB at 768 dims): a large source's passages
 
 
@@ -66,8 +70,9 @@ class _BatchedEncoder:
     dim: int
     prompts: dict[str, str]
 
-    def __init__(self, batch_size: int) -> None:
+    def __init__(self, batch_size: int, token_budget: int = 0) -> None:
         self.batch_size = max(1, batch_size)
+        self.token_budget = token_budget  # 0: batches of batch_size, whatever their length
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()  # the app searches from several threads
 
@@ -86,8 +91,8 @@ class _BatchedEncoder:
             # Padding to a batch's longest text is wasted work: group similar lengths.
             lengths = self._lengths(missing)
             order = sorted(range(len(missing)), key=lambda i: lengths[i])
-            for start in range(0, len(order), self.batch_size):
-                batch = [missing[i] for i in order[start : start + self.batch_size]]
+            for group in self._batches(order, lengths):
+                batch = [missing[i] for i in group]
                 fresh = dict(zip(batch, self._run(batch), strict=True))
                 found.update(fresh)
                 self._remember(fresh)
@@ -96,6 +101,21 @@ class _BatchedEncoder:
         if not full:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.vstack([found[t] for t in full]).astype(np.float32)
+
+    def _batches(self, order: list[int], lengths: list[int]) -> Iterator[list[int]]:
+        """Consecutive runs of `order` (shortest first): at most batch_size texts,
+        and under a token budget at most budget // (the longest one's tokens)."""
+        batch: list[int] = []
+        for i in order:
+            full = len(batch) == self.batch_size
+            if batch and (
+                full or self.token_budget and (len(batch) + 1) * lengths[i] > self.token_budget
+            ):
+                yield batch
+                batch = []
+            batch.append(i)
+        if batch:
+            yield batch
 
     def forget(self) -> None:
         """Drop the remembered vectors (benchmarks time cold runs with it)."""
@@ -125,11 +145,12 @@ class OnnxEncoder(_BatchedEncoder):
         *,
         precision: str = "auto",
         batch_size: int = 16,
+        token_budget: int = ONNX_TOKEN_BUDGET,
         on_message: MessageCallback | None = None,
     ) -> None:
         from paperlens.index.gemma_onnx import OnnxGemma
 
-        super().__init__(batch_size)
+        super().__init__(batch_size, token_budget)
         chosen = choose_precision(precision)
         graph = ensure_exported(model_dir, chosen, on_message)
         self._runtime = OnnxGemma(graph, chosen)
@@ -245,6 +266,8 @@ class GemmaEncoder:
             self._folder,
             precision=self._precision,
             batch_size=self._batch_size or BEST_BATCH["onnx"],
+            # A batch size the user chose is kept as is.
+            token_budget=0 if self._batch_size else ONNX_TOKEN_BUDGET,
             on_message=on_message,
         )
 

@@ -12,7 +12,13 @@ from paperlens.index import gemma_onnx
 from paperlens.index.bundled_models import GEMMA_NAME as GEMMA_FOLDER
 from paperlens.index.bundled_models import gemma_path
 from paperlens.index.embeddings import GemmaEmbedder, first_stage_model, make_embedder
-from paperlens.index.encoders import GemmaEncoder, TorchEncoder, choose_runtime, gemma_encoder
+from paperlens.index.encoders import (
+    ONNX_TOKEN_BUDGET,
+    GemmaEncoder,
+    TorchEncoder,
+    choose_runtime,
+    gemma_encoder,
+)
 from paperlens.index.gemma_onnx import OnnxExportError, choose_precision, export_dir, exported
 from paperlens.index.ingestion import Ingestor
 from paperlens.index.library import Library
@@ -78,6 +84,40 @@ def onnx_encoder() -> GemmaEncoder:
     encoder = gemma_encoder(None, runtime="onnx")
     assert encoder.name == f"onnx-{choose_precision()}"
     return encoder
+
+
+@pytest.mark.slow
+def test_onnx_batches_fewer_long_passages_than_short_ones_with_the_same_vectors(
+    onnx_encoder, monkeypatch
+):
+    runtime = onnx_encoder._inner  # the ONNX Runtime encoder behind the shared one
+    real_run = runtime._run
+    batches: list[list[str]] = []
+
+    def recording(batch):  # a spy: the real model runs every batch
+        batches.append(batch)
+        return real_run(batch)
+
+    monkeypatch.setattr(runtime, "_run", recording)
+    short = [f"Note {n}: sparse attention over {n + 2} windows." for n in range(24)]
+    long = [
+        f"Section {n}. " + "Pruning attention heads keeps accuracy on long documents. " * 30
+        for n in range(3)
+    ]
+    runtime.forget()
+    together = onnx_encoder.encode(short + long)
+    tokens = {
+        text: count for b in batches for text, count in zip(b, runtime._lengths(b), strict=True)
+    }
+    assert max(len(b) for b in batches) > 4  # short entries still share batches
+    for batch in batches:  # a long passage runs with fewer companions, alone if need be
+        assert len(batch) == 1 or len(batch) * max(tokens[t] for t in batch) <= ONNX_TOKEN_BUDGET
+    runtime.forget()
+    alone = np.vstack([onnx_encoder.encode([text]) for text in short[:3] + long[:1]])
+    picked = together[[0, 1, 2, len(short)]]
+    # Dynamic int8 scales activations per batch, so a vector moves a little with its
+    # batch companions (cosine ~0.995 here), never more than between the runtimes.
+    assert np.min(np.sum(alone * picked, axis=1)) > 0.99
 
 
 class _Cache:
