@@ -11,6 +11,5 @@ def cli_command(code: Path) -> list[str]:
 
     Checkouts from before the single `paperlens` import name (2026-12-02) have
     their CLI at the top-level `assistant.cli`."""
-    if (code / "paperlens" / "__init__.py").is_file():
-        return [sys.executable, "-m", "paperlens"]
-    return [sys.executable, "-m", "paperlens"]
+    layout = "paperlens" if (code / "paperlens" / "__init__.py").is_file() else "assistant.cli"
+    return [sys.executable, "-m", layout]
