@@ -16,12 +16,14 @@
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import tempfile
 import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gradio_client import Client
@@ -60,15 +62,43 @@ def page_served(url: str) -> bool:
         return False
 
 
-def ask(url: str, question: str, queued: list[int] | None = None) -> float:
-    """One user's question; appends the queue positions the app reported to `queued`."""
+# What the Ask tab streams while a question waits for the local generator.
+WAITING = re.compile(r"waiting for the generator: (\d+) request")
+
+
+@dataclass
+class Seen:
+    """What one user's client was shown while waiting: Gradio's own queue rank
+    (before the app runs the question) and the app's line in the answer box
+    (while the question waits its turn at the generator), with when each came."""
+
+    gradio: list[int] = field(default_factory=list)
+    generator: list[int] = field(default_factory=list)
+    first_at: float | None = None
+
+    def note(self, kind: list[int], ahead: int, elapsed: float) -> None:
+        kind.append(ahead)
+        if self.first_at is None:
+            self.first_at = elapsed
+
+
+def ask(url: str, question: str, seen: Seen | None = None) -> float:
+    """One user's question; records in `seen` the queue positions it was shown."""
     client = Client(url, verbose=False)
     start = time.perf_counter()
     job = client.submit(question, [], "auto", api_name="/on_ask")
+    read = 0
     while not job.done():
-        status = job.status()
-        if queued is not None and status.rank is not None and status.rank > 0:
-            queued.append(status.rank)
+        if seen is not None:
+            elapsed = time.perf_counter() - start
+            status = job.status()
+            if status.rank is not None and status.rank > 0:
+                seen.note(seen.gradio, status.rank, elapsed)
+            outputs = job.outputs()
+            for output in outputs[read:]:
+                if match := WAITING.search(str(output)):
+                    seen.note(seen.generator, int(match.group(1)), elapsed)
+            read = len(outputs)
         time.sleep(0.2)
     job.result()
     return time.perf_counter() - start
@@ -143,7 +173,7 @@ def main() -> None:
         jobs = [QUESTIONS[i % len(QUESTIONS)] for i in range(args.users * args.questions)]
         sequential = [ask(url, q) for q in QUESTIONS]
         errors = 0
-        positions: list[list[int]] = [[] for _ in jobs]
+        positions = [Seen() for _ in jobs]
         with ThreadPoolExecutor(max_workers=args.users) as pool:
             futures = [pool.submit(ask, url, q, positions[i]) for i, q in enumerate(jobs)]
             latencies = []
@@ -159,8 +189,15 @@ def main() -> None:
             f"  {args.users} users at once        {percentiles(latencies)}   errors {errors}"
             f"   ratio p50 {statistics.median(latencies) / statistics.median(sequential):.1f}x"
         )
-        waited = sum(1 for p in positions if p)
-        print(f"  questions shown a queue position while waiting: {waited} of {len(jobs)}")
+        shown = [p for p in positions if p.gradio or p.generator]
+        print(
+            f"  questions shown a queue position while waiting: {len(shown)} of {len(jobs)} "
+            f"(Gradio's queue rank: {sum(1 for p in positions if p.gradio)}, the app's "
+            f"'waiting for the generator' line: {sum(1 for p in positions if p.generator)})"
+        )
+        if shown:
+            firsts = [p.first_at for p in shown if p.first_at is not None]
+            print(f"  first position shown after {percentiles(firsts)}")
         print(f"  {memory.stop()}")
     finally:
         stop(app)
