@@ -214,10 +214,13 @@ class Fetcher:
                 yield response
             finally:
                 response.close()
+                self._answered(url)
             return
         raise last or httpx.ConnectError(f"no address for {host}")
 
     def _wait_politely(self, url: str, delay: float) -> None:
+        """Wait until `delay` seconds have passed since the host last answered (from
+        the end of its last response, so a slow answer never shortens the pause)."""
         if delay <= 0:
             return
         host = _host(url)
@@ -226,6 +229,10 @@ class Fetcher:
             if wait > 0:
                 time.sleep(wait)
             self._last_request[host] = time.monotonic()
+
+    def _answered(self, url: str) -> None:
+        with self._lock:
+            self._last_request[_host(url)] = time.monotonic()
 
     def close(self) -> None:
         self._client.close()
