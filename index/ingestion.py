@@ -101,6 +101,10 @@ class Ingestor:
         self.prepare_rerank = prepare_rerank  # caches reranker vectors for stored papers
         self.on_progress = on_progress
         self._on_event: EventCallback | None = None  # the running ingest's, for notes
+        # Passages this ingestor has had to embed, all sources together: a folder of
+        # PDFs is a large job even when no single file reaches onnx_export_after.
+        self._embedded_total = 0
+        self._tried_speed_up = False  # a refused or failed export is not retried per source
 
     def ingest(
         self,
@@ -154,7 +158,8 @@ class Ingestor:
         # Results go through `cached` by key, so the output keeps the input order.
         first = {key: i for i, key in reversed(list(enumerate(keys))) if key not in cached}
         missing = sorted(first.values(), key=lambda i: len(texts[i]))
-        if 0 < self.settings.onnx_export_after <= len(missing):
+        self._embedded_total += len(missing)
+        if missing and 0 < self.settings.onnx_export_after <= self._embedded_total:
             self._speed_up()
         batch = max(1, self.settings.embed_batch_size)
         # tqdm's bar shows passages/s and the time left (ETA) as it goes.
@@ -187,8 +192,9 @@ class Ingestor:
         does, or why it did not happen, goes to the ingest's events (the CLI's
         stderr, the app's Library report); to stderr when nobody listens."""
         speed_up = getattr(self.embedder, "speed_up", None)
-        if not speed_up:
+        if not speed_up or self._tried_speed_up:
             return
+        self._tried_speed_up = True
         say = self._on_event or (lambda line: print(line, file=sys.stderr, flush=True))
         try:
             speed_up(say)

@@ -58,9 +58,9 @@ class Settings(BaseSettings):
     # EmbeddingGemma's runtime: auto (ONNX Runtime once its export of the bundled
     # weights exists, PyTorch until then) | onnx (export now if needed) | torch.
     model_runtime: str = "auto"
-    # Passages to embed in one go (a large source, a reindex) that start the
-    # one-time ONNX export under "auto": it costs minutes and repays them
-    # at this size (docs/ingest-speed.md). 0: never export automatically.
+    # Passages to embed in one ingest or reindex (all its sources together) that
+    # start the one-time ONNX export under "auto": it costs minutes and repays them
+    # over the ingests that follow (docs/ingest-speed.md). 0: never export automatically.
     onnx_export_after: int = 500
     # ONNX precision: auto (int8 on CPUs with VNNI/AMX, else float32) | int8 | float32.
     onnx_precision: str = "auto"

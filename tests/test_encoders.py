@@ -348,3 +348,31 @@ def test_without_memory_for_the_export_a_large_ingest_stays_on_pytorch_and_says_
     report = library.ingest([str(digest)], pdfs=False, on_event=events.append)
     assert report.succeeded
     assert any("free memory" in e and "stays on PyTorch" in e for e in events), events
+
+
+@pytest.mark.slow
+def test_a_folder_of_small_sources_is_one_large_job_for_the_export(tmp_path, onnx_encoder):
+    """No file reaches onnx_export_after, all of them together do: the export is
+    for the job, as for a folder of PDFs of ~100 passages each."""
+    models = models_without_export(tmp_path)
+    settings = Settings(
+        home=tmp_path / "lib", models_dir=models, rerank_model=GEMMA_NAME, onnx_export_after=10
+    )
+    library = Library(settings, show_progress=False)
+    encoder = gemma_encoder(models)
+    assert encoder.name.startswith("torch")
+    give_export(models, choose_precision())  # what the export leaves (made by the fixture)
+    folder = tmp_path / "digests"
+    folder.mkdir()
+    for week in range(3):
+        (folder / f"week{week}.md").write_text(
+            "\n".join(
+                f"- [Study {week}-{n} of token merging](https://arxiv.org/abs/2402.{week}{n:04d}): "
+                f"merging {n + 2} similar tokens per layer in week {week} keeps accuracy."
+                for n in range(4)
+            ),
+            encoding="utf-8",
+        )
+    report = library.ingest([str(folder)], pdfs=False)
+    assert [o.passages for o in report.outcomes] == [4, 4, 4]
+    assert encoder.name == f"onnx-{choose_precision()}"
