@@ -3,12 +3,12 @@
 PyTorch runs the bundled EmbeddingGemma-300m at a small fraction of what a
 CPU can do (bfloat16: ~5 passages/s on 2 cores). ONNX Runtime's int8 kernels
 use the CPU's dot-product instructions (AVX-512 VNNI, AVX-VNNI, AMX); with
-dynamic quantization (int8 weights, activations quantized per batch at run
-time) the same model runs about twice as fast as PyTorch's bfloat16, with
-vectors at cosine >= 0.99 of float32's (bench/bench_embed.py, docs/ingest-speed.md).
+int8 weights and activations quantized per token at run time
+(index/int8_per_token.py) the same model runs faster than PyTorch's bfloat16,
+with vectors at cosine ~0.999 of float32's (bench/bench_embed.py, docs/ingest-speed.md).
 
 Nothing comes from a model hub: the graph is exported from the bundled
-weights with `torch.onnx.export`, quantized with `onnxruntime.quantization`,
+weights with `torch.onnx.export`, fused and quantized here,
 and cached next to the weights (`<models>/embeddinggemma-300m-onnx/<precision>`).
 Nothing exports at install: PyTorch serves the model until the first ingest
 large enough to repay the export (`onnx_export_after` passages) runs it,
@@ -36,7 +36,7 @@ import numpy as np
 from paperlens.index.machine import available_cores, available_memory, cpu_flags
 from paperlens.ingest.errors import PaperlensError
 
-EXPORT_FORMAT = 2  # bump when the exported graph changes: old exports are redone
+EXPORT_FORMAT = 3  # bump when the exported graph changes: old exports are redone
 COMPLETE = ".paperlens-complete"
 OUTPUT = "sentence_embedding"
 INT8_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")  # int8 dot products in hardware
@@ -112,6 +112,17 @@ def ensure_exported(
     return found
 
 
+def remove_stale_exports(model_dir: Path, precision: str) -> list[Path]:
+    """Delete this precision's exports of older formats (about 1 GB each): the
+    current one has replaced them. Returns what was removed."""
+    folders = export_dir(model_dir, precision).parent.glob(f"{precision}-v*")
+    versions = {folder: folder.name.removeprefix(f"{precision}-v") for folder in folders}
+    stale = [f for f, v in versions.items() if v.isdigit() and int(v) < EXPORT_FORMAT]
+    for folder in stale:
+        shutil.rmtree(folder, ignore_errors=True)
+    return stale
+
+
 def check_export_memory() -> None:
     available = available_memory()
     if available is not None and available < EXPORT_MEMORY_BYTES:
@@ -138,17 +149,18 @@ def export(model_dir: Path, precision: str, say: MessageCallback) -> Path:
         with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as tmp:
             work = Path(tmp)
             graph = _export_float32(model_dir, work / "float32")
-            if precision == "int8":
-                say("paperlens: quantizing to int8 (the weights of the matrix products)...")
-                graph = _quantize_int8(graph, work / "int8")
             say("paperlens: fusing normalization and activation steps...")
             graph = fuse(graph, work / "fused")
+            if precision == "int8":
+                say("paperlens: quantizing the matrix products to int8...")
+                graph = _quantize_int8(graph, work / "int8")
             final = graph.parent
             for written in final.iterdir():  # the quantizer writes 0600: the venv is shared
                 written.chmod(0o644)
             (final / COMPLETE).write_text(f"EmbeddingGemma-300m ONNX {precision}\n")
             shutil.rmtree(target, ignore_errors=True)
             os.replace(final, target)
+        remove_stale_exports(model_dir, precision)
     except PaperlensError:
         raise
     except Exception as exc:  # exporter or quantizer failure: say what, keep no half-export
@@ -195,51 +207,18 @@ def _export_float32(model_dir: Path, folder: Path) -> Path:
 
 
 def _quantize_int8(graph: Path, folder: Path) -> Path:
-    """Dynamic int8: weights quantized per output channel now, activations per batch
-    at run time, for every matrix product except the MLP's down projections.
+    from paperlens.index.int8_per_token import quantize_per_token
 
-    Those read the gated GELU's output, whose few very large values make one int8
-    scale per row too coarse: quantizing them too left vectors at cosine 0.965 of
-    float32's; keeping them float32 gives 0.995 at the same speed (docs/ingest-speed.md). The
-    token-embedding table stays float32 (a lookup, no arithmetic to speed up).
-    """
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    folder.mkdir(parents=True)
-    path = folder / "model.onnx"
-    quantize_dynamic(
-        str(graph),
-        str(path),
-        weight_type=QuantType.QInt8,
-        op_types_to_quantize=["MatMul"],
-        nodes_to_exclude=_down_projections(onnx.load(str(graph), load_external_data=False)),
-        per_channel=True,
-        use_external_data_format=True,
-        extra_options={"MatMulConstBOnly": True},
-    )
-    for extra in graph.parent.iterdir():
-        if not extra.name.startswith("model.onnx"):
-            shutil.copy2(extra, folder / extra.name)
+    path = quantize_per_token(graph, folder)
     shutil.rmtree(graph.parent)  # the float32 graph is 1.2 GB: keep only what runs
     return path
-
-
-def _down_projections(model) -> list[str]:
-    """MatMul nodes whose weight maps the MLP width (1152) back to the hidden size (768)."""
-    shapes = {init.name: tuple(init.dims) for init in model.graph.initializer}
-    return [
-        node.name
-        for node in model.graph.node
-        if node.op_type == "MatMul" and shapes.get(node.input[1]) == (1152, 768)
-    ]
 
 
 def fuse(graph: Path, folder: Path) -> Path:
     """ONNX Runtime's transformer fusions: each RMS normalization (6 elementwise
     steps) and each tanh-GELU (5) become one kernel. Elementwise steps were a
     quarter of the int8 model's time; fused, it ran 1.4x faster with the same
-    vectors (docs/ingest-speed.md). Works on the quantized graph (matrix products untouched)."""
+    vectors (docs/ingest-speed.md). Runs on the float32 graph, before quantization."""
     from onnxruntime.transformers import optimizer
     from onnxruntime.transformers.fusion_options import FusionOptions
 
