@@ -12,10 +12,11 @@ shared per process (`gemma_encoder`) and remembers its most recent vectors:
 the reranker asking for a passage the first stage has just embedded, or for
 the query the first stage has just read, costs a lookup, not a second pass.
 
-The shared encoder starts on ONNX Runtime when the export of the bundled
-weights exists, else on PyTorch: a new install answers at once, and the
-export (a few minutes, once) runs when an ingest is large enough to repay it
-(`GemmaEncoder.speed_up`, docs/ingest-speed.md).
+The shared encoder embeds passages on ONNX Runtime when the export of the
+bundled weights exists, else on PyTorch: a new install answers at once, and
+the export (a few minutes, once) runs when an ingest is large enough to repay
+it (`GemmaEncoder.speed_up`, docs/ingest-speed.md). Queries stay on PyTorch
+while passages run on int8 (`query_runtime`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ BEST_BATCH = {"onnx": 16, "torch": 8}  # passages per forward pass (bench/bench_
 # on long PDF passages 16 per batch ran at half the speed of 2-4, and short digest
 # entries ran 1.4x faster at 4-5 than at 16 (docs/ingest-speed.md#batches).
 ONNX_TOKEN_BUDGET = 512
+GEMMA_DIM = 768
 RECENT = 16_384  # vectors remembered (~50 MB at 768 dims): a large source's passages
 
 
@@ -211,44 +213,88 @@ def _prompts(model_dir: Path) -> dict[str, str]:
 class GemmaEncoder:
     """The bundled EmbeddingGemma on the fastest runtime that is ready.
 
-    ONNX Runtime when onnxruntime is installed and its export of the bundled
-    weights exists; otherwise PyTorch until `speed_up` exports and switches
-    (the ingest calls it for a source large enough to repay the export).
+    Passages run on ONNX Runtime when onnxruntime is installed and its export
+    of the bundled weights exists; otherwise on PyTorch until `speed_up`
+    exports and switches (the ingest calls it for a job large enough to repay
+    the export).
+
+    Queries (texts encoded with a prompt argument; passages carry their
+    document prompt inside the text) run on PyTorch at `dtype` while passages
+    run on ONNX int8 and `query_runtime` is "auto": a query is one short text
+    per search, where int8's small error flipped near-ties at rank 1 (2 of 24
+    dev queries) to save ~30 ms (docs/ingest-speed.md#per-token).
+
+    Each runtime loads when first needed, so a process that only searches
+    never loads the passages' one.
     """
 
     def __init__(
-        self, folder: Path, *, runtime: str, precision: str, dtype: str, batch_size: int
+        self,
+        folder: Path,
+        *,
+        runtime: str,
+        precision: str,
+        dtype: str,
+        batch_size: int,
+        query_runtime: str = "auto",
     ) -> None:
         self._folder = folder
         self._runtime = runtime
         self._precision = precision
+        self._dtype = dtype
         self._batch_size = batch_size
+        self._query_runtime = choose_query_runtime(query_runtime)
         self._lock = threading.Lock()
         onnx_ready = onnx_installed() and exported(folder, precision) is not None
-        if runtime == "onnx" or (runtime == "auto" and onnx_ready):
-            self._inner: _BatchedEncoder = self._onnx()
-        else:
-            self._inner = TorchEncoder(
-                str(folder), dtype=dtype, batch_size=batch_size or BEST_BATCH["torch"]
-            )
-        self.dim = self._inner.dim
-        self.prompts = self._inner.prompts
+        self._on_onnx = runtime == "onnx" or (runtime == "auto" and onnx_ready)
+        self._inner: _BatchedEncoder | None = None  # the passages' runtime, once loaded
+        self._queries: _BatchedEncoder | None = None  # the queries', when it differs
+        self.dim = GEMMA_DIM
+        self.prompts = _prompts(folder)
 
     @property
     def name(self) -> str:
-        return self._inner.name
+        """The runtime passages are encoded on."""
+        if self._on_onnx:
+            return f"onnx-{self._precision}"
+        return "torch" if self._dtype == "float32" else f"torch-{self._dtype}"
+
+    @property
+    def query_name(self) -> str:
+        """The runtime queries are encoded on."""
+        if self._query_runtime == "auto" and self.name == "onnx-int8":
+            return "torch" if self._dtype == "float32" else f"torch-{self._dtype}"
+        return self.name
 
     def encode(
         self, texts: Sequence[str], *, prompt: str = "", on_progress: ProgressCallback | None = None
     ) -> np.ndarray:
-        return self._inner.encode(texts, prompt=prompt, on_progress=on_progress)
+        runtime = self._query_encoder() if prompt else self.passage_encoder()
+        return runtime.encode(texts, prompt=prompt, on_progress=on_progress)
 
     def forget(self) -> None:
-        self._inner.forget()
+        for runtime in (self._inner, self._queries):
+            if runtime is not None:
+                runtime.forget()
+
+    def passage_encoder(self) -> _BatchedEncoder:
+        """The passages' runtime, loaded (and for "onnx", exported) at first use."""
+        with self._lock:
+            if self._inner is None:
+                self._inner = self._onnx() if self._on_onnx else self._torch()
+            return self._inner
+
+    def _query_encoder(self) -> _BatchedEncoder:
+        if self.query_name == self.name:
+            return self.passage_encoder()
+        with self._lock:
+            if self._queries is None:
+                self._queries = self._torch()
+            return self._queries
 
     def can_speed_up(self) -> bool:
         """True while on PyTorch with ONNX Runtime installed and allowed ("auto")."""
-        return self._runtime == "auto" and self.name.startswith("torch") and onnx_installed()
+        return self._runtime == "auto" and not self._on_onnx and onnx_installed()
 
     def speed_up(self, on_message: MessageCallback | None = None) -> bool:
         """Export the model for ONNX Runtime (once, a few minutes) and switch to it.
@@ -258,8 +304,16 @@ class GemmaEncoder:
         with self._lock:
             if not self.can_speed_up():
                 return False
+            previous = self._inner
             self._inner = self._onnx(on_message)
+            self._on_onnx = True
+            if self._queries is None and self.query_name != self.name:
+                self._queries = previous  # PyTorch at `dtype`: now the queries' runtime
             return True
+
+    def _torch(self) -> TorchEncoder:
+        batch_size = self._batch_size or BEST_BATCH["torch"]
+        return TorchEncoder(str(self._folder), dtype=self._dtype, batch_size=batch_size)
 
     def _onnx(self, on_message: MessageCallback | None = None) -> OnnxEncoder:
         return OnnxEncoder(
@@ -287,6 +341,13 @@ def choose_runtime(setting: str) -> str:
     return setting
 
 
+def choose_query_runtime(setting: str) -> str:
+    """Checks the setting: auto (PyTorch while passages run on ONNX int8) | same."""
+    if setting not in ("auto", "same"):
+        raise EncoderError(f"unknown query runtime {setting!r} (auto | same)")
+    return setting
+
+
 def torch_dtype(setting: str) -> str:
     """ "auto": bfloat16 where the CPU computes it natively (AVX-512 BF16 or AMX),
     1.7x the passages per second of float32 with vectors at cosine >= 0.997 of
@@ -303,10 +364,15 @@ def torch_dtype(setting: str) -> str:
 
 @lru_cache(maxsize=4)
 def _shared_gemma(
-    folder: Path, runtime: str, precision: str, dtype: str, batch_size: int
+    folder: Path, runtime: str, precision: str, dtype: str, batch_size: int, query_runtime: str
 ) -> GemmaEncoder:
     return GemmaEncoder(
-        folder, runtime=runtime, precision=precision, dtype=dtype, batch_size=batch_size
+        folder,
+        runtime=runtime,
+        precision=precision,
+        dtype=dtype,
+        batch_size=batch_size,
+        query_runtime=query_runtime,
     )
 
 
@@ -319,6 +385,7 @@ def configured_gemma_encoder(settings: Settings) -> GemmaEncoder | None:
         precision=settings.onnx_precision,
         dtype=settings.rerank_dtype,
         batch_size=settings.gemma_batch_size,
+        query_runtime=settings.query_runtime,
     )
 
 
@@ -329,6 +396,7 @@ def gemma_encoder(
     precision: str = "auto",
     dtype: str = "auto",
     batch_size: int = 0,
+    query_runtime: str = "auto",
 ) -> GemmaEncoder | None:
     """The process's EmbeddingGemma encoder, or None when the model is not installed.
 
@@ -339,5 +407,5 @@ def gemma_encoder(
         return None
     chosen = choose_runtime(runtime)
     return _shared_gemma(
-        folder, chosen, choose_precision(precision), torch_dtype(dtype), batch_size
+        folder, chosen, choose_precision(precision), torch_dtype(dtype), batch_size, query_runtime
     )

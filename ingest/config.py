@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     onnx_export_after: int = 500
     # ONNX precision: auto (int8 on CPUs with VNNI/AMX, else float32) | int8 | float32.
     onnx_precision: str = "auto"
+    # Runtime for queries: auto (PyTorch at rerank_dtype while passages run on ONNX
+    # int8: int8 query vectors cost 2 of 24 dev queries at rank 1 for 30 ms less
+    # per search, docs/ingest-speed.md#per-token) | same (the passages' runtime).
+    query_runtime: str = "auto"
     # EmbeddingGemma passages per forward pass; 0 = the best measured for the runtime.
     gemma_batch_size: int = 0
     # Remove per-language mean vectors before search (see index/vectors.py).
