@@ -25,7 +25,7 @@ from paperlens.index.bundled_models import gemma_path
 from paperlens.index.encoders import OnnxEncoder, TorchEncoder
 from paperlens.index.machine import available_cores, cpu_flags
 from paperlens.index.rerank import EmbeddingReranker
-from paperlens.ingest.chunking import split_text
+from paperlens.ingest.chunking import split_section
 from paperlens.ingest.config import Settings
 from paperlens.ingest.sources import load_file, parse_raw
 
@@ -59,8 +59,7 @@ def passages(digest: Path, limit: int) -> list[tuple[str, str]]:
     for paper in doc.papers:
         titles = " / ".join(dict.fromkeys(t for t in [paper.title, *paper.titles.values()] if t))
         for section in paper.sections:
-            for chunk in split_text(section.text, chunk_chars=settings.chunk_chars,
-                                    overlap=settings.chunk_overlap):  # fmt: skip
+            for chunk in split_section(section, settings):
                 found.append((titles[:300], chunk.text))
     return found[:limit]
 

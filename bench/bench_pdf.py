@@ -50,7 +50,7 @@ import pypdfium2 as pdfium
 from pypdf import PdfReader
 
 from paperlens.index.library import Library
-from paperlens.ingest.chunking import split_text
+from paperlens.ingest.chunking import split_section
 from paperlens.ingest.config import Settings
 from paperlens.ingest.pdf import _paragraphs, extract_pdf, parse_pdf_bytes
 
@@ -272,9 +272,7 @@ def bench_ingest(files: list[Path]) -> None:
             for f in files
             for paper in parse_pdf_bytes(f.read_bytes(), uri=f.name, settings=settings).papers
             for section in paper.sections
-            for chunk in split_text(
-                section.text, chunk_chars=settings.chunk_chars, overlap=settings.chunk_overlap
-            )
+            for chunk in split_section(section, settings)
         ][::8][:160]  # every 8th passage: all papers, a few minutes of CPU at most
         batch = settings.embed_batch_size
         timings = {}

@@ -21,7 +21,7 @@ from tqdm import tqdm
 from paperlens.index.embeddings import Embedder
 from paperlens.index.records import NewPassage
 from paperlens.index.storage import LibraryStore
-from paperlens.ingest.chunking import split_text
+from paperlens.ingest.chunking import split_section
 from paperlens.ingest.config import Settings
 from paperlens.ingest.documents import PaperDoc, SourceDoc, title_section
 from paperlens.ingest.errors import IngestError, NetworkUnreachable, PaperlensError
@@ -325,9 +325,7 @@ def doc_passages(
             # a digest row that only names and links a paper still makes it one.
             sections = [title_section(paper)]
         for section in sections:
-            for chunk in split_text(
-                section.text, chunk_chars=settings.chunk_chars, overlap=settings.chunk_overlap
-            ):
+            for chunk in split_section(section, settings):
                 passages.append(
                     NewPassage(
                         paper_id=paper.paper_id,

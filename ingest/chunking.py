@@ -2,7 +2,9 @@
 
 Chunks stay well inside the embedding model's 512-token window and never
 cross a section (so never a PDF page) boundary; each keeps its offsets in the
-section text so a citation can point back to it. A piece too short to stand on
+section text so a citation can point back to it. PDF pages are cut finer than
+digest entries: a page holds several facts, a digest entry describes one paper
+(docs/retrieval-pages.md#passage-size). A piece too short to stand on
 its own (a heading, the end of a column) joins its neighbour, so it is read with
 the text it heads or ends (docs/retrieval-pages.md#fragments).
 """
@@ -13,6 +15,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from paperlens.ingest.config import Settings
+from paperlens.ingest.documents import Section
 
 # Sentence ends in the scripts digests use: Latin, CJK full stops, Devanagari danda.
 # Shorter than this, a chunk is a heading or a column's tail rather than a passage.
@@ -36,6 +41,17 @@ def _splitter(chunk_chars: int, overlap: int) -> RecursiveCharacterTextSplitter:
         keep_separator="end",
         add_start_index=True,
         strip_whitespace=True,
+    )
+
+
+def split_section(section: Section, settings: Settings) -> list[Chunk]:
+    """A section's passages, sized for its kind (PDF page, digest entry, abstract)."""
+    if section.kind == "pdf":
+        return split_text(
+            section.text, chunk_chars=settings.pdf_chunk_chars, overlap=settings.pdf_chunk_overlap
+        )
+    return split_text(
+        section.text, chunk_chars=settings.chunk_chars, overlap=settings.chunk_overlap
     )
 
 
