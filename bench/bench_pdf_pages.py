@@ -2,7 +2,7 @@
 
 Usage: python -m bench.bench_pdf_pages --library /tmp/pdflib
        [--pdfs ../shared/corpus/real/pdfs] [--questions FILE ...]
-       [--ask] [--english] [--variants today,focus3]
+       [--ask] [--ask-llm] [--english] [--variants today,focus3]
 
 The library is ingested once (the PDFs, with reranker vectors: minutes of
 CPU) and reused by later runs. For each search variant, in one run:
@@ -39,7 +39,7 @@ from paperlens.ingest.config import Settings
 ROOT = Path(__file__).resolve().parents[1]
 # The first 37 questions guided the levers of docs/retrieval-pages.md; the 23 more
 # were written later, before any run on them: a held-out check of those levers.
-QUESTION_SETS = ("pdf_page_questions", "pdf_page_questions_more")
+QUESTION_SETS = ("pdf_page_questions", "pdf_page_questions_more", "pdf_page_questions_third")
 VARIANTS = {
     "today": FocusSettings(),
     "focus1": FocusSettings(papers=1),
@@ -49,6 +49,7 @@ VARIANTS = {
     "focus3+bm.05": FocusSettings(papers=3, lexical_weight=0.05),
     "focus3+bm.1": FocusSettings(papers=3, lexical_weight=0.1),
     "focus3+nb.25+bm.05": FocusSettings(papers=3, neighbour_weight=0.25, lexical_weight=0.05),
+    "focus3+nb.25+pg.25": FocusSettings(papers=3, neighbour_weight=0.25, page_weight=0.25),
 }
 
 
@@ -117,8 +118,11 @@ def share(rows: list[dict], key: str) -> str:
     return f"{sum(r[key] for r in rows)}/{len(rows)}"
 
 
-def ask_pages(library: Library, searcher: Searcher, questions: list[dict]) -> tuple[int, int]:
-    """How often a retrieval-only answer cites a right page of the right paper."""
+def ask_pages(
+    library: Library, searcher: Searcher, questions: list[dict], llm=None
+) -> tuple[int, int]:
+    """How often an answer cites a right page of the right paper (retrieval-only
+    when `llm` is None: the passages `ask` would hand a generator)."""
     from paperlens.assistant.chat import ask_stream
     from paperlens.assistant.rag import Answer
 
@@ -127,10 +131,14 @@ def ask_pages(library: Library, searcher: Searcher, questions: list[dict]) -> tu
     for q in questions:
         answer = next(
             item
-            for item in ask_stream(library, q["question"], llm=None)
+            for item in ask_stream(library, q["question"], llm=llm)
             if isinstance(item, Answer)
         )
-        good += any(c.arxiv_id == q["arxiv_id"] and c.page in q["pages"] for c in answer.citations)
+        right = any(c.arxiv_id == q["arxiv_id"] and c.page in q["pages"] for c in answer.citations)
+        good += right
+        if llm is not None:
+            cited = ", ".join(f"{c.arxiv_id} p{c.page}" for c in answer.citations)
+            print(f"  {q['id']:<6} {'right' if right else 'wrong'} page cited ({answer.mode}): {cited}")
     return good, len(questions)
 
 
@@ -149,6 +157,11 @@ def main() -> None:
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--ask", action="store_true", help="also count pages cited by ask")
     parser.add_argument("--english", action="store_true", help="also ask in English")
+    parser.add_argument(
+        "--ask-llm",
+        action="store_true",
+        help="also answer with the configured generator (slow: one answer per question)",
+    )
     args = parser.parse_args()
     library = Library(Settings(home=args.library), show_progress=True)
     ensure_ingested(library, args.pdfs)
@@ -204,6 +217,15 @@ def main() -> None:
         for name in (names[0], last) if last != names[0] else (last,):
             good, total = ask_pages(library, searcher_for(library, VARIANTS[name]), questions)
             print(f"ask (retrieval-only) cites a right page, {name}: {good}/{total}")
+    if args.ask_llm:
+        from paperlens.assistant.llm import get_llm
+
+        llm = get_llm(library.settings)
+        if llm is None:
+            print("ask with a generator: none available (make install, or OPENAI_BASE_URL)")
+            return
+        good, total = ask_pages(library, searcher_for(library, VARIANTS[last]), questions, llm)
+        print(f"ask (generator {llm.name}) cites a right page, {last}: {good}/{total}")
 
 
 if __name__ == "__main__":

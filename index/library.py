@@ -57,6 +57,7 @@ class Library:
             focus_settings=FocusSettings(
                 papers=self.settings.focus_papers,
                 neighbour_weight=self.settings.focus_neighbour_weight,
+                page_weight=self.settings.focus_page_weight,
             ),
         )
 
