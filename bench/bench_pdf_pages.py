@@ -9,16 +9,17 @@ CPU) and reused by later runs. For each search variant, in one run:
 - paper@1: the top hit is the paper the question is about;
 - page@1: and its passage (the one shown and cited) is on a right page;
 - page@3: a right page is among the pages of that paper's 3 best passages;
-per language and per question file (default: both files, 60 questions; the
-second was written after the levers were chosen on the first, see
-QUESTION_SETS), with the p50 search latency. `today` is search as it was
+per language and per question file (default: the three files, 81 questions,
+each written before any run on it, see QUESTION_SETS), with the p50 search
+latency. `today` is search as it was
 before the focus stage (index/focus.py); the other variants turn it on.
 With --english the first and last variants also run on each question's
 English rendering (`question_en`), which isolates the effect of the query's
 language (the passages are English). With --ask it also answers each
 question retrieval-only (`ask --generator none`: the same ask_stream, no
 model) and counts how often the cited passages include a right page of the
-right paper.
+right paper; --ask-llm does the same with the configured generator (one
+generated answer per question: minutes) and prints each answer's citations.
 The CPU may be shared with other work: read times as rough.
 """
 
@@ -37,8 +38,9 @@ from paperlens.index.search import Searcher
 from paperlens.ingest.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-# The first 37 questions guided the levers of docs/retrieval-pages.md; the 23 more
-# were written later, before any run on them: a held-out check of those levers.
+# The first 37 questions guided the levers of docs/retrieval-pages.md; the 23 more,
+# then the 21 of the third file, were each written before any run on them: held-out
+# checks of the levers chosen before them (docs/retrieval-pages.md#third-set).
 QUESTION_SETS = ("pdf_page_questions", "pdf_page_questions_more", "pdf_page_questions_third")
 VARIANTS = {
     "today": FocusSettings(),
@@ -49,7 +51,6 @@ VARIANTS = {
     "focus3+bm.05": FocusSettings(papers=3, lexical_weight=0.05),
     "focus3+bm.1": FocusSettings(papers=3, lexical_weight=0.1),
     "focus3+nb.25+bm.05": FocusSettings(papers=3, neighbour_weight=0.25, lexical_weight=0.05),
-    "focus3+nb.25+pg.25": FocusSettings(papers=3, neighbour_weight=0.25, page_weight=0.25),
 }
 
 

@@ -29,9 +29,6 @@ class FocusSettings:
 
     papers: int = 0
     neighbour_weight: float = 0.0
-    # Share of the best other passage on the same page: a page is cited, and a
-    # page whose several passages speak to the question is the likelier answer.
-    page_weight: float = 0.0
     # Share of BM25 (scaled to the paper's best) added to each passage's score:
     # the terms a question shares with a page ("P100", "warmup") in any language.
     lexical_weight: float = 0.0
@@ -41,7 +38,7 @@ def focus(
     ids: np.ndarray,
     scores: np.ndarray,
     paper_of: dict[int, str],
-    passages_of: Callable[[str], list[tuple[int, int | None]]],
+    passages_of: Callable[[str], list[int]],
     candidates_for: Callable[[Sequence[int]], list[Candidate]],
     score: Score,
     settings: FocusSettings,
@@ -49,8 +46,7 @@ def focus(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ranking (`ids`, `scores`, best first) with every passage of the best
     `settings.papers` papers scored, each paper's best score unchanged.
-    `passages_of` gives a paper's (passage id, page) in reading order; `lexical`
-    gives BM25 scores by passage id, asked for only when weighted."""
+    `lexical` gives BM25 scores by passage id, asked for only when weighted."""
     if settings.papers <= 0 or len(ids) == 0:
         return ids, scores
     best: dict[str, float] = {}
@@ -64,8 +60,7 @@ def focus(
     focused: dict[int, float] = {}
     for paper, top in best.items():
         order = passages_of(paper)
-        page_of = dict(order)
-        candidates = candidates_for([pid for pid, _ in order])
+        candidates = candidates_for(order)
         if not candidates:
             continue
         raw = np.asarray(score(candidates), dtype=np.float64)
@@ -74,7 +69,6 @@ def focus(
             terms = np.array([bm25.get(pid, 0.0) for pid in known])
             raw = raw + settings.lexical_weight * terms / (terms.max() or 1.0)
         adjusted = _with_neighbours(raw, settings.neighbour_weight)
-        adjusted = _with_page(adjusted, [page_of[pid] for pid in known], settings.page_weight)
         # The paper keeps its score: only the order of its own passages changes.
         adjusted = adjusted - adjusted.max() + top
         focused.update(zip(known, adjusted.tolist(), strict=True))
@@ -95,22 +89,3 @@ def _with_neighbours(scores: np.ndarray, weight: float) -> np.ndarray:
     before = np.concatenate([[-np.inf], scores[:-1]])
     after = np.concatenate([scores[1:], [-np.inf]])
     return scores + weight * np.maximum(before, after)
-
-
-def _with_page(scores: np.ndarray, pages: list[int | None], weight: float) -> np.ndarray:
-    """Each passage's score plus `weight` times the best other passage's on its page
-    (so a page ranks by its best passage plus a share of its second best)."""
-    if weight <= 0:
-        return scores
-    result = scores.copy()
-    by_page: dict[int, list[int]] = {}
-    for i, page in enumerate(pages):
-        if page is not None:
-            by_page.setdefault(page, []).append(i)
-    for members in by_page.values():
-        if len(members) < 2:
-            continue
-        best, runner_up = sorted(members, key=lambda i: -scores[i])[:2]
-        for i in members:
-            result[i] += weight * scores[runner_up if i == best else best]
-    return result

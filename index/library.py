@@ -57,7 +57,6 @@ class Library:
             focus_settings=FocusSettings(
                 papers=self.settings.focus_papers,
                 neighbour_weight=self.settings.focus_neighbour_weight,
-                page_weight=self.settings.focus_page_weight,
             ),
         )
 

@@ -131,7 +131,7 @@ class Searcher:
             ids,
             scores[order].astype(np.float32),
             {pid: p.paper_id for pid, p in self.store.passages(ids[:50].tolist()).items()},
-            lambda paper: [(p.id, p.page) for p in self.store.paper_passages(paper)],
+            lambda paper: [p.id for p in self.store.paper_passages(paper)],
             self.candidates_for,
             lambda found: self.reranker.score(query, found),
             self.focus_settings,

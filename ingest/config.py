@@ -89,7 +89,6 @@ class Settings(BaseSettings):
     # neighbour's score to each passage (bench/bench_pdf_pages.py, docs/retrieval-pages.md).
     focus_papers: int = 3
     focus_neighbour_weight: float = 0.25
-    focus_page_weight: float = 0.0
     # EmbeddingGemma on 2 cores: 2.3 passages/s in batches of 8, 1.5/s in batches of 16.
     rerank_batch_size: int = 8
     # auto: bfloat16 on CPUs with native BF16 (AVX-512 BF16, AMX), else float32.

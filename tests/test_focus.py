@@ -16,26 +16,21 @@ from tests.fixtures.pdfs import make_pdf
 # Passages 1-4 belong to paper "a" (in reading order), 10-11 to paper "b".
 PAPER_OF = {1: "a", 2: "a", 3: "a", 4: "a", 10: "b", 11: "b"}
 ORDER = {"a": [1, 2, 3, 4], "b": [10, 11]}
-# Pages of paper "a"'s passages (b's come from a digest: no page).
-PAGE_OF = {1: 1, 2: 2, 3: 2, 4: 3}
 # What the reranker would say of every passage, candidates or not.
 SCORES = {1: 0.50, 2: 0.30, 3: 0.72, 4: 0.20, 10: 0.60, 11: 0.40}
 
 
 def run(
-    ids: list[int],
-    settings: FocusSettings,
-    bm25: dict[int, float] | None = None,
-    reranker_says: dict[int, float] = SCORES,
+    ids: list[int], settings: FocusSettings, bm25: dict[int, float] | None = None
 ) -> tuple[list[int], list[float]]:
     def score(candidates):
-        return np.array([reranker_says[c.passage_id] for c in candidates])
+        return np.array([SCORES[c.passage_id] for c in candidates])
 
     ranked, scores = focus(
         np.array(ids),
-        np.array([reranker_says[i] for i in ids], dtype=np.float32),
+        np.array([SCORES[i] for i in ids], dtype=np.float32),
         PAPER_OF,
-        lambda paper: [(pid, PAGE_OF.get(pid)) for pid in ORDER[paper]],
+        lambda paper: ORDER[paper],
         lambda pids: [Candidate(pid, "t", f"text {pid}") for pid in pids],
         score,
         settings,
@@ -65,15 +60,6 @@ def test_neighbours_lift_a_passage_next_to_a_strong_one():
     ranked, _ = run([1], FocusSettings(papers=1, neighbour_weight=1.0))
     # 2 sits between 1 (0.50) and 3 (0.72): 0.30 + 0.72 beats 1's 0.50 + 0.30
     assert ranked.index(2) < ranked.index(1)
-
-
-def test_a_page_with_two_good_passages_outranks_a_lone_slightly_better_one():
-    # Page 1 holds passage 1 alone (0.60); page 2 holds passages 2 and 3 (0.55, 0.50).
-    says = {1: 0.60, 2: 0.55, 3: 0.50, 4: 0.20}
-    assert run([1], FocusSettings(papers=1), reranker_says=says)[0][0] == 1
-    ranked, scores = run([1], FocusSettings(papers=1, page_weight=0.25), reranker_says=says)
-    assert ranked[0] == 2  # 0.55 + 0.25 * 0.50 beats 0.60
-    assert scores[0] == pytest.approx(0.60)  # the paper keeps its score
 
 
 def test_a_share_of_bm25_lifts_the_passage_that_shares_the_questions_terms():
