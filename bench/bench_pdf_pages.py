@@ -131,15 +131,14 @@ def ask_pages(
     good = 0
     for q in questions:
         answer = next(
-            item
-            for item in ask_stream(library, q["question"], llm=llm)
-            if isinstance(item, Answer)
+            item for item in ask_stream(library, q["question"], llm=llm) if isinstance(item, Answer)
         )
         right = any(c.arxiv_id == q["arxiv_id"] and c.page in q["pages"] for c in answer.citations)
         good += right
         if llm is not None:
             cited = ", ".join(f"{c.arxiv_id} p{c.page}" for c in answer.citations)
-            print(f"  {q['id']:<6} {'right' if right else 'wrong'} page cited ({answer.mode}): {cited}")
+            verdict = "right" if right else "wrong"
+            print(f"  {q['id']:<6} {verdict} page cited ({answer.mode}): {cited}")
     return good, len(questions)
 
 

@@ -6,7 +6,8 @@ section text so a citation can point back to it. PDF pages are cut finer than
 digest entries: a page holds several facts, a digest entry describes one paper
 (docs/retrieval-pages.md#passage-size). A piece too short to stand on
 its own (a heading, the end of a column) joins its neighbour, so it is read with
-the text it heads or ends (docs/retrieval-pages.md#fragments).
+the text it heads or ends (docs/retrieval-pages.md#fragments); in PDFs the bar is
+higher (`pdf_min_chunk_chars`, docs/retrieval-pages.md#short-tails).
 """
 
 from __future__ import annotations
@@ -48,14 +49,19 @@ def split_section(section: Section, settings: Settings) -> list[Chunk]:
     """A section's passages, sized for its kind (PDF page, digest entry, abstract)."""
     if section.kind == "pdf":
         return split_text(
-            section.text, chunk_chars=settings.pdf_chunk_chars, overlap=settings.pdf_chunk_overlap
+            section.text,
+            chunk_chars=settings.pdf_chunk_chars,
+            overlap=settings.pdf_chunk_overlap,
+            min_chars=settings.pdf_min_chunk_chars,
         )
     return split_text(
         section.text, chunk_chars=settings.chunk_chars, overlap=settings.chunk_overlap
     )
 
 
-def split_text(text: str, *, chunk_chars: int, overlap: int) -> list[Chunk]:
+def split_text(
+    text: str, *, chunk_chars: int, overlap: int, min_chars: int = MIN_CHUNK_CHARS
+) -> list[Chunk]:
     """Split one section's text; short texts come back whole."""
     text = text.strip()
     if not text:
@@ -69,11 +75,11 @@ def split_text(text: str, *, chunk_chars: int, overlap: int) -> list[Chunk]:
         if start < 0:
             start = max(text.find(doc.page_content), 0)
         chunks.append(Chunk(doc.page_content, start, start + len(doc.page_content)))
-    return _join_fragments(text, chunks)
+    return _join_fragments(text, chunks, min_chars)
 
 
-def _join_fragments(text: str, chunks: list[Chunk]) -> list[Chunk]:
-    """Merge each chunk shorter than MIN_CHUNK_CHARS into the next one (a heading
+def _join_fragments(text: str, chunks: list[Chunk], min_chars: int) -> list[Chunk]:
+    """Merge each chunk shorter than `min_chars` into the next one (a heading
     into the text it heads), or the last one into the one before it."""
     joined: list[Chunk] = []
     pending: Chunk | None = None
@@ -81,7 +87,7 @@ def _join_fragments(text: str, chunks: list[Chunk]) -> list[Chunk]:
         if pending is not None:
             chunk = _span(text, pending.start, chunk.end)
             pending = None
-        if len(chunk.text) < MIN_CHUNK_CHARS:
+        if len(chunk.text) < min_chars:
             pending = chunk
         else:
             joined.append(chunk)

@@ -117,6 +117,10 @@ class Settings(BaseSettings):
     chunk_overlap: int = 80
     pdf_chunk_chars: int = 450
     pdf_chunk_overlap: int = 60
+    # A PDF piece shorter than this (a page's or column's tail, a lone heading) joins
+    # its neighbour: a sentence or two alone matches many questions and answers few
+    # (docs/retrieval-pages.md#short-tails).
+    pdf_min_chunk_chars: int = 250
 
     # Fetching
     allow_private: bool = False

@@ -1,7 +1,9 @@
 """Sections -> passages: offsets point back into the section, and no passage is a bare
 heading or a column's tail."""
 
-from paperlens.ingest.chunking import MIN_CHUNK_CHARS, split_text
+from paperlens.ingest.chunking import MIN_CHUNK_CHARS, split_section, split_text
+from paperlens.ingest.config import Settings
+from paperlens.ingest.documents import Section
 
 PARAGRAPH = " ".join(
     f"The encoder layer number {i} mixes tokens with attention." for i in range(14)
@@ -32,3 +34,18 @@ def test_a_short_section_stays_whole():
     assert [c.text for c in split_text("A title only", chunk_chars=700, overlap=80)] == [
         "A title only"
     ]
+
+
+def test_a_pdf_page_keeps_no_piece_shorter_than_its_bar_while_other_text_keeps_short_ones():
+    tail = "The ablation on the next page repeats this with four seeds and two sizes."
+    tail = f"{tail} {tail}"  # a page's last 150 characters
+    text = f"{PARAGRAPH}\n{tail}"
+    settings = Settings(pdf_chunk_chars=450, pdf_chunk_overlap=60, pdf_min_chunk_chars=250)
+
+    loose = split_text(text, chunk_chars=450, overlap=60)
+    page = split_section(Section(kind="pdf", text=text, page=3), settings)
+
+    assert loose[-1].text == tail  # alone, as any text but a PDF page keeps it
+    assert page[-1].text.endswith(tail) and len(page[-1].text) > len(tail)
+    assert all(len(c.text) >= 250 for c in page), [len(c.text) for c in page]
+    assert all(text[c.start : c.end] == c.text for c in page)
