@@ -9,7 +9,7 @@ CPU) and reused by later runs. For each search variant, in one run:
 - paper@1: the top hit is the paper the question is about;
 - page@1: and its passage (the one shown and cited) is on a right page;
 - page@3: a right page is among the pages of that paper's 3 best passages;
-per language and per question file (default: the three files, 81 questions,
+per language and per question file (default: the four files, 99 questions,
 each written before any run on it, see QUESTION_SETS), with the p50 search
 latency. `today` is search as it was
 before the focus stage (index/focus.py); the other variants turn it on.
@@ -39,14 +39,21 @@ from paperlens.ingest.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 # The first 37 questions guided the levers of docs/retrieval-pages.md; the 23 more,
-# then the 21 of the third file, were each written before any run on them: held-out
-# checks of the levers chosen before them (docs/retrieval-pages.md#third-set).
-QUESTION_SETS = ("pdf_page_questions", "pdf_page_questions_more", "pdf_page_questions_third")
+# the 21 of the third file and the 18 of the fourth were each written before any run
+# on them: held-out checks of the levers chosen before them
+# (docs/retrieval-pages.md#third-set, #own-terms).
+QUESTION_SETS = (
+    "pdf_page_questions",
+    "pdf_page_questions_more",
+    "pdf_page_questions_third",
+    "pdf_page_questions_fourth",
+)
 VARIANTS = {
     "today": FocusSettings(),
     "focus1": FocusSettings(papers=1),
     "focus3": FocusSettings(papers=3),
     "focus3+nb.25": FocusSettings(papers=3, neighbour_weight=0.25),
+    "focus3+nb.25+own.5": FocusSettings(papers=3, neighbour_weight=0.25, own_terms_weight=0.5),
     "focus3+nb.5": FocusSettings(papers=3, neighbour_weight=0.5),
     "focus3+bm.05": FocusSettings(papers=3, lexical_weight=0.05),
     "focus3+bm.1": FocusSettings(papers=3, lexical_weight=0.1),

@@ -9,18 +9,33 @@ neighbours' scores (an answer that starts at the end of one passage and goes
 on in the next), and the papers keep the scores they had: this stage only
 chooses which of a paper's passages is shown and cited, never which papers
 are found.
+
+Inside one paper, the question's words that most of its passages share (the
+method's name: "Reptile", "SEAL", "PaLM") no longer tell passages apart, yet
+they lift the passages that name the method over the one that answers. So
+each passage is also scored against the question without those words, and
+the two scores are blended (docs/retrieval-pages.md#own-terms).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import regex
 
+from paperlens.index.lexical import tokenize
 from paperlens.index.rerank import Candidate
 
-Score = Callable[[Sequence[Candidate]], np.ndarray]
+Score = Callable[[str, Sequence[Candidate]], np.ndarray]
+# In a paper of a few passages (a digest entry and its abstract) a term on one of
+# them is what tells them apart, not the paper's own: an own term is on 3 at least.
+OWN_TERM_MIN_PASSAGES = 3
+# A term is removed where it stands alone: not inside a longer word of a spaced
+# script ("vit" in "activity"), but also where CJK particles follow it ("Reptile의").
+_WORD_EDGE = r"[\p{L}\p{M}\p{N}--[\p{Han}\p{Hangul}\p{Hiragana}\p{Katakana}]]"
 
 
 @dataclass(frozen=True)
@@ -32,9 +47,14 @@ class FocusSettings:
     # Share of BM25 (scaled to the paper's best) added to each passage's score:
     # the terms a question shares with a page ("P100", "warmup") in any language.
     lexical_weight: float = 0.0
+    # Weight of the question without the paper's own terms (those in at least
+    # `own_term_share` of its passages) in each passage's score; 0 turns it off.
+    own_terms_weight: float = 0.0
+    own_term_share: float = 0.2
 
 
 def focus(
+    query: str,
     ids: np.ndarray,
     scores: np.ndarray,
     paper_of: dict[int, str],
@@ -44,9 +64,10 @@ def focus(
     settings: FocusSettings,
     lexical: Callable[[], dict[int, float]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The ranking (`ids`, `scores`, best first) with every passage of the best
-    `settings.papers` papers scored, each paper's best score unchanged.
-    `lexical` gives BM25 scores by passage id, asked for only when weighted."""
+    """The ranking (`ids`, `scores`, best first) for `query`, with every passage of
+    the best `settings.papers` papers scored, each paper's best score unchanged.
+    `score(query, candidates)` is the reranker's; `lexical` gives BM25 scores by
+    passage id, asked for only when weighted."""
     if settings.papers <= 0 or len(ids) == 0:
         return ids, scores
     best: dict[str, float] = {}
@@ -63,7 +84,7 @@ def focus(
         candidates = candidates_for(order)
         if not candidates:
             continue
-        raw = np.asarray(score(candidates), dtype=np.float64)
+        raw = _scores(query, candidates, score, settings)
         known = [c.passage_id for c in candidates]
         if bm25:
             terms = np.array([bm25.get(pid, 0.0) for pid in known])
@@ -80,6 +101,41 @@ def focus(
         np.array(order, dtype=np.int64),
         np.array([merged[pid] for pid in order], dtype=np.float32),
     )
+
+
+def _scores(
+    query: str, candidates: Sequence[Candidate], score: Score, settings: FocusSettings
+) -> np.ndarray:
+    """The reranker's scores of one paper's passages, blended with those of the
+    question without the paper's own terms when it has any."""
+    raw = np.asarray(score(query, candidates), dtype=np.float64)
+    weight = settings.own_terms_weight
+    if weight <= 0:
+        return raw
+    rest = without_own_terms(query, [c.text for c in candidates], settings.own_term_share)
+    if rest is None:
+        return raw
+    return (1 - weight) * raw + weight * np.asarray(score(rest, candidates), dtype=np.float64)
+
+
+def without_own_terms(query: str, texts: Sequence[str], share: float) -> str | None:
+    """`query` without its terms found in at least `share` of `texts` (numbers
+    stay: they are what a question asks about); None when no term goes, or
+    when nothing would be left."""
+    if not texts:
+        return None
+    folded = [unicodedata.normalize("NFKC", text).casefold() for text in texts]
+    needed = max(share * len(texts), OWN_TERM_MIN_PASSAGES)
+    rest = query
+    for term in dict.fromkeys(tokenize(query)):
+        if term.isdigit():
+            continue
+        alone = rf"(?<!{_WORD_EDGE}){regex.escape(term)}(?!{_WORD_EDGE})"
+        found = regex.compile("(?V1)" + alone)
+        if sum(1 for text in folded if found.search(text)) >= needed:
+            rest = regex.sub("(?iV1)" + alone, " ", rest)
+    rest = " ".join(rest.split())
+    return rest if rest != " ".join(query.split()) and tokenize(rest) else None
 
 
 def _with_neighbours(scores: np.ndarray, weight: float) -> np.ndarray:

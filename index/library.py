@@ -57,6 +57,8 @@ class Library:
             focus_settings=FocusSettings(
                 papers=self.settings.focus_papers,
                 neighbour_weight=self.settings.focus_neighbour_weight,
+                own_terms_weight=self.settings.focus_own_terms_weight,
+                own_term_share=self.settings.focus_own_term_share,
             ),
         )
 

@@ -128,12 +128,13 @@ class Searcher:
         order = np.argsort(-scores, kind="stable")
         ids = np.array([candidates[i].passage_id for i in order], dtype=np.int64)
         ids, ranked = focus(
+            query,
             ids,
             scores[order].astype(np.float32),
             {pid: p.paper_id for pid, p in self.store.passages(ids[:50].tolist()).items()},
             lambda paper: [p.id for p in self.store.paper_passages(paper)],
             self.candidates_for,
-            lambda found: self.reranker.score(query, found),
+            self.reranker.score,
             self.focus_settings,
             lambda: self._lexical_scores(query),
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -89,6 +89,12 @@ class Settings(BaseSettings):
     # neighbour's score to each passage (bench/bench_pdf_pages.py, docs/retrieval-pages.md).
     focus_papers: int = 3
     focus_neighbour_weight: float = 0.25
+    # Each passage's score there is blended with its score for the question without
+    # the paper's own terms (words in at least `focus_own_term_share` of its passages,
+    # such as the method's name), which otherwise lift the passages that name the
+    # method over the one that answers (docs/retrieval-pages.md#own-terms).
+    focus_own_terms_weight: float = Field(0.5, ge=0, le=1)
+    focus_own_term_share: float = Field(0.2, gt=0, le=1)
     # EmbeddingGemma on 2 cores: 2.3 passages/s in batches of 8, 1.5/s in batches of 16.
     rerank_batch_size: int = 8
     # auto: bfloat16 on CPUs with native BF16 (AVX-512 BF16, AMX), else float32.
@@ -212,6 +218,18 @@ class Settings(BaseSettings):
     max_papers_per_source: int = 5000
     pdf_timeout: float = 120.0
 
+    @model_validator(mode="after")
+    def _pieces_fit_passages(self) -> Settings:
+        # Pieces join until they reach the bar, so a bar above the size would make
+        # every PDF passage longer than the size asked for, silently.
+        if self.pdf_min_chunk_chars > self.pdf_chunk_chars:
+            raise ValueError(
+                f"pdf_min_chunk_chars ({self.pdf_min_chunk_chars}) must not exceed "
+                f"pdf_chunk_chars ({self.pdf_chunk_chars}): lower "
+                "PAPERLENS_PDF_MIN_CHUNK_CHARS with PAPERLENS_PDF_CHUNK_CHARS"
+            )
+        return self
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -231,3 +249,18 @@ class Settings(BaseSettings):
     @property
     def max_download_bytes(self) -> int:
         return int(self.max_download_mb * 1024 * 1024)
+
+
+def describe_invalid(exc: ValidationError) -> str:
+    """A settings error as a user reads it: the variable, what is wrong, the value."""
+    lines = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        if field:
+            lines.append(
+                f"invalid setting PAPERLENS_{field.upper()}: {message} (got {error['input']!r})"
+            )
+        else:
+            lines.append(f"invalid settings: {message}")
+    return "; ".join(lines) + " (docs/settings.md)"

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from paperlens.index.focus import FocusSettings, focus
+from paperlens.index.focus import FocusSettings, focus, without_own_terms
 from paperlens.index.library import Library
 from paperlens.index.rerank import Candidate
 from paperlens.ingest.config import Settings
 from paperlens.ingest.pdf import parse_pdf_bytes
+from tests.fixtures.corpus import REAL_PDFS
 from tests.fixtures.papers import all_sources
 from tests.fixtures.pdfs import make_pdf
 
@@ -23,10 +24,11 @@ SCORES = {1: 0.50, 2: 0.30, 3: 0.72, 4: 0.20, 10: 0.60, 11: 0.40}
 def run(
     ids: list[int], settings: FocusSettings, bm25: dict[int, float] | None = None
 ) -> tuple[list[int], list[float]]:
-    def score(candidates):
+    def score(query, candidates):
         return np.array([SCORES[c.passage_id] for c in candidates])
 
     ranked, scores = focus(
+        "a question",
         np.array(ids),
         np.array([SCORES[i] for i in ids], dtype=np.float32),
         PAPER_OF,
@@ -66,6 +68,58 @@ def test_a_share_of_bm25_lifts_the_passage_that_shares_the_questions_terms():
     bm25 = {1: 9.0, 3: 1.0}  # passage 1 holds the question's rare terms
     assert run([1], FocusSettings(papers=1))[0][0] == 3
     assert run([1], FocusSettings(papers=1, lexical_weight=0.5), bm25)[0][0] == 1
+
+
+# A paper whose name, "Lanterns", is on most of its passages; passage 22 gives the
+# number of rounds without naming the method.
+LANTERN_TEXTS = {
+    20: "Lanterns are boosted trees attached to the columns of a table.",
+    21: "Lanterns forecast sales; Lanterns are averaged per table.",
+    22: "Each tree is trained for 37 rounds with a shrinkage of 0.08.",
+    23: "We thank the reviewers of the Lanterns paper.",
+}
+
+
+def lantern_score(query: str, candidates) -> np.ndarray:
+    """A bi-encoder's habit: naming the method counts, and so does the asked detail."""
+    named = "lanterns" in query.lower()
+    return np.array(
+        [0.6 * (named and "Lanterns" in c.text) + 0.5 * ("rounds" in c.text) for c in candidates]
+    )
+
+
+def test_the_papers_own_terms_stop_lifting_the_passages_that_merely_name_it():
+    def run_lanterns(settings: FocusSettings) -> int:
+        ranked, _ = focus(
+            "How many rounds are Lanterns trained for?",
+            np.array([20]),
+            np.array([0.9], dtype=np.float32),
+            dict.fromkeys(LANTERN_TEXTS, "lanterns"),
+            lambda paper: list(LANTERN_TEXTS),
+            lambda pids: [Candidate(pid, "t", LANTERN_TEXTS[pid]) for pid in pids],
+            lantern_score,
+            settings,
+        )
+        return int(ranked[0])
+
+    assert run_lanterns(FocusSettings(papers=1)) == 20  # the name (0.6) beats the detail (0.5) ...
+    assert run_lanterns(FocusSettings(papers=1, own_terms_weight=0.5)) == 22  # ... no longer
+
+
+def test_own_terms_are_the_words_most_of_a_papers_passages_hold():
+    texts = list(LANTERN_TEXTS.values())
+    assert without_own_terms("How many rounds are Lanterns trained for?", texts, 0.5) == (
+        "How many rounds are trained for?"
+    )
+    # Numbers stay even when common; a word inside a longer word is not cut.
+    numbered = ["Lanterns 37", "Lanterns 37", "Lanterns 37", "37"]
+    assert without_own_terms("Lanterns 37 Lanternsbau", numbered, 0.5) == "37 Lanternsbau"
+    # A paper of two passages (an entry and its abstract) has no own terms.
+    assert without_own_terms("Lanterns 37", ["Lanterns", "Lanterns 37"], 0.5) is None
+    # A name followed by a Korean particle is still the name.
+    assert without_own_terms("Lanterns의 라운드 수는?", texts, 0.5) == "의 라운드 수는?"
+    assert without_own_terms("How many rounds?", texts, 0.5) is None  # nothing to remove
+    assert without_own_terms("Lanterns?", texts, 0.5) is None  # nothing would be left
 
 
 # ---- with the real reranker and a PDF -------------------------------------------------
@@ -144,3 +198,53 @@ def test_search_cites_the_page_with_the_answer_when_it_was_no_candidate(focused)
     assert found[0].arxiv_id == "2311.04567" and found[0].page == ANSWER_PAGE
     assert "37 rounds" in found[0].passage
     assert before[0].page != ANSWER_PAGE  # without the stage the one candidate is shown
+
+
+# ---- a real paper: its name is on most pages ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def reptile(tmp_path_factory, embedder) -> Library:
+    """The Reptile paper as published, where "Reptile" names the method on page after page."""
+    pdf = REAL_PDFS / "1803.02999.pdf"
+    if not pdf.exists():
+        pytest.skip("real PDF corpus not present")
+    settings = Settings(home=tmp_path_factory.mktemp("reptile"), rerank_model="embeddinggemma-300m")
+    library = Library(settings, show_progress=False)
+    library.__dict__["embedder"] = embedder
+    if library.reranker is None:
+        pytest.skip("the bundled reranker is not installed (make install)")
+    from paperlens.index.ingestion import Ingestor
+
+    ingestor = Ingestor(
+        library.store,
+        embedder,
+        settings,
+        show_progress=False,
+        prepare_rerank=library.prepare_rerank,
+    )
+    ingestor.ingest_doc(parse_pdf_bytes(pdf.read_bytes(), uri=str(pdf), settings=settings))
+    return library
+
+
+@pytest.mark.slow
+def test_the_page_that_answers_wins_over_the_pages_that_name_the_method(reptile):
+    from paperlens.index.search import Searcher
+
+    question = "¿Qué valor de β1 usa Reptile con Adam en el bucle interno, y por qué?"
+    answer_pages = {
+        p.page
+        for p in reptile.store.paper_passages(reptile.store.papers()[0].id)
+        if "momentum reduced performance" in " ".join(p.text.split())
+    }
+    assert answer_pages  # the sentence that answers, found in the paper's own text
+
+    def top_page(own_terms_weight: float) -> int | None:
+        settings = FocusSettings(papers=3, neighbour_weight=0.25, own_terms_weight=own_terms_weight)
+        searcher = Searcher(
+            reptile.store, reptile.embedder, reranker=reptile.reranker, focus_settings=settings
+        )
+        return searcher.search(question, k=1)[0].page
+
+    assert top_page(0.5) in answer_pages
+    assert top_page(0.0) not in answer_pages  # the algorithm's page, which names Reptile
