@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from paperlens.index.evaluate import evaluate, format_table, load_queries
 from paperlens.index.hits import snippet
@@ -21,7 +22,7 @@ from paperlens.index.library import Library
 from paperlens.index.limits import check_k, check_query
 from paperlens.index.ray_cluster import ClusterOptions
 from paperlens.index.search import MODES
-from paperlens.ingest.config import Settings
+from paperlens.ingest.config import Settings, describe_invalid
 from paperlens.ingest.errors import PaperlensError, user_error
 
 app = typer.Typer(
@@ -550,6 +551,9 @@ def main() -> None:
         if known is None:
             raise
         typer.echo(f"error: {known}", err=True)
+        sys.exit(1)
+    except ValidationError as exc:  # a PAPERLENS_* variable or config file entry
+        typer.echo(f"error: {describe_invalid(exc)}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)

@@ -40,6 +40,14 @@ def test_ingest_reports_each_source_and_a_summary(tmp_path, digests):
     assert "Traceback" not in proc.stderr
 
 
+def test_a_bad_setting_is_named_in_one_line(home):
+    proc = run(home, "stats", check=False, env={"PAPERLENS_FOCUS_OWN_TERMS_WEIGHT": "lots"})
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("error: invalid setting PAPERLENS_FOCUS_OWN_TERMS_WEIGHT")
+    proc = run(home, "stats", check=False, env={"PAPERLENS_PDF_CHUNK_CHARS": "200"})
+    assert proc.returncode == 1 and "must not exceed pdf_chunk_chars (200)" in proc.stderr
+
+
 def test_reingesting_unchanged_sources_is_a_no_op(home, digests):
     before = json.loads(run(home, "stats", "--json").stdout)
     proc = run(home, "ingest", "--no-pdfs", str(digests), "--json")
