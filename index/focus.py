@@ -19,14 +19,13 @@ the two scores are blended (docs/retrieval-pages.md#own-terms).
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import regex
 
-from paperlens.index.lexical import tokenize
+from paperlens.index.lexical import fold, tokenize
 from paperlens.index.rerank import Candidate
 
 Score = Callable[[str, Sequence[Candidate]], np.ndarray]
@@ -124,7 +123,7 @@ def without_own_terms(query: str, texts: Sequence[str], share: float) -> str | N
     when nothing would be left."""
     if not texts:
         return None
-    folded = [unicodedata.normalize("NFKC", text).casefold() for text in texts]
+    folded = [fold(text) for text in texts]
     needed = max(share * len(texts), OWN_TERM_MIN_PASSAGES)
     rest = query
     for term in dict.fromkeys(tokenize(query)):

@@ -53,9 +53,14 @@ STOPWORDS = frozenset(
 )
 
 
+def fold(text: str) -> str:
+    """Text as tokens are taken from it: NFKC-normalized and case-folded."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
 def tokenize(text: str) -> list[str]:
     """Lowercased tokens: words for spaced scripts, bigrams for CJK runs."""
-    text = unicodedata.normalize("NFKC", text).casefold()
+    text = fold(text)
     tokens: list[str] = []
     last = 0
     for match in CJK_RUN.finditer(text):

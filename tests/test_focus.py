@@ -153,13 +153,9 @@ def long_paper() -> bytes:
     )
 
 
-@pytest.fixture(scope="module")
-def focused(tmp_path_factory, embedder) -> Library:
-    settings = Settings(
-        home=tmp_path_factory.mktemp("focus"),
-        rerank_model="embeddinggemma-300m",
-        rerank_candidates=1,  # the answering passage is then no candidate
-    )
+def reranked_library(home, embedder, documents, **settings) -> Library:
+    """A library of `documents` with the bundled reranker's vectors cached at ingest."""
+    settings = Settings(home=home, rerank_model="embeddinggemma-300m", **settings)
     library = Library(settings, show_progress=False)
     library.__dict__["embedder"] = embedder
     if library.reranker is None:
@@ -173,10 +169,23 @@ def focused(tmp_path_factory, embedder) -> Library:
         show_progress=False,
         prepare_rerank=library.prepare_rerank,
     )
-    for source in all_sources():
-        ingestor.ingest_doc(source)
-    ingestor.ingest_doc(parse_pdf_bytes(long_paper(), uri="mem://lanterns.pdf", settings=settings))
+    for document in documents(settings):
+        ingestor.ingest_doc(document)
     return library
+
+
+@pytest.fixture(scope="module")
+def focused(tmp_path_factory, embedder) -> Library:
+    def documents(settings):
+        yield from all_sources()
+        yield parse_pdf_bytes(long_paper(), uri="mem://lanterns.pdf", settings=settings)
+
+    return reranked_library(
+        tmp_path_factory.mktemp("focus"),
+        embedder,
+        documents,
+        rerank_candidates=1,  # the answering passage is then no candidate
+    )
 
 
 @pytest.mark.slow
@@ -209,22 +218,11 @@ def reptile(tmp_path_factory, embedder) -> Library:
     pdf = REAL_PDFS / "1803.02999.pdf"
     if not pdf.exists():
         pytest.skip("real PDF corpus not present")
-    settings = Settings(home=tmp_path_factory.mktemp("reptile"), rerank_model="embeddinggemma-300m")
-    library = Library(settings, show_progress=False)
-    library.__dict__["embedder"] = embedder
-    if library.reranker is None:
-        pytest.skip("the bundled reranker is not installed (make install)")
-    from paperlens.index.ingestion import Ingestor
-
-    ingestor = Ingestor(
-        library.store,
+    return reranked_library(
+        tmp_path_factory.mktemp("reptile"),
         embedder,
-        settings,
-        show_progress=False,
-        prepare_rerank=library.prepare_rerank,
+        lambda settings: [parse_pdf_bytes(pdf.read_bytes(), uri=str(pdf), settings=settings)],
     )
-    ingestor.ingest_doc(parse_pdf_bytes(pdf.read_bytes(), uri=str(pdf), settings=settings))
-    return library
 
 
 @pytest.mark.slow
