@@ -2,20 +2,23 @@
 
 Usage: python -m bench.bench_pdf_pages --library /tmp/pdflib
        [--pdfs ../shared/corpus/real/pdfs] [--questions FILE ...]
-       [--ask] [--ask-llm] [--english] [--variants today,focus3]
+       [--ask] [--ask-llm] [--english] [--translate] [--variants today,focus3]
 
 The library is ingested once (the PDFs, with reranker vectors: minutes of
 CPU) and reused by later runs. For each search variant, in one run:
 - paper@1: the top hit is the paper the question is about;
 - page@1: and its passage (the one shown and cited) is on a right page;
 - page@3: a right page is among the pages of that paper's 3 best passages;
-per language and per question file (default: the four files, 99 questions,
+per language and per question file (default: the five files, 126 questions,
 each written before any run on it, see QUESTION_SETS), with the p50 search
 latency. `today` is search as it was
 before the focus stage (index/focus.py); the other variants turn it on.
 With --english the first and last variants also run on each question's
 English rendering (`question_en`), which isolates the effect of the query's
-language (the passages are English). With --ask it also answers each
+language (the passages are English); --translate runs the last variant on
+each question as the configured generator translates it to English (what
+query translation before search would give, one generation per question).
+With --ask it also answers each
 question retrieval-only (`ask --generator none`: the same ask_stream, no
 model) and counts how often the cited passages include a right page of the
 right paper; --ask-llm does the same with the configured generator (one
@@ -39,14 +42,15 @@ from paperlens.ingest.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 # The first 37 questions guided the levers of docs/retrieval-pages.md; the 23 more,
-# the 21 of the third file and the 18 of the fourth were each written before any run
-# on them: held-out checks of the levers chosen before them
-# (docs/retrieval-pages.md#third-set, #own-terms).
+# the 21 of the third file, the 18 of the fourth and the 27 of the fifth were each
+# written before any run on them: held-out checks of the levers chosen before them
+# (docs/retrieval-pages.md#third-set, #own-terms, #fifth-set).
 QUESTION_SETS = (
     "pdf_page_questions",
     "pdf_page_questions_more",
     "pdf_page_questions_third",
     "pdf_page_questions_fourth",
+    "pdf_page_questions_fifth",
 )
 VARIANTS = {
     "today": FocusSettings(),
@@ -149,6 +153,25 @@ def ask_pages(
     return good, len(questions)
 
 
+TRANSLATE = (
+    "Translate this question about a machine-learning paper into English. Keep names, "
+    "symbols and numbers as they are. Reply with the English question only.\n\n"
+)
+
+
+def translated(questions: list[dict], llm) -> list[dict]:
+    """Each question as `llm` renders it in English (English ones as they are)."""
+    out = []
+    for q in questions:
+        text = q["question"]
+        if q["lang"] != "en":
+            messages = [{"role": "user", "content": TRANSLATE + text}]
+            text = "".join(llm.stream_chat(messages, max_tokens=80, temperature=0.0)).strip()
+            print(f"  {q['id']:<6} {text}")
+        out.append(dict(q, question=text))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--library", type=Path, required=True)
@@ -164,6 +187,11 @@ def main() -> None:
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--ask", action="store_true", help="also count pages cited by ask")
     parser.add_argument("--english", action="store_true", help="also ask in English")
+    parser.add_argument(
+        "--translate",
+        action="store_true",
+        help="also ask each question as the configured generator translates it to English",
+    )
     parser.add_argument(
         "--ask-llm",
         action="store_true",
@@ -193,6 +221,18 @@ def main() -> None:
         for name in dict.fromkeys([names[0], names[-1]]):
             results[f"{name}(en)"] = run_variant(searcher_for(library, VARIANTS[name]), english)
         names += [f"{name}(en)" for name in dict.fromkeys([names[0], names[-1]])]
+    if args.translate:
+        from paperlens.assistant.llm import get_llm
+
+        llm = get_llm(library.settings)
+        if llm is None:
+            parser.error("--translate needs a generator (make install, or OPENAI_BASE_URL)")
+        start = time.perf_counter()
+        machine = translated(questions, llm)
+        print(f"translated in {time.perf_counter() - start:.0f} s by {llm.name}")
+        last = next(n for n in reversed(names) if not n.endswith("(en)"))
+        results[f"{last}(mt)"] = run_variant(searcher_for(library, VARIANTS[last]), machine)
+        names.append(f"{last}(mt)")
     print(f"\n{'variant':<14} {'paper@1':>8} {'page@1':>8} {'page@3':>8} {'p50 ms':>7}")
     for name in names:
         rows = results[name]["rows"]
@@ -217,7 +257,7 @@ def main() -> None:
             by_lang[r["lang"]].append(r)
         cells = " ".join(f"{share(by_lang[lang], 'page1'):>5}" for lang in langs)
         print(f"{name:<20} {cells}")
-    last = next(n for n in reversed(names) if not n.endswith("(en)"))
+    last = next(n for n in reversed(names) if not n.endswith(("(en)", "(mt)")))
     misses = [r["id"] for r in results[last]["rows"] if not r["page1"]]
     print(f"\npage@1 misses of {last}: {', '.join(misses) or 'none'}")
     if args.ask:
