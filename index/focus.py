@@ -14,7 +14,9 @@ Inside one paper, the question's words that most of its passages share (the
 method's name: "Reptile", "SEAL", "PaLM") no longer tell passages apart, yet
 they lift the passages that name the method over the one that answers. So
 each passage is also scored against the question without those words, and
-the two scores are blended (docs/retrieval-pages.md#own-terms).
+the two scores are blended (docs/retrieval-pages.md#own-terms). Own terms are
+counted over a paper's PDF pages only: a paper known from digest entries alone
+(a few notes, each about it) has none.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import regex
 
+from paperlens.index.hits import Passage
 from paperlens.index.lexical import fold, tokenize
 from paperlens.index.rerank import Candidate
 
@@ -57,16 +60,16 @@ def focus(
     ids: np.ndarray,
     scores: np.ndarray,
     paper_of: dict[int, str],
-    passages_of: Callable[[str], list[int]],
+    passages_of: Callable[[str], Sequence[Passage]],
     candidates_for: Callable[[Sequence[int]], list[Candidate]],
     score: Score,
     settings: FocusSettings,
     lexical: Callable[[], dict[int, float]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ranking (`ids`, `scores`, best first) for `query`, with every passage of
-    the best `settings.papers` papers scored, each paper's best score unchanged.
-    `score(query, candidates)` is the reranker's; `lexical` gives BM25 scores by
-    passage id, asked for only when weighted."""
+    the best `settings.papers` papers (`passages_of`, in reading order) scored, each
+    paper's best score unchanged. `score(query, candidates)` is the reranker's;
+    `lexical` gives BM25 scores by passage id, asked for only when weighted."""
     if settings.papers <= 0 or len(ids) == 0:
         return ids, scores
     best: dict[str, float] = {}
@@ -79,11 +82,12 @@ def focus(
     bm25 = lexical() if lexical is not None and settings.lexical_weight > 0 else {}
     focused: dict[int, float] = {}
     for paper, top in best.items():
-        order = passages_of(paper)
-        candidates = candidates_for(order)
+        passages = passages_of(paper)
+        candidates = candidates_for([p.id for p in passages])
         if not candidates:
             continue
-        raw = _scores(query, candidates, score, settings)
+        pages = [p.text for p in passages if p.kind == "pdf"]
+        raw = _scores(query, candidates, pages, score, settings)
         known = [c.passage_id for c in candidates]
         if bm25:
             terms = np.array([bm25.get(pid, 0.0) for pid in known])
@@ -103,15 +107,19 @@ def focus(
 
 
 def _scores(
-    query: str, candidates: Sequence[Candidate], score: Score, settings: FocusSettings
+    query: str,
+    candidates: Sequence[Candidate],
+    pages: Sequence[str],
+    score: Score,
+    settings: FocusSettings,
 ) -> np.ndarray:
     """The reranker's scores of one paper's passages, blended with those of the
-    question without the paper's own terms when it has any."""
+    question without the own terms of the paper's `pages` when it has any."""
     raw = np.asarray(score(query, candidates), dtype=np.float64)
     weight = settings.own_terms_weight
     if weight <= 0:
         return raw
-    rest = without_own_terms(query, [c.text for c in candidates], settings.own_term_share)
+    rest = without_own_terms(query, pages, settings.own_term_share)
     if rest is None:
         return raw
     return (1 - weight) * raw + weight * np.asarray(score(rest, candidates), dtype=np.float64)

@@ -132,7 +132,7 @@ class Searcher:
             ids,
             scores[order].astype(np.float32),
             {pid: p.paper_id for pid, p in self.store.passages(ids[:50].tolist()).items()},
-            lambda paper: [p.id for p in self.store.paper_passages(paper)],
+            self.store.paper_passages,
             self.candidates_for,
             self.reranker.score,
             self.focus_settings,

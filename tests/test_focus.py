@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from paperlens.index.focus import FocusSettings, focus, without_own_terms
+from paperlens.index.hits import Passage
 from paperlens.index.library import Library
 from paperlens.index.rerank import Candidate
 from paperlens.ingest.config import Settings
@@ -21,6 +22,14 @@ ORDER = {"a": [1, 2, 3, 4], "b": [10, 11]}
 SCORES = {1: 0.50, 2: 0.30, 3: 0.72, 4: 0.20, 10: 0.60, 11: 0.40}
 
 
+def stored(texts: dict[int, str], kind: str = "pdf") -> list[Passage]:
+    """One paper's passages as the store gives them, in reading order."""
+    return [
+        Passage(pid, "paper", 1, kind, "en", n + 1 if kind == "pdf" else None, text, 0, len(text))
+        for n, (pid, text) in enumerate(texts.items())
+    ]
+
+
 def run(
     ids: list[int], settings: FocusSettings, bm25: dict[int, float] | None = None
 ) -> tuple[list[int], list[float]]:
@@ -32,7 +41,7 @@ def run(
         np.array(ids),
         np.array([SCORES[i] for i in ids], dtype=np.float32),
         PAPER_OF,
-        lambda paper: ORDER[paper],
+        lambda paper: stored({pid: f"text {pid}" for pid in ORDER[paper]}),
         lambda pids: [Candidate(pid, "t", f"text {pid}") for pid in pids],
         score,
         settings,
@@ -88,22 +97,30 @@ def lantern_score(query: str, candidates) -> np.ndarray:
     )
 
 
-def test_the_papers_own_terms_stop_lifting_the_passages_that_merely_name_it():
-    def run_lanterns(settings: FocusSettings) -> int:
-        ranked, _ = focus(
-            "How many rounds are Lanterns trained for?",
-            np.array([20]),
-            np.array([0.9], dtype=np.float32),
-            dict.fromkeys(LANTERN_TEXTS, "lanterns"),
-            lambda paper: list(LANTERN_TEXTS),
-            lambda pids: [Candidate(pid, "t", LANTERN_TEXTS[pid]) for pid in pids],
-            lantern_score,
-            settings,
-        )
-        return int(ranked[0])
+def run_lanterns(settings: FocusSettings, kind: str = "pdf") -> int:
+    """The passage that speaks for the Lanterns paper, its passages being of `kind`."""
+    ranked, _ = focus(
+        "How many rounds are Lanterns trained for?",
+        np.array([20]),
+        np.array([0.9], dtype=np.float32),
+        dict.fromkeys(LANTERN_TEXTS, "lanterns"),
+        lambda paper: stored(LANTERN_TEXTS, kind),
+        lambda pids: [Candidate(pid, "t", LANTERN_TEXTS[pid]) for pid in pids],
+        lantern_score,
+        settings,
+    )
+    return int(ranked[0])
 
+
+def test_the_papers_own_terms_stop_lifting_the_passages_that_merely_name_it():
     assert run_lanterns(FocusSettings(papers=1)) == 20  # the name (0.6) beats the detail (0.5) ...
     assert run_lanterns(FocusSettings(papers=1, own_terms_weight=0.5)) == 22  # ... no longer
+
+
+def test_a_paper_known_from_digest_entries_alone_has_no_own_terms():
+    # Each entry of a digest is a note about the paper: its name is what they share.
+    with_own_terms = FocusSettings(papers=1, own_terms_weight=0.5)
+    assert run_lanterns(with_own_terms, kind="digest") == 20
 
 
 def test_own_terms_are_the_words_most_of_a_papers_passages_hold():
