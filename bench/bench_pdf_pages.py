@@ -9,7 +9,7 @@ CPU) and reused by later runs. For each search variant, in one run:
 - paper@1: the top hit is the paper the question is about;
 - page@1: and its passage (the one shown and cited) is on a right page;
 - page@3: a right page is among the pages of that paper's 3 best passages;
-per language and per question file (default: the five files, 126 questions,
+per language and per question file (default: the six files, 153 questions,
 each written before any run on it, see QUESTION_SETS), with the p50 search
 latency. `today` is search as it was
 before the focus stage (index/focus.py); the other variants turn it on.
@@ -42,15 +42,16 @@ from paperlens.ingest.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 # The first 37 questions guided the levers of docs/retrieval-pages.md; the 23 more,
-# the 21 of the third file, the 18 of the fourth and the 27 of the fifth were each
-# written before any run on them: held-out checks of the levers chosen before them
-# (docs/retrieval-pages.md#third-set, #own-terms, #fifth-set).
+# the 21 of the third file, the 18 of the fourth and the 27 each of the fifth and
+# sixth were written before any run on them: held-out checks of the levers chosen
+# before them (docs/retrieval-pages.md#third-set, #own-terms, #label-audit, #tables).
 QUESTION_SETS = (
     "pdf_page_questions",
     "pdf_page_questions_more",
     "pdf_page_questions_third",
     "pdf_page_questions_fourth",
     "pdf_page_questions_fifth",
+    "pdf_page_questions_sixth",
 )
 VARIANTS = {
     "today": FocusSettings(),
