@@ -9,7 +9,7 @@ CPU) and reused by later runs. For each search variant, in one run:
 - paper@1: the top hit is the paper the question is about;
 - page@1: and its passage (the one shown and cited) is on a right page;
 - page@3: a right page is among the pages of that paper's 3 best passages;
-per language and per question file (default: the six files, 153 questions,
+per language and per question file (default: the seven files, 180 questions,
 each written before any run on it, see QUESTION_SETS), with the p50 search
 latency. `today` is search as it was
 before the focus stage (index/focus.py); the other variants turn it on.
@@ -52,6 +52,7 @@ QUESTION_SETS = (
     "pdf_page_questions_fourth",
     "pdf_page_questions_fifth",
     "pdf_page_questions_sixth",
+    "pdf_page_questions_seventh",
 )
 VARIANTS = {
     "today": FocusSettings(),
