@@ -22,7 +22,7 @@ The CPU may be shared with other work: read times as rough.
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import importlib
 import re
 import subprocess
 import sys
@@ -41,24 +41,36 @@ ARXIV_IN_TEXT = re.compile(
 
 
 def load_baseline():
-    """The old ingest/digests.py as a module, or None when git cannot show it."""
+    """The old ingest/digests.py as a module, or None when git cannot show it.
+
+    It imports its siblings as `ingest.*` (the package's name before
+    `paperlens.ingest`), so the whole old package is unpacked and imported under
+    that name, then taken out of `sys.modules` again: this tree's `ingest/`
+    (on the path when run from the repository) is never mixed with it."""
+    folder = Path(tempfile.mkdtemp(prefix="digests-baseline-"))
     try:
-        source = subprocess.run(
-            ["git", "show", f"{BASELINE_COMMIT}:ingest/digests.py"],
+        archive = subprocess.run(
+            ["git", "archive", BASELINE_COMMIT, "ingest"],
             cwd=ROOT,
             capture_output=True,
-            text=True,
             check=True,
         ).stdout
+        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
     except (OSError, subprocess.CalledProcessError):
         return None
-    path = Path(tempfile.mkdtemp()) / "old_digests.py"
-    path.write_text(source, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location("old_digests", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["old_digests"] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    ours = {name: sys.modules.pop(name) for name in list(sys.modules) if _in_ingest(name)}
+    sys.path.insert(0, str(folder))
+    try:
+        return importlib.import_module("ingest.digests")
+    finally:
+        sys.path.remove(str(folder))
+        for name in [name for name in sys.modules if _in_ingest(name)]:
+            del sys.modules[name]
+        sys.modules.update(ours)
+
+
+def _in_ingest(module: str) -> bool:
+    return module == "ingest" or module.startswith("ingest.")
 
 
 def linked_arxiv(text: str) -> set[str]:
