@@ -61,6 +61,12 @@ class Language:
     # Share of known words below which an answer in it is not the language
     # (assistant/checks/lexicon.py; measured for Hindi only, docs/answers.md#thresholds).
     known_share: float | None = None
+    # How a sentence speaks of the answer itself ("this answer clearly shows ...") and
+    # the word for a numbered passage ("Passage [1] supports ..."): small generators
+    # comment on their own answer, which says nothing about the papers
+    # (assistant/checks/support.py drops such sentences).
+    this_answer: tuple[str, ...] = ()
+    passage_word: str | None = None
     labels: Labels | None = None  # set for the languages paperlens answers in
 
 
@@ -82,6 +88,8 @@ _LANGUAGES = (
         "en",
         "English",
         connectors=("and", "or"),
+        this_answer=("this answer", "the answer above", "the above answer"),
+        passage_word="passage",
         labels=Labels(
             nothing_found="I found nothing relevant to this question in your library.",
             retrieval_only="No answer generator is available ({why}); "
@@ -113,6 +121,8 @@ _LANGUAGES = (
             not_after=r"[\p{Hangul}]",
         ),
         connectors=("및", "과", "와"),
+        this_answer=("이 답변", "이 대답"),
+        passage_word="구절",
         labels=Labels(
             nothing_found="라이브러리에서 이 질문과 관련된 내용을 찾지 못했습니다.",
             retrieval_only="답변 생성기를 사용할 수 없습니다 ({why}). 가장 관련 있는 구절입니다:",
@@ -131,6 +141,8 @@ _LANGUAGES = (
             CJK_NUMERALS, counters="個|種|塊|倍|層|次|つ|台|名", not_after=NOT_AFTER_CJK_NUMERAL
         ),
         connectors=("と",),
+        this_answer=("この回答", "この答え"),
+        passage_word="パッセージ",
         labels=Labels(
             nothing_found="ライブラリの中に、この質問に関係する内容は見つかりませんでした。",
             retrieval_only="回答生成モデルが使えません ({why})。最も関連する箇所を示します:",
@@ -150,6 +162,8 @@ _LANGUAGES = (
             not_after=NOT_AFTER_CJK_NUMERAL,
         ),
         connectors=("和", "及"),
+        this_answer=("这个回答", "这一回答", "本回答", "这个答案"),
+        passage_word="段落",
         labels=Labels(
             nothing_found="在你的文库中没有找到与这个问题相关的内容。",
             retrieval_only="没有可用的回答生成模型（{why}）。以下是最相关的段落：",
@@ -180,6 +194,8 @@ _LANGUAGES = (
             }
         ),
         connectors=("और",),
+        this_answer=("यह उत्तर", "इस उत्तर", "यह जवाब"),
+        passage_word="अंश",
         known_share=0.85,
         labels=Labels(
             nothing_found="आपकी लाइब्रेरी में इस प्रश्न से संबंधित कुछ नहीं मिला।",
@@ -195,6 +211,8 @@ _LANGUAGES = (
         "fr",
         "French",
         connectors=("et", "ou"),
+        this_answer=("cette réponse",),
+        passage_word="passage",
         labels=Labels(
             nothing_found="Je n'ai rien trouvé de pertinent pour cette question dans votre "
             "bibliothèque.",
@@ -210,6 +228,8 @@ _LANGUAGES = (
         "de",
         "German",
         connectors=("und",),
+        this_answer=("diese Antwort",),
+        passage_word="Passage",
         labels=Labels(
             nothing_found="Ich habe in Ihrer Bibliothek nichts Passendes zu dieser Frage gefunden.",
             retrieval_only="Kein Antwortgenerator verfügbar ({why}); hier die relevantesten "
@@ -224,6 +244,8 @@ _LANGUAGES = (
         "es",
         "Spanish",
         connectors=("y", "e"),
+        this_answer=("esta respuesta",),
+        passage_word="pasaje",
         labels=Labels(
             nothing_found="No encontré nada relevante para esta pregunta en tu biblioteca.",
             retrieval_only="No hay un generador de respuestas disponible ({why}); "
@@ -234,9 +256,27 @@ _LANGUAGES = (
             "matrices pequeñas, lo que reduce los parámetros entrenables al 0.01% [2].",
         ),
     ),
-    Language("pt", "Portuguese", connectors=("e", "ou")),
-    Language("it", "Italian", connectors=("e",)),
-    Language("ru", "Russian", script=r"\p{Cyrillic}"),
+    Language(
+        "pt",
+        "Portuguese",
+        connectors=("e", "ou"),
+        this_answer=("esta resposta",),
+        passage_word="passagem",
+    ),
+    Language(
+        "it",
+        "Italian",
+        connectors=("e",),
+        this_answer=("questa risposta",),
+        passage_word="passaggio",
+    ),
+    Language(
+        "ru",
+        "Russian",
+        script=r"\p{Cyrillic}",
+        this_answer=("этот ответ", "данный ответ"),
+        passage_word="фрагмент",
+    ),
     Language("ar", "Arabic", script=r"\p{Arabic}"),
     Language("vi", "Vietnamese", detected=False),
     Language("tr", "Turkish", detected=False),

@@ -264,6 +264,31 @@ def test_an_echo_of_the_question_is_not_an_answer():
     assert checked.text == "처음 토큰을 싱크로 남깁니다 [2]." and checked.supported == 1
 
 
+@pytest.mark.parametrize(
+    "comment",
+    [
+        "この回答は、attention sink の仕組みを明確に示しています[2]。",  # "this answer shows"
+        "Passage [2] und Passage [1] unterstützen diese Aussage über die Sink-Token.",
+        "Passage [2] cites the authors, who say sink tokens matter.",
+        "Le passage 2 du document <passages> dit que les sink tokens comptent [2].",
+    ],
+)
+def test_a_comment_on_the_answer_or_its_passages_is_not_an_answer(comment):
+    checker = SupportChecker(keyword_similarity, threshold=0.5)
+    claim = "Ring Attention splits long passages into blocks across devices [1]."
+    checked = checker.check(f"{claim} {comment}", HITS)
+    assert checked.text == claim and checked.supported == 1
+    assert checked.dropped == [comment]
+
+
+def test_a_sentence_written_twice_is_kept_once_whatever_its_punctuation():
+    checker = SupportChecker(keyword_similarity, threshold=0.5)
+    checked = checker.check(
+        "처음 토큰을 싱크로 남깁니다 [2]. 처음 토큰을, 싱크로 남깁니다 [2].", HITS
+    )
+    assert checked.text == "처음 토큰을 싱크로 남깁니다 [2]." and checked.supported == 1
+
+
 def test_a_wrong_language_draft_is_first_rewritten_in_the_asked_language(settings):
     replies = [
         "Attention sinks keep the first tokens [2].",

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import regex
 
 from paperlens.assistant.answers import Citable
 from paperlens.assistant.checks.citations import (
@@ -29,6 +30,18 @@ from paperlens.ingest.languages import LANGUAGES
 
 # What joins markers that stand alone ("[1] et [2]"), in the languages we answer in.
 CONNECTORS = {"", *(word for lang in LANGUAGES.values() for word in lang.connectors)}
+# A sentence about the answer or a numbered passage rather than the papers ("この回答は
+# ... を明確に示しています", "Passage 1 cites ..."): small models comment on their
+# own answer. Phrases of every language: such a model also copies the prompt's English.
+_THIS_ANSWER = "|".join(
+    regex.escape(phrase) for lang in LANGUAGES.values() for phrase in lang.this_answer
+)
+_PASSAGE_WORD = "|".join(
+    sorted({regex.escape(lang.passage_word) for lang in LANGUAGES.values() if lang.passage_word})
+)
+SPEAKS_OF_ITSELF = regex.compile(  # the prompt's data tag, too: "<passages>"
+    rf"(?i)(?:{_THIS_ANSWER})|</?passages>|^[\W_]*(?:{_PASSAGE_WORD})\w*\s*(?:\[\d|\d)"
+)
 
 Similarity = Callable[[list[str], Sequence[Citable]], np.ndarray]  # -> sentences x passages
 SentenceSimilarity = Callable[[list[str], list[str]], np.ndarray]  # -> sentences x sentences
@@ -136,8 +149,8 @@ class SupportChecker:
                 kept.append(piece)
                 continue
             row = next(rows)
-            if _is_question(piece):  # small models echo the question; it answers nothing
-                dropped.append(piece.strip())
+            if _is_question(piece) or SPEAKS_OF_ITSELF.search(piece):
+                dropped.append(piece.strip())  # an echo of the question, or a comment
                 continue
             cited = [n for n in _markers(piece) if 1 <= n <= len(passages)]
             if (
@@ -195,8 +208,11 @@ def _without_repeats(pieces: list[str]) -> list[str]:
 
 
 def _repeat_key(piece: str) -> str:
-    """What a sentence says, whatever its markers, spacing and final punctuation."""
-    return re.sub(r"[\s.!?。！？।]+", " ", MARKER.sub("", piece)).strip().casefold()
+    """What a sentence says, whatever its markers, spacing and punctuation."""
+    return _NOT_A_LETTER.sub("", MARKER.sub("", piece)).casefold()
+
+
+_NOT_A_LETTER = regex.compile(r"[^\p{L}\p{M}\p{N}]+")
 
 
 def _is_question(piece: str) -> bool:
