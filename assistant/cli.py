@@ -29,6 +29,7 @@ app = typer.Typer(
     help="Multilingual semantic search and cited answers over ML paper digests and PDFs.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help is plain text: "[n]" is a citation, not markup
     add_completion=False,
 )
 
@@ -368,8 +369,9 @@ def passage(
     from paperlens.assistant.evidence import passage_context
 
     evidence = passage_context(library(), passage_id)
-    if png is not None and evidence.image:
-        png.write_bytes(evidence.image)
+    if png is not None:
+        why_none = evidence.notes or [f"it is a {evidence.kind} passage"]
+        _write_page_image(png, evidence.image, why_none)
     if as_json:
         typer.echo(json.dumps(evidence.to_json(), ensure_ascii=False, indent=2))
         return
@@ -380,6 +382,16 @@ def passage(
         typer.echo(f"note: {note}")
     if png is not None and evidence.image:
         typer.echo(f"page image: {png}")
+
+
+def _write_page_image(path: Path, image: bytes | None, why_none: list[str]) -> None:
+    """Write a passage's page image, or say in one line why there is none."""
+    if not image:
+        raise PaperlensError(f"no page image to write to {path}: {'; '.join(why_none)}")
+    try:
+        path.write_bytes(image)
+    except OSError as exc:  # a missing folder, a folder named as the file, no permission
+        raise PaperlensError(f"cannot write {path} ({exc.strerror or exc})") from exc
 
 
 @app.command()

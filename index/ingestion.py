@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 from tqdm import tqdm
@@ -371,4 +372,7 @@ def describe(outcome: SourceOutcome) -> str:
 def _uri_of(ref: SourceRef) -> str:
     if ref.kind == "file":
         return str(Path(ref.value).resolve())
+    if ref.kind == "url":  # a refused "user:password@" is not kept for readers to see
+        parts = urlsplit(ref.value)
+        return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
     return ref.value

@@ -60,7 +60,9 @@ def resolve_refs(args: list[str]) -> list[SourceRef | IngestError]:
     refs: list[SourceRef | IngestError] = []
     for arg in args:
         path = Path(arg).expanduser()
-        if arg.startswith(("http://", "https://")):
+        if not arg.strip():  # an unset shell variable: Path("") is the current folder
+            refs.append(IngestError("an empty source was given (a file, folder, URL or arXiv id)"))
+        elif arg.startswith(("http://", "https://")):
             arxiv = parse_arxiv_ref(arg)
             refs.append(SourceRef("arxiv", *arxiv) if arxiv else SourceRef("url", arg))
         elif path.is_dir():

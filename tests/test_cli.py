@@ -89,6 +89,17 @@ def test_exit_code_is_one_only_when_nothing_was_ingested(tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+def test_an_empty_source_is_an_error_not_the_current_folder(tmp_path):
+    # `paperlens ingest "$FILE"` with FILE unset: Path("") would be the folder it runs in.
+    proc = run(tmp_path / "home", "ingest", "--no-pdfs", "", check=False)
+    assert proc.returncode == 1 and "ingested:" not in proc.stdout
+    assert proc.stderr.startswith("error: an empty source was given")
+
+
+def test_help_shows_the_citation_marker_as_written(tmp_path):
+    assert "citing passages as [n]." in run(tmp_path, "ask", "--help").stdout
+
+
 def test_search_json_gives_one_hit_per_paper_with_documented_fields(home):
     proc = run(home, "search", "注意機構だけで作られた翻訳モデル", "-k", "3", "--json")
     hits = json.loads(proc.stdout)

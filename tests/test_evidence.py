@@ -106,3 +106,28 @@ def test_the_cli_shows_a_passage_in_context(tmp_path):
     evidence = json.loads(shown.stdout)
     assert evidence["page"] == 2 and evidence["has_image"] and evidence["highlighted"]
     assert Image.open(png).format == "PNG"
+    for unwritable in (tmp_path / "no" / "such" / "page.png", tmp_path):  # no folder; a folder
+        proc = run(
+            home, "passage", str(hits[0]["passage_id"]), "--png", str(unwritable), check=False
+        )
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr
+        assert proc.stderr.startswith(f"error: cannot write {unwritable}")
+
+
+def test_a_page_image_asked_of_a_digest_passage_is_a_one_line_error(tmp_path):
+    import json
+
+    from tests.fixtures.cli import run
+
+    (tmp_path / "digest.md").write_text(
+        "# Week\n\n- [Attention sinks](https://arxiv.org/abs/2309.17453): streaming models "
+        "keep the first tokens as sinks.\n",
+        encoding="utf-8",
+    )
+    home = tmp_path / "home"
+    run(home, "ingest", "--no-pdfs", str(tmp_path / "digest.md"))
+    hits = json.loads(run(home, "search", "attention sinks", "--json").stdout)
+    png = tmp_path / "page.png"
+    proc = run(home, "passage", str(hits[0]["passage_id"]), "--png", str(png), check=False)
+    assert proc.returncode == 1 and not png.exists()
+    assert proc.stderr.startswith(f"error: no page image to write to {png}")

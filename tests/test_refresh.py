@@ -163,6 +163,18 @@ def test_a_failing_source_is_reported_and_the_others_still_refresh(server, libra
     assert len(library.store.papers()) == 4
 
 
+def test_a_refused_url_with_a_password_is_never_stored_with_it(server, library):
+    url = serve_digest(server, HEADER + WEEK_1, etag='"a"').replace("://", "://alice:secret@")
+    report = library.ingest([url], pdfs=False)
+    assert (
+        report.outcomes[0].status == "failed"
+        and "user name or password" in report.outcomes[0].error
+    )
+    assert library.store.sources() and not any(
+        "secret" in s.uri or "alice" in s.uri for s in library.store.sources()
+    )
+
+
 def test_requests_to_one_host_are_spaced_by_the_refresh_delay(server, library):
     urls = [serve_digest(server, HEADER + WEEK_1, etag=f'"{n}"', path=f"/{n}.md") for n in "ab"]
     library.ingest(urls, pdfs=False)
