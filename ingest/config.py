@@ -215,6 +215,9 @@ class Settings(BaseSettings):
     # A digest's text: 4x the largest real one (DAIR.AI's, 0.97 MB, 2,149 lines)
     # parses in seconds; a 24 MB one of 200k entries took 198 s, then hours to embed.
     max_digest_chars: int = 4_000_000
+    # One entry's text: 11x the longest of the real digests (4,476 characters);
+    # past it the rest is cut, or one pasted log becomes thousands of passages.
+    max_entry_chars: int = 50_000
     max_papers_per_source: int = 5000
     pdf_timeout: float = 120.0
 

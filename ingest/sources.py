@@ -7,12 +7,12 @@ with the catalog and skip unchanged sources before doing any parsing work.
 from __future__ import annotations
 
 import codecs
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 from paperlens.ingest.config import Settings
-from paperlens.ingest.documents import SourceDoc, sha256_bytes
+from paperlens.ingest.documents import PaperDoc, SourceDoc, sha256_bytes
 from paperlens.ingest.errors import IngestError
 
 TEXT_SUFFIXES = {".txt": "text/plain", ".md": "text/markdown", ".markdown": "text/markdown"}
@@ -103,6 +103,20 @@ def load_file(path: Path, settings: Settings) -> RawSource:
     return RawSource(str(path.resolve()), data, SUPPORTED[suffix])
 
 
+def _cap_entry(paper: PaperDoc, limit: int) -> str | None:
+    """Cut `paper`'s text to `limit` characters; its title when something was cut."""
+    if sum(len(section.text) for section in paper.sections) <= limit:
+        return None
+    kept, left = [], limit
+    for section in paper.sections:
+        if left <= 0:
+            break
+        kept.append(replace(section, text=section.text[:left]))
+        left -= len(section.text)
+    paper.sections = kept
+    return paper.title[:60]
+
+
 def load_url(url: str, settings: Settings, fetcher=None) -> RawSource:
     """Download a digest page (or a PDF) over http(s), within the safety limits."""
     from paperlens.ingest.fetch import Fetcher
@@ -148,13 +162,21 @@ def parse_raw(raw: RawSource, settings: Settings) -> SourceDoc:
     if not result.papers:
         seen = f"; {result.entries} linked entries, none to a paper" if result.entries else ""
         raise IngestError(f"{raw.uri}: no papers found (is this a paper digest?{seen})")
+    cut = [_cap_entry(paper, settings.max_entry_chars) for paper in result.papers]
+    cut = [title for title in cut if title]
+    warnings = result.warnings()
+    if cut:
+        warnings.append(
+            f"{len(cut)} entries over {settings.max_entry_chars:,} characters were cut to it "
+            f"(PAPERLENS_MAX_ENTRY_CHARS): {', '.join(cut[:3])}"
+        )
     return SourceDoc(
         uri=raw.uri,
         sha256=raw.sha256,
         kind="digest",
         papers=result.papers,
         title=_first_line(text),
-        warnings=result.warnings(),
+        warnings=warnings,
         entries=result.entries,
         skipped=result.skipped,
     )

@@ -340,3 +340,18 @@ def test_two_processes_ingesting_into_one_library_both_land(tmp_path):
     stats = json.loads(run(home, "stats", "--json").stdout)
     assert stats["sources"] == 2 and stats["failed_sources"] == 0
     assert json.loads(run(home, "search", "LoRA", "--json").stdout)
+
+
+def test_one_huge_entry_is_cut_to_the_entry_limit_with_a_warning():
+    from paperlens.ingest.config import Settings
+    from paperlens.ingest.sources import RawSource, parse_raw
+
+    pasted_log = " ".join(f"step{i} loss=0.{i % 97:02d}" for i in range(20_000))  # ~380k chars
+    data = digest([("A method with a pasted log", pasted_log), *SANE]).encode()
+    doc = parse_raw(
+        RawSource("test://log.md", data, "text/markdown"), Settings(max_entry_chars=5000)
+    )
+    sizes = {p.title: sum(len(s.text) for s in p.sections) for p in doc.papers}
+    assert len(sizes) == 4 and max(sizes.values()) == 5000
+    assert any("PAPERLENS_MAX_ENTRY_CHARS" in w and "pasted log" in w for w in doc.warnings)
+    assert all(size < 200 for title, size in sizes.items() if "pasted" not in title)
