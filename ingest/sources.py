@@ -7,6 +7,7 @@ with the catalog and skip unchanged sources before doing any parsing work.
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -175,7 +176,7 @@ def parse_raw(raw: RawSource, settings: Settings) -> SourceDoc:
         sha256=raw.sha256,
         kind="digest",
         papers=result.papers,
-        title=_first_line(text),
+        title=_source_title(text, raw.content_type),
         warnings=warnings,
         entries=result.entries,
         skipped=result.skipped,
@@ -222,8 +223,21 @@ def _guess_type(url: str) -> str:
     return SUPPORTED.get(suffix, "text/html")
 
 
+def _source_title(text: str, content_type: str) -> str | None:
+    """A page's <title>, else its first line of text without Markdown marks ("# ")."""
+    from paperlens.ingest.htmltext import html_text_title
+
+    if content_type == "text/html":
+        return html_text_title(text)
+    return _first_line(text)
+
+
 def _first_line(text: str) -> str | None:
     for line in text.splitlines():
-        if line.strip():
-            return line.strip()[:200]
+        line = MARKDOWN_LEAD.sub("", line).strip()
+        if line:
+            return line[:200]
     return None
+
+
+MARKDOWN_LEAD = re.compile(r"^\s*(?:#{1,6}\s|>\s?|[-*+•]\s)+")

@@ -355,3 +355,24 @@ def test_one_huge_entry_is_cut_to_the_entry_limit_with_a_warning():
     assert len(sizes) == 4 and max(sizes.values()) == 5000
     assert any("PAPERLENS_MAX_ENTRY_CHARS" in w and "pasted log" in w for w in doc.warnings)
     assert all(size < 200 for title, size in sizes.items() if "pasted" not in title)
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type", "title"),
+    [
+        (
+            "<html><head><title> Weekly  papers </title></head><body><ul><li>"
+            '<a href="https://arxiv.org/abs/2401.00001">Sparse attention</a> does a thing.'
+            "</li></ul></body></html>",
+            "text/html",
+            "Weekly papers",
+        ),
+        ("### Week 12: papers\n\n" + digest(SANE), "text/markdown", "Week 12: papers"),
+    ],
+)
+def test_a_source_is_titled_by_its_text_not_its_markup(data, content_type, title):
+    from paperlens.ingest.config import Settings
+    from paperlens.ingest.sources import RawSource, parse_raw
+
+    doc = parse_raw(RawSource("test://page", data.encode(), content_type), Settings())
+    assert doc.title == title
