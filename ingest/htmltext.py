@@ -66,14 +66,10 @@ def _text(node: Node) -> str:
     return " ".join(node.text(separator=" ").split())
 
 
-def html_text_title(html: str) -> str | None:
-    """A page's <title> (spaces folded), else the first line of its text."""
+def html_title(html: str) -> str | None:
+    """A page's <title>, spaces folded; None when it has none."""
     node = HTMLParser(html).css_first("title")
-    title = " ".join(node.text().split()) if node is not None else ""
-    if title:
-        return title[:200]
-    lines = (line.strip("# ") for line in html_to_text(html).splitlines())
-    return next((line[:200] for line in lines if line), None)
+    return (_text(node) or None) if node is not None else None
 
 
 def looks_like_html(text: str) -> bool:

@@ -225,11 +225,12 @@ def _guess_type(url: str) -> str:
 
 def _source_title(text: str, content_type: str) -> str | None:
     """A page's <title>, else its first line of text without Markdown marks ("# ")."""
-    from paperlens.ingest.htmltext import html_text_title
+    if content_type != "text/html":
+        return _first_line(text)
+    from paperlens.ingest.htmltext import html_title, html_to_text
 
-    if content_type == "text/html":
-        return html_text_title(text)
-    return _first_line(text)
+    title = html_title(text)
+    return title[:200] if title else _first_line(html_to_text(text))
 
 
 def _first_line(text: str) -> str | None:
