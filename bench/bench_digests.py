@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -57,6 +58,7 @@ def load_baseline():
         ).stdout
         subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
     except (OSError, subprocess.CalledProcessError):
+        shutil.rmtree(folder, ignore_errors=True)
         return None
     ours = {name: sys.modules.pop(name) for name in list(sys.modules) if _in_ingest(name)}
     sys.path.insert(0, str(folder))
@@ -67,6 +69,7 @@ def load_baseline():
         for name in [name for name in sys.modules if _in_ingest(name)]:
             del sys.modules[name]
         sys.modules.update(ours)
+        shutil.rmtree(folder, ignore_errors=True)  # the module is loaded: its files are not needed
 
 
 def _in_ingest(module: str) -> bool:
