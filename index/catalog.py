@@ -21,6 +21,7 @@ from paperlens.index import lexical
 from paperlens.index.catalog_schema import SCHEMA, SCHEMA_VERSION, migrate, read_meta, set_meta
 from paperlens.index.hits import Passage
 from paperlens.index.records import (
+    ForgottenSource,
     IndexMismatchError,
     NewPassage,
     PaperRecord,
@@ -116,9 +117,7 @@ class Catalog:
             self._insert_passages(
                 db, source_id, [passages[i] for i in fresh], np.asarray(vectors)[fresh]
             )
-            db.execute(
-                "DELETE FROM papers WHERE id NOT IN (SELECT DISTINCT paper_id FROM passages)"
-            )
+            self._delete_orphan_papers(db)
             self._bump_generation(db)
 
     def delete_paper(self, paper_id: str) -> bool:
@@ -127,6 +126,19 @@ class Catalog:
             deleted = db.execute("DELETE FROM papers WHERE id = ?", (paper_id,)).rowcount
             self._bump_generation(db)
         return bool(deleted)
+
+    def forget_source(self, uri: str) -> ForgottenSource | None:
+        """Remove a source, its passages and the papers left without any, in one
+        transaction (a crash leaves the library as it was before the call)."""
+        with self.connections.transaction() as db:
+            row = db.execute("SELECT id, status FROM sources WHERE uri = ?", (uri,)).fetchone()
+            if row is None:
+                return None
+            passages = self._delete_passages(db, "source_id = ?", (row["id"],))
+            db.execute("DELETE FROM sources WHERE id = ?", (row["id"],))
+            papers = self._delete_orphan_papers(db)
+            self._bump_generation(db)
+        return ForgottenSource(uri, row["status"], passages, papers)
 
     def record_failure(self, uri: str, kind: str, error: str) -> None:
         """Remember a failed source (its earlier good passages, if any, stay)."""
@@ -233,14 +245,23 @@ class Catalog:
             through = int(read_meta(db).get("lexical_through", -1))
             set_meta(db, lexical_through=max(through, texts[-1][0]))
 
-    def _delete_passages(self, db: sqlite3.Connection, where: str, args: tuple) -> None:
-        """Delete passages with their postings and language sums (caller's transaction)."""
+    def _delete_passages(self, db: sqlite3.Connection, where: str, args: tuple) -> int:
+        """Delete passages with their postings and language sums (caller's transaction);
+        returns how many."""
         rows = db.execute(f"SELECT id, lang, vector FROM passages WHERE {where}", args).fetchall()
         if not rows:
-            return
+            return 0
         lexical.remove_passages(db, [r["id"] for r in rows])
         add_sums(db, [r["lang"] for r in rows], [r["vector"] for r in rows], -1)
         db.execute(f"DELETE FROM passages WHERE {where}", args)
+        return len(rows)
+
+    @staticmethod
+    def _delete_orphan_papers(db: sqlite3.Connection) -> int:
+        """Papers no passage points to any more (caller's transaction); returns how many."""
+        return db.execute(
+            "DELETE FROM papers WHERE id NOT IN (SELECT DISTINCT paper_id FROM passages)"
+        ).rowcount
 
     @staticmethod
     def _upsert_source(
@@ -329,6 +350,14 @@ class Catalog:
             (uri,),
         )
         return {row[0] for row in rows}
+
+    def source_passage_counts(self) -> dict[str, int]:
+        """Passages each source holds now, by URI."""
+        rows = self._db.execute(
+            "SELECT s.uri, COUNT(*) FROM passages p JOIN sources s ON s.id = p.source_id "
+            "GROUP BY s.uri"
+        )
+        return {row[0]: row[1] for row in rows}
 
     def passages(self, ids: Iterable[int]) -> dict[int, Passage]:
         rows = select_in(

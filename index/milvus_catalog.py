@@ -202,7 +202,19 @@ class MilvusCatalog:
 
     def remove_other_versions(self, source_id: int, version: int) -> None:
         """After a commit: the rows earlier (or crashed) writes of this source left."""
-        where = f"source_id == {source_id} and version != {version}"
+        self._delete_rows(f"source_id == {source_id} and version != {version}")
+
+    def forget_source(self, source_id: int) -> None:
+        """Delete a source's row first: that hides all its rows from every reader at
+        once (the commit point, as writing it is for an ingest), and its sums and
+        totals leave the library's figures with it. Then its rows; a crash between
+        leaves only invisible rows, which a later ingest of the source removes (and
+        its papers' mean vectors as they were until those papers are written again)."""
+        self.client.delete(self.names["sources"], ids=[source_id])
+        self.bump_generation()
+        self._delete_rows(f"source_id == {source_id}")
+
+    def _delete_rows(self, where: str) -> None:
         self.client.delete(self.names["passages"], filter=where)
         self.client.delete(self.names["mentions"], filter=where)
 
@@ -295,6 +307,12 @@ class MilvusCatalog:
     def source_paper_ids(self, uri: str) -> set[str]:
         row = self.source_row(id53(uri))
         return self.live_papers(row["id"], row["version"]) if row else set()
+
+    def source_passage_counts(self) -> dict[str, int]:
+        """Passages each committed source holds, from the totals its row keeps."""
+        rows = self.query("sources", "", ["id", "record", "stats"])
+        counts = {r["record"]["uri"]: int(r["stats"].get("docs", 0)) for r in rows}
+        return {uri: n for uri, n in counts.items() if n > 0}
 
     def live_papers(self, source_id: int, version: int) -> set[str]:
         where = f"source_id == {source_id} and version == {version}"

@@ -20,7 +20,7 @@ from paperlens.index.milvus_connect import IndexURL
 from paperlens.index.milvus_lexical import MilvusLexical, term_frequencies
 from paperlens.index.milvus_rows import PASSAGE_FIELDS, id53, new_version, now, source_stats
 from paperlens.index.milvus_vectors import MilvusVectors
-from paperlens.index.records import NewPassage, PaperRecord, SourceRecord
+from paperlens.index.records import ForgottenSource, NewPassage, PaperRecord, SourceRecord
 from paperlens.index.vectors import IndexSpec
 from paperlens.ingest.documents import SourceDoc
 from paperlens.ingest.errors import PaperlensError
@@ -141,6 +141,20 @@ class MilvusStore:
         self.vectors.recenter_if_drifted()
         return True
 
+    def forget_source(self, uri: str) -> ForgottenSource | None:
+        """Remove the source's row (the commit point), then its rows; re-average the
+        papers it touched, which drops those left without passages."""
+        source_id = id53(uri)
+        row = self.catalog.source_row(source_id)
+        if row is None:
+            return None
+        where = f"source_id == {source_id}"
+        passages = self.catalog.passage_rows(where, ["id", "source_id", "version", "paper_id"])
+        self.catalog.forget_source(source_id)
+        gone = self.vectors.refresh_papers({p["paper_id"] for p in passages})
+        self.vectors.recenter_if_drifted()
+        return ForgottenSource(uri, row["record"]["status"], len(passages), len(gone))
+
     def record_failure(self, uri: str, kind: str, error: str) -> None:
         self.catalog.record_failure(uri, kind, error)
 
@@ -189,6 +203,9 @@ class MilvusStore:
 
     def source_paper_ids(self, uri: str) -> set[str]:
         return self.catalog.source_paper_ids(uri)
+
+    def source_passage_counts(self) -> dict[str, int]:
+        return self.catalog.source_passage_counts()
 
     def passages(self, ids: Iterable[int]) -> dict[int, Passage]:
         return self.catalog.passages(ids)

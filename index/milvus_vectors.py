@@ -80,9 +80,10 @@ class MilvusVectors:
 
     # ---- keeping up with writes ----------------------------------------------------------
 
-    def refresh_papers(self, paper_ids: set[str]) -> None:
-        """Each paper's mean (centered) passage vector, or none once it has no passages."""
-        ids = sorted(paper_ids)
+    def refresh_papers(self, paper_ids: set[str]) -> set[str]:
+        """Each paper's mean (centered) passage vector, or none once it has no passages;
+        returns the papers left without any."""
+        ids, gone_all = sorted(paper_ids), set()
         for start in range(0, len(ids), PAPER_BATCH):
             chunk = ids[start : start + PAPER_BATCH]
             rows = self.catalog.passage_rows(
@@ -99,6 +100,8 @@ class MilvusVectors:
             gone = [p for p in chunk if p not in grouped]
             if gone:
                 self.catalog.client.delete(self.catalog.names["papers"], ids=gone)
+                gone_all.update(gone)
+        return gone_all
 
     def recenter_if_drifted(self) -> None:
         """As the default backend: a small library is re-centered when its means moved."""

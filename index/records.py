@@ -75,6 +75,17 @@ class SourceRecord:
     warnings: list[str] = field(default_factory=list)  # what its last ingest lost, by name
 
 
+@dataclass(frozen=True)
+class ForgottenSource:
+    """What forgetting one source removed: its passages, and the papers that had no
+    passage left (a paper other sources also gave stays, with their passages)."""
+
+    uri: str
+    status: str  # the source's status before it was forgotten: "ok" or "failed"
+    passages: int
+    papers: int
+
+
 def merge_paper(old: PaperRecord | None, doc: PaperDoc) -> PaperRecord:
     """Fold what one source says about a paper into what the catalog knew."""
     if old is None:

@@ -17,7 +17,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from paperlens.index.hits import Passage
-from paperlens.index.records import NewPassage, PaperRecord, SourceRecord
+from paperlens.index.records import ForgottenSource, NewPassage, PaperRecord, SourceRecord
 from paperlens.ingest.documents import SourceDoc
 
 Ranked = tuple[np.ndarray, np.ndarray]  # (int64 passage ids, float32 scores), best first
@@ -80,6 +80,12 @@ class LibraryStore(Protocol):
 
     def delete_paper(self, paper_id: str) -> bool: ...
 
+    def forget_source(self, uri: str) -> ForgottenSource | None:
+        """Remove the source stored under `uri` (exactly), its passages (vectors and
+        postings) and every paper left with no passage; None when there is no such
+        source. Atomic like every write."""
+        ...
+
     def replace_vectors(
         self, ids: list[int], vectors: np.ndarray, *, model_name: str, dim: int
     ) -> None:
@@ -100,6 +106,10 @@ class LibraryStore(Protocol):
     def source_uris(self, source_ids: Iterable[int]) -> dict[int, str]: ...
 
     def source_paper_ids(self, uri: str) -> set[str]: ...
+
+    def source_passage_counts(self) -> dict[str, int]:
+        """Passages each source holds now, by URI (sources holding none left out)."""
+        ...
 
     def passages(self, ids: Iterable[int]) -> dict[int, Passage]: ...
 

@@ -22,7 +22,13 @@ from paperlens.index.catalog import Catalog
 from paperlens.index.catalog_schema import SCHEMA, SCHEMA_VERSION
 from paperlens.index.hits import Passage
 from paperlens.index.lexical import LexicalIndex
-from paperlens.index.records import IndexMismatchError, NewPassage, PaperRecord, SourceRecord
+from paperlens.index.records import (
+    ForgottenSource,
+    IndexMismatchError,
+    NewPassage,
+    PaperRecord,
+    SourceRecord,
+)
 from paperlens.index.vector_index import VectorIndex
 from paperlens.index.vectors import AnnIndex, IndexSpec
 from paperlens.ingest.documents import SourceDoc
@@ -109,6 +115,11 @@ class Store:
         self.vectors.after_write()
         return deleted
 
+    def forget_source(self, uri: str) -> ForgottenSource | None:
+        forgotten = self.catalog.forget_source(uri)
+        self.vectors.after_write()
+        return forgotten
+
     def record_failure(self, uri: str, kind: str, error: str) -> None:
         self.catalog.record_failure(uri, kind, error)
 
@@ -143,6 +154,9 @@ class Store:
 
     def source_paper_ids(self, uri: str) -> set[str]:
         return self.catalog.source_paper_ids(uri)
+
+    def source_passage_counts(self) -> dict[str, int]:
+        return self.catalog.source_passage_counts()
 
     def passages(self, ids: Iterable[int]) -> dict[int, Passage]:
         return self.catalog.passages(ids)
