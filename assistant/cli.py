@@ -6,6 +6,7 @@ Errors a user can cause surface as one line on stderr and exit code 1; the
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sqlite3
@@ -21,6 +22,7 @@ from paperlens.index.hits import snippet
 from paperlens.index.library import Library
 from paperlens.index.limits import check_k, check_query
 from paperlens.index.ray_cluster import ClusterOptions
+from paperlens.index.records import ForgottenSource
 from paperlens.index.search import MODES
 from paperlens.ingest.config import Settings, describe_invalid
 from paperlens.ingest.errors import PaperlensError, user_error
@@ -403,6 +405,88 @@ def stats(as_json: JsonFlag = False) -> None:
         return
     for key, value in data.items():
         typer.echo(f"{key:>16}: {value}")
+
+
+@app.command("sources")
+def list_sources(as_json: JsonFlag = False) -> None:
+    """Every source in the library: URI, kind, status (and why it failed), passages."""
+    store = library().store
+    counts = store.source_passage_counts()
+    rows = [
+        {
+            "uri": s.uri,
+            "kind": s.kind,
+            "title": s.title,
+            "status": s.status,
+            "error": s.error,
+            "passages": counts.get(s.uri, 0),
+            "ingested_at": s.ingested_at,
+            "checked_at": s.checked_at,
+            "warnings": s.warnings,
+        }
+        for s in store.sources()
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        typer.echo("no sources (add some with `paperlens ingest`)")
+    for row in rows:
+        line = f"{row['status']:<6} {row['kind']:<6} {row['passages']:>6} passages  {row['uri']}"
+        typer.echo(line + (f"  ({row['error']})" if row["error"] else ""))
+
+
+@app.command()
+def forget(
+    sources: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Sources as `paperlens sources` lists them, or as given to ingest "
+            "(file, folder, URL, arXiv id)."
+        ),
+    ] = None,
+    failed: Annotated[
+        bool, typer.Option("--failed", help="Also every source whose ingest failed.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Remove sources from the library: their passages, and the papers no other
+    source gives. Unknown sources are errors; the others are still forgotten."""
+    if not sources and not failed:
+        raise PaperlensError("name the sources to forget (see `paperlens sources`), or --failed")
+    lib = library()
+    forgotten, errors = [], []
+    for ref in dict.fromkeys(sources or []):
+        try:
+            gone = lib.forget(ref)
+        except PaperlensError as exc:
+            errors.append({"ref": ref, "error": str(exc)})
+            if not as_json:
+                typer.echo(f"error: {exc}", err=True)
+            continue
+        forgotten += gone
+        _echo_forgotten(gone, as_json)
+    if failed:
+        gone = lib.forget_failed()
+        forgotten += gone
+        _echo_forgotten(gone, as_json)
+        if not gone and not as_json:
+            typer.echo("no failed sources")
+    if as_json:
+        data = {"forgotten": [dataclasses.asdict(f) for f in forgotten], "errors": errors}
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    if errors:
+        raise typer.Exit(1)
+
+
+def _echo_forgotten(forgotten: list[ForgottenSource], as_json: bool) -> None:
+    if as_json:
+        return
+    for gone in forgotten:
+        typer.echo(
+            f"forgot: {gone.uri} ({gone.status}; {gone.passages} passages, "
+            f"{gone.papers} papers removed)"
+        )
 
 
 @app.command()

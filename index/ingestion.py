@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 from tqdm import tqdm
@@ -33,6 +32,7 @@ from paperlens.ingest.sources import (
     load_url,
     parse_raw,
     resolve_refs,
+    without_credentials,
 )
 
 Status = Literal["ingested", "unchanged", "failed"]
@@ -373,6 +373,5 @@ def _uri_of(ref: SourceRef) -> str:
     if ref.kind == "file":
         return str(Path(ref.value).resolve())
     if ref.kind == "url":  # a refused "user:password@" is not kept for readers to see
-        parts = urlsplit(ref.value)
-        return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+        return without_credentials(ref.value)
     return ref.value

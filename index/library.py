@@ -6,8 +6,10 @@ The CLI and the Gradio app both go through a Library, so they behave alike.
 
 from __future__ import annotations
 
+import os
 import threading
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
@@ -17,11 +19,14 @@ from paperlens.index.embeddings import Embedder, make_embedder
 from paperlens.index.focus import FocusSettings
 from paperlens.index.ingestion import EventCallback, Ingestor, IngestReport, ProgressCallback
 from paperlens.index.ray_cluster import ClusterOptions, preflight
+from paperlens.index.records import ForgottenSource
 from paperlens.index.refresh import RefreshReport, refresh
 from paperlens.index.rerank import Candidate, Reranker, make_reranker
 from paperlens.index.search import Searcher
 from paperlens.index.storage import LibraryStore
 from paperlens.ingest.config import Settings
+from paperlens.ingest.errors import PaperlensError
+from paperlens.ingest.sources import stored_uris
 
 # Passages re-embedded between two reranker fills: the shared encoder still
 # remembers them (index/encoders.py RECENT), so each is computed once.
@@ -89,6 +94,39 @@ class Library:
         """Fetch every URL source again (conditionally) and ingest what changed."""
         with self._lock:
             return refresh(self._ingestor(), pdfs=pdfs, on_event=on_event)
+
+    def forget(self, ref: str) -> list[ForgottenSource]:
+        """Forget the source a user names, as `paperlens sources` shows it or as it was
+        given to ingest (a file path, URL or arXiv id; a folder: every source stored
+        from below it): its passages, and the papers no other source gives."""
+        with self._lock:
+            uris = self._stored_sources(ref)
+            if not uris:
+                raise PaperlensError(
+                    f"{ref or '(empty)'}: no such source in the library "
+                    "(`paperlens sources` lists them)"
+                )
+            return [gone for uri in uris if (gone := self.store.forget_source(uri))]
+
+    def forget_failed(self) -> list[ForgottenSource]:
+        """Forget every source that never got into the library (its ingest failed and
+        nothing of it is stored), so `refresh` stops retrying it. A source that failed
+        later keeps its passages and its status: forget it by name."""
+        with self._lock:
+            failed = [s.uri for s in self.store.sources() if s.status == "failed"]
+            return [gone for uri in failed if (gone := self.store.forget_source(uri))]
+
+    def _stored_sources(self, ref: str) -> list[str]:
+        """The stored URIs `ref` names (none when it names nothing stored)."""
+        known = {s.uri for s in self.store.sources()}
+        if ref in known:
+            return [ref]
+        path = Path(os.path.expanduser(ref))  # an unknown ~user stays as typed
+        if ref.strip() and path.is_dir():
+            folder = os.path.join(path.resolve(), "")
+            return sorted(uri for uri in known if uri.startswith(folder))
+        candidates = stored_uris(ref, self.settings.arxiv_abs_url)
+        return [uri for uri in dict.fromkeys(candidates) if uri in known]
 
     def _ingestor(self, on_progress: ProgressCallback | None = None) -> Ingestor:
         return Ingestor(

@@ -7,10 +7,12 @@ with the catalog and skip unchanged sources before doing any parsing work.
 from __future__ import annotations
 
 import codecs
+import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from paperlens.ingest.config import Settings
 from paperlens.ingest.documents import PaperDoc, SourceDoc, sha256_bytes
@@ -80,6 +82,31 @@ def resolve_refs(args: list[str]) -> list[SourceRef | IngestError]:
         else:
             refs.append(IngestError(f"{arg}: no such file, folder, URL or arXiv id"))
     return refs
+
+
+def stored_uris(arg: str, arxiv_abs_url: str) -> list[str]:
+    """The URIs ingest records the source `arg` names under, ingested or failed, and
+    whether or not its file still exists: a file's resolved path, a URL without user
+    name and password, an arXiv paper's abs URL (and its bare id, which a failed
+    fetch of it is recorded under). A folder is not expanded: its files may be gone."""
+    from paperlens.ingest.arxiv import parse_arxiv_ref
+
+    arg = arg.strip()
+    if not arg:
+        return []
+    uris = []
+    if arxiv := parse_arxiv_ref(arg):
+        arxiv_id, version = arxiv
+        uris += [f"{arxiv_abs_url.rstrip('/')}/{arxiv_id}{version or ''}", arxiv_id]
+    if arg.startswith(("http://", "https://")):
+        return uris or [without_credentials(arg)]
+    return [*uris, str(Path(os.path.expanduser(arg)).resolve())]
+
+
+def without_credentials(url: str) -> str:
+    """A URL without its "user:password@": what the catalog keeps, for readers to see."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def load_file(path: Path, settings: Settings) -> RawSource:
