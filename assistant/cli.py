@@ -7,6 +7,7 @@ Errors a user can cause surface as one line on stderr and exit code 1; the
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import sqlite3
@@ -27,7 +28,32 @@ from paperlens.index.search import MODES
 from paperlens.ingest.config import Settings, describe_invalid
 from paperlens.ingest.errors import PaperlensError, user_error
 
-app = typer.Typer(
+
+class _Commands(typer.Typer):
+    """Typer whose commands say "interrupted" on Ctrl-C: Typer turns KeyboardInterrupt
+    into a silent exit 130, which leaves a user staring at a stopped progress bar."""
+
+    def command(self, *args, **kwargs):
+        register = super().command(*args, **kwargs)
+        return lambda callback: register(_interruptible(callback))
+
+
+def _interruptible(command):
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except KeyboardInterrupt:
+            typer.echo(
+                "\ninterrupted (the library keeps what was stored before; ingest again to resume)",
+                err=True,
+            )
+            raise typer.Exit(130) from None
+
+    return run
+
+
+app = _Commands(
     help="Multilingual semantic search and cited answers over ML paper digests and PDFs.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -35,7 +61,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-users_app = typer.Typer(help="Who may use the app: users, roles and password hashes.")
+users_app = _Commands(help="Who may use the app: users, roles and password hashes.")
 app.add_typer(users_app, name="users")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -651,9 +677,6 @@ def main() -> None:
     except ValidationError as exc:  # a PAPERLENS_* variable or config file entry
         typer.echo(f"error: {describe_invalid(exc)}", err=True)
         sys.exit(1)
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -62,7 +62,7 @@ def resolve_refs(args: list[str]) -> list[SourceRef | IngestError]:
 
     refs: list[SourceRef | IngestError] = []
     for arg in args:
-        path = Path(arg).expanduser()
+        path = Path(os.path.expanduser(arg))  # Path.expanduser raises on an unknown ~user
         if not arg.strip():  # an unset shell variable: Path("") is the current folder
             refs.append(IngestError("an empty source was given (a file, folder, URL or arXiv id)"))
         elif arg.startswith(("http://", "https://")):

@@ -82,8 +82,10 @@ def test_bad_sources_get_one_line_each_and_the_rest_still_lands(tmp_path, digest
     assert "1 ingested" in proc.stdout
 
 
-def test_exit_code_is_one_only_when_nothing_was_ingested(tmp_path):
-    proc = run(tmp_path / "home", "ingest", str(tmp_path / "nope.txt"), check=False)
+@pytest.mark.parametrize("missing", ["nope.txt", "~no-such-user-here/digest.md"])
+def test_exit_code_is_one_only_when_nothing_was_ingested(tmp_path, missing):
+    ref = missing if missing.startswith("~") else str(tmp_path / missing)
+    proc = run(tmp_path / "home", "ingest", ref, check=False)
     assert proc.returncode == 1
     assert proc.stderr.startswith("error: ")
     assert "Traceback" not in proc.stderr
@@ -235,6 +237,32 @@ def test_kill_9_during_ingest_keeps_the_last_good_state_and_resumes(tmp_path, di
     hits = json.loads(run(home, "search", "layer normalization", "--json").stdout)
     assert hits[0]["arxiv_id"] == "1607.06450"
 
+    run(home, "ingest", "--no-pdfs", str(big))
+    assert json.loads(run(home, "stats", "--json").stdout)["papers"] == 82
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_ingest_says_interrupted_and_the_same_command_resumes(tmp_path, digests):
+    home = tmp_path / "home"
+    run(home, "ingest", "--no-pdfs", str(digests / "weekly_ko.txt"))
+    big = tmp_path / "big.txt"
+    big.write_text(big_korean_digest(80), encoding="utf-8")
+
+    env = {**os.environ, "PAPERLENS_HOME": str(home), "PAPERLENS_EMBED_BATCH_SIZE": "4"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "paperlens", "ingest", "--no-pdfs", str(big)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait_for_cached_vectors(home / "catalog.sqlite", at_least=8, proc=proc)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+
+    assert proc.returncode == 130
+    assert "interrupted" in err and "Traceback" not in err
+    assert json.loads(run(home, "stats", "--json").stdout)["papers"] == 2
     run(home, "ingest", "--no-pdfs", str(big))
     assert json.loads(run(home, "stats", "--json").stdout)["papers"] == 82
 
