@@ -1,9 +1,10 @@
 """Against a running app: a reader and a librarian sign in (gradio_client and raw HTTP);
-the reader's delete, ingest, re-ingest, upload and settings calls are refused on the
+the reader's delete, ingest, re-ingest, forget, upload and settings calls are refused on the
 server, anonymous calls are refused, and the library is unchanged by all of them."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -48,8 +49,6 @@ def form(login: tuple[str, str]) -> dict:
 
 
 def papers(home: Path) -> set[str]:
-    import json
-
     listing = run(home, "search", "attention transformer", "-k", "50", "--json")
     return {hit["paper_id"] for hit in json.loads(listing.stdout)}
 
@@ -81,6 +80,7 @@ def test_a_readers_changes_are_refused_on_the_server(app, tmp_path):
     assert refused in reader.predict("2106.09685", None, False, api_name="/on_add")
     source = str((digests / "weekly_ja.txt").resolve())
     assert refused in reader.predict(source, api_name="/on_reingest")
+    assert refused in reader.predict(source, api_name="/on_forget")
     note, _ = reader.predict("none", api_name="/on_generator")
     assert refused in note
     # Searching and asking remain open to readers.
@@ -109,6 +109,16 @@ def test_a_librarian_may_upload_switch_the_generator_and_delete(app):
     assert "new questions now use" in note
     assert "deleted 1 paper" in librarian.predict(table(ATTENTION), api_name="/on_delete")
     assert ATTENTION not in papers(home)
+
+
+def test_a_librarian_may_forget_a_source_but_never_name_a_path_the_library_lacks(app):
+    url, home, digests = app
+    librarian = client(url, LIBRARIAN_LOGIN)
+    source = str((digests / "weekly_ja.txt").resolve())
+    assert "not a source of this library" in librarian.predict("/etc/passwd", api_name="/on_forget")
+    assert "forgot " in librarian.predict(source, api_name="/on_forget")
+    listed = json.loads(run(home, "sources", "--json").stdout)
+    assert source not in {row["uri"] for row in listed}
 
 
 @pytest.fixture(scope="module")

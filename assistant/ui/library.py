@@ -1,5 +1,6 @@
 """The Library tab: add URLs, arXiv ids and uploads; filter, tick and delete papers;
-the sources with their status and problems; re-ingest one, refresh the URL ones.
+the sources with their status and problems; re-ingest or forget one, refresh the URL
+ones.
 
 Every handler that changes the library asks `app.require_librarian` first: Gradio's
 HTTP API reaches handlers whatever the page shows."""
@@ -72,8 +73,9 @@ def library_tab(app: App, languages: list[str]) -> LibraryTab:
         headers=SOURCE_HEADERS, interactive=False, wrap=True, label="Click a source row"
     )
     with gr.Row():
-        chosen_source = gr.Textbox(label="Source to re-ingest", scale=4)
+        chosen_source = gr.Textbox(label="Source to re-ingest or forget", scale=4)
         reingest_button = gr.Button("Re-ingest", scale=1)
+        forget_button = gr.Button("Forget", variant="stop", scale=1)
         refresh_button = gr.Button("Refresh sources", scale=1)
 
     def on_add(lines: str, files: list | None, pdfs: bool, request: gr.Request, progress=PROGRESS):
@@ -145,6 +147,32 @@ def library_tab(app: App, languages: list[str]) -> LibraryTab:
 
     reingest_button.click(on_reingest, chosen_source, report, concurrency_limit=1)
 
+    def on_forget(uri: str, request: gr.Request) -> str:
+        try:
+            user = app.require_librarian(request)
+            uri = (uri or "").strip()
+            if not uri:
+                return "click a source row first"
+            # The exact stored URI only: a path typed here never names server files.
+            if lib.store.source(uri) is None:
+                return warning_line(
+                    "not a source of this library (click a row of the Sources table)"
+                )
+            app.wait()
+            gone = lib.forget(uri)
+            log.info("%s forgot %s", user, uri)
+            app.show_ready()
+            passages = sum(g.passages for g in gone)
+            papers = sum(g.papers for g in gone)
+            return (
+                f"forgot {markdown_literal(uri)}: {passages} passage(s) and "
+                f"{papers} paper(s) no other source gives removed"
+            )
+        except Exception as exc:  # error_line re-raises what is not the user's
+            return error_line(exc)
+
+    forget_button.click(on_forget, chosen_source, report, concurrency_limit=1)
+
     def on_refresh(pdfs: bool, request: gr.Request) -> str:
         return refresh_sources(app, pdfs, request)
 
@@ -155,7 +183,7 @@ def library_tab(app: App, languages: list[str]) -> LibraryTab:
 
     filter_text.change(on_filter, [filter_text, filter_lang], table)
     filter_lang.change(on_filter, [filter_text, filter_lang], table)
-    controls = [urls, uploads, add_button, delete_button, reingest_button]
+    controls = [urls, uploads, add_button, delete_button, reingest_button, forget_button]
     return LibraryTab(table, source_table, filter_text, filter_lang, controls)
 
 
