@@ -218,12 +218,14 @@ class Catalog:
     ) -> None:
         """Rows, postings and language sums of new passages (inside the caller's transaction)."""
         texts, langs, blobs = [], [], []
-        for p, vec in zip(passages, vectors, strict=True):
+        first = _next_passage_id(db)
+        for n, (p, vec) in enumerate(zip(passages, vectors, strict=True)):
             blob = np.asarray(vec, dtype=np.float32).tobytes()
             cur = db.execute(
-                "INSERT INTO passages(source_id, paper_id, kind, lang, page, header, text, "
-                "start, end, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO passages(id, source_id, paper_id, kind, lang, page, header, "
+                "text, start, end, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
+                    first + n,
                     source_id,
                     p.paper_id,
                     p.kind,
@@ -243,7 +245,7 @@ class Catalog:
         add_sums(db, langs, blobs, +1)
         if texts:
             through = int(read_meta(db).get("lexical_through", -1))
-            set_meta(db, lexical_through=max(through, texts[-1][0]))
+            set_meta(db, lexical_through=max(through, texts[-1][0]), last_passage_id=texts[-1][0])
 
     def _delete_passages(self, db: sqlite3.Connection, where: str, args: tuple) -> int:
         """Delete passages with their postings and language sums (caller's transaction);
@@ -510,3 +512,14 @@ def _stamp_model(db: sqlite3.Connection, model_name: str, dim: int) -> None:
     set_meta(
         db, schema_version=SCHEMA_VERSION, embedding_model=model_name, dim=dim, normalized="l2"
     )
+
+
+def _next_passage_id(db: sqlite3.Connection) -> int:
+    """The id after every one ever given, so no id is reused: a citation kept in a chat
+    or by an MCP client still names its passage (or none) after its source is forgotten
+    or re-ingested. SQLite alone would reuse the ids of the newest rows once deleted;
+    `lexical_through` stands in for catalogs written before `last_passage_id`."""
+    meta = read_meta(db)
+    given = max(int(meta.get("last_passage_id", 0)), int(meta.get("lexical_through", 0)))
+    stored = db.execute("SELECT COALESCE(MAX(id), 0) FROM passages").fetchone()[0]
+    return max(given, stored) + 1

@@ -169,6 +169,19 @@ def test_a_source_with_only_its_own_papers_takes_them_along_and_can_come_back(li
     assert hit.paper_id == TOOLFORMER and hit.source == german
 
 
+def test_passage_ids_are_never_given_again_so_old_citations_cannot_name_other_text(lib, digests):
+    lib.ingest([str(digests["en"]), str(digests["de"])], pdfs=False)
+    german = str(digests["de"].resolve())
+    cited = {p.id for pid in (CHINCHILLA, TOOLFORMER) for p in lib.store.paper_passages(pid)}
+
+    lib.forget(german)  # the newest passages: plain SQLite would hand their ids out again
+    lib.ingest([str(digests["es"])], pdfs=False)
+
+    new = {p.id for pid in (QLORA,) for p in lib.store.paper_passages(pid)}
+    assert new and not new & cited
+    assert lib.store.passages(cited) == {}
+
+
 def test_an_unknown_source_is_an_error_and_nothing_changes(lib, digests):
     lib.ingest([str(digests["es"])], pdfs=False)
     before = _figures(lib)
