@@ -38,16 +38,21 @@ class _Commands(typer.Typer):
         return lambda callback: register(_interruptible(callback))
 
 
+# Commands that store source by source: what finished is kept, and running them again
+# goes on from there (cached vectors are not computed twice).
+RESUMABLE = {"ingest": "run the same ingest again to go on", "refresh": "refresh again to go on"}
+
+
 def _interruptible(command):
+    hint = RESUMABLE.get(command.__name__)
+    message = f"interrupted: sources finished before are kept; {hint}" if hint else "interrupted"
+
     @functools.wraps(command)
     def run(*args, **kwargs):
         try:
             return command(*args, **kwargs)
         except KeyboardInterrupt:
-            typer.echo(
-                "\ninterrupted (the library keeps what was stored before; ingest again to resume)",
-                err=True,
-            )
+            typer.echo("\n" + message, err=True)
             raise typer.Exit(130) from None
 
     return run
