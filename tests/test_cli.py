@@ -255,6 +255,9 @@ def test_ctrl_c_during_ingest_says_interrupted_and_the_same_command_resumes(tmp_
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        # A job started in the background (CI's, a shell's `&`) ignores SIGINT, and
+        # so would the child: give it the default a terminal's Ctrl-C meets.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     _wait_for_cached_vectors(home / "catalog.sqlite", at_least=8, proc=proc)
     proc.send_signal(signal.SIGINT)
