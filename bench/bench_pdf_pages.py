@@ -61,7 +61,12 @@ VARIANTS = {
     "focus1": FocusSettings(papers=1),
     "focus3": FocusSettings(papers=3),
     "focus3+nb.25": FocusSettings(papers=3, neighbour_weight=0.25),
-    "focus3+nb.25+own.5": FocusSettings(papers=3, neighbour_weight=0.25, own_terms_weight=0.5),
+    # The default before #spread: the shortened question's scores as they come.
+    "focus3+nb.25+own.5": FocusSettings(
+        papers=3, neighbour_weight=0.25, own_terms_weight=0.5, rescale_own_terms=False
+    ),
+    "focus3+nb.25+own.5s": FocusSettings(papers=3, neighbour_weight=0.25, own_terms_weight=0.5),
+    "focus3+nb.15+own.5s": FocusSettings(papers=3, neighbour_weight=0.15, own_terms_weight=0.5),
     "focus3+nb.5": FocusSettings(papers=3, neighbour_weight=0.5),
     "focus3+bm.05": FocusSettings(papers=3, lexical_weight=0.05),
     "focus3+bm.1": FocusSettings(papers=3, lexical_weight=0.1),

@@ -88,7 +88,7 @@ class Settings(BaseSettings):
     # their scores. `focus_neighbour_weight` adds that share of the better
     # neighbour's score to each passage (bench/bench_pdf_pages.py, docs/retrieval-pages.md).
     focus_papers: int = 3
-    focus_neighbour_weight: float = 0.25
+    focus_neighbour_weight: float = 0.15
     # Each passage's score there is blended with its score for the question without
     # the paper's own terms (words in at least `focus_own_term_share` of its passages,
     # such as the method's name), which otherwise lift the passages that name the

@@ -90,10 +90,16 @@ LANTERN_TEXTS = {
 
 
 def lantern_score(query: str, candidates) -> np.ndarray:
-    """A bi-encoder's habit: naming the method counts, and so does the asked detail."""
+    """A bi-encoder's habit: naming the method counts, and so does the asked detail;
+    a note of thanks answers nothing."""
     named = "lanterns" in query.lower()
     return np.array(
-        [0.6 * (named and "Lanterns" in c.text) + 0.5 * ("rounds" in c.text) for c in candidates]
+        [
+            0.6 * (named and "Lanterns" in c.text)
+            + 0.5 * ("rounds" in c.text)
+            - 0.2 * ("thank" in c.text)
+            for c in candidates
+        ]
     )
 
 
@@ -115,6 +121,34 @@ def run_lanterns(settings: FocusSettings, kind: str = "pdf") -> int:
 def test_the_papers_own_terms_stop_lifting_the_passages_that_merely_name_it():
     assert run_lanterns(FocusSettings(papers=1)) == 20  # the name (0.6) beats the detail (0.5) ...
     assert run_lanterns(FocusSettings(papers=1, own_terms_weight=0.5)) == 22  # ... no longer
+
+
+def test_the_shortened_questions_scores_count_at_the_full_questions_spread():
+    # Without its own terms the question tells the passages apart on a narrow band
+    # (0.30-0.34): taken as they come, those scores could barely move the blend.
+    full = {20: 0.70, 21: 0.60, 22: 0.55, 23: 0.50}
+    shortened = {20: 0.30, 21: 0.30, 22: 0.34, 23: 0.30}
+
+    def score(query, candidates):
+        table = full if "Lanterns" in query else shortened
+        return np.array([table[c.passage_id] for c in candidates])
+
+    def top(settings: FocusSettings) -> int:
+        ranked, _ = focus(
+            "How many rounds are Lanterns trained for?",
+            np.array([20]),
+            np.array([0.9], dtype=np.float32),
+            dict.fromkeys(LANTERN_TEXTS, "lanterns"),
+            lambda paper: stored(LANTERN_TEXTS),
+            lambda pids: [Candidate(pid, "t", LANTERN_TEXTS[pid]) for pid in pids],
+            score,
+            settings,
+        )
+        return int(ranked[0])
+
+    as_they_come = FocusSettings(papers=1, own_terms_weight=0.5, rescale_own_terms=False)
+    assert top(as_they_come) == 20
+    assert top(FocusSettings(papers=1, own_terms_weight=0.5)) == 22
 
 
 def test_a_paper_known_from_digest_entries_alone_has_no_own_terms():
