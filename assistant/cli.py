@@ -479,6 +479,12 @@ def forget(
     failed: Annotated[
         bool, typer.Option("--failed", help="Also every source whose ingest failed.")
     ] = False,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes", "-y", help="Forget without asking when a name (a folder) stands for several."
+        ),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Remove sources from the library: their passages, and the papers no other
@@ -489,6 +495,8 @@ def forget(
     forgotten, errors = [], []
     for ref in dict.fromkeys(sources or []):
         try:
+            if not yes:
+                _confirm_many(ref, lib.sources_named(ref), ask=not as_json and sys.stdin.isatty())
             gone = lib.forget(ref)
         except PaperlensError as exc:
             errors.append({"ref": ref, "error": str(exc)})
@@ -508,6 +516,21 @@ def forget(
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
     if errors:
         raise typer.Exit(1)
+
+
+def _confirm_many(ref: str, uris: list[str], ask: bool) -> None:
+    """Let a name that stands for several sources (a folder) forget them only once
+    the user agrees: asked at a terminal, `--yes` elsewhere."""
+    if len(uris) <= 1:
+        return
+    shown = "\n".join(f"  {uri}" for uri in uris[:10])
+    more = f"\n  … and {len(uris) - 10} more" if len(uris) > 10 else ""
+    if ask:
+        typer.echo(f"{ref} names {len(uris)} sources:\n{shown}{more}", err=True)
+        if typer.confirm("forget them all?", default=False, err=True):
+            return
+        raise PaperlensError(f"{ref}: not forgotten")
+    raise PaperlensError(f"{ref} names {len(uris)} sources: add --yes to forget them all")
 
 
 def _echo_forgotten(forgotten: list[ForgottenSource], as_json: bool) -> None:

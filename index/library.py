@@ -100,7 +100,7 @@ class Library:
         given to ingest (a file path, URL or arXiv id; a folder: every source stored
         from below it): its passages, and the papers no other source gives."""
         with self._lock:
-            uris = self._stored_sources(ref)
+            uris = self.sources_named(ref)
             if not uris:
                 raise PaperlensError(
                     f"{ref or '(empty)'}: no such source in the library "
@@ -116,8 +116,9 @@ class Library:
             failed = [s.uri for s in self.store.sources() if s.status == "failed"]
             return [gone for uri in failed if (gone := self.store.forget_source(uri))]
 
-    def _stored_sources(self, ref: str) -> list[str]:
-        """The stored URIs `ref` names (none when it names nothing stored)."""
+    def sources_named(self, ref: str) -> list[str]:
+        """The stored URIs `ref` names, as `forget` reads it (none when it names
+        nothing stored; a folder names every source stored from below it)."""
         known = {s.uri for s in self.store.sources()}
         if ref in known:
             return [ref]

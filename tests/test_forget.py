@@ -4,8 +4,13 @@ or as it was ingested; `paperlens forget` and `paperlens sources` as a user runs
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
+import pty
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -360,3 +365,52 @@ def test_forget_from_the_command_line(home, digests):
 
     nothing = run(home, "forget", check=False)
     assert nothing.returncode == 1 and nothing.stderr.startswith("error: name the sources")
+
+
+def test_a_folder_of_several_sources_is_forgotten_only_when_the_user_agrees(home, digests):
+    folder = str(digests["en"].parent)
+    refused = run(home, "forget", folder, check=False)  # not at a terminal: --yes is needed
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert refused.stderr.splitlines() == [
+        f"error: {folder} names 3 sources: add --yes to forget them all"
+    ]
+    assert len(json.loads(run(home, "sources", "--json").stdout)) == 5
+
+    at_terminal = answer_at_terminal(home, ["forget", folder], "n\n")
+    assert at_terminal.returncode == 1 and "names 3 sources" in at_terminal.output
+    assert "not forgotten" in at_terminal.output
+    assert len(json.loads(run(home, "sources", "--json").stdout)) == 5
+
+    agreed = answer_at_terminal(home, ["forget", folder], "y\n")
+    assert agreed.returncode == 0 and agreed.output.count("forgot: ") == 3
+    assert len(json.loads(run(home, "sources", "--json").stdout)) == 2
+
+
+def test_yes_forgets_a_folder_without_asking(home, digests):
+    proc = run(home, "forget", "--yes", str(digests["en"].parent), "--json")
+    assert len(json.loads(proc.stdout)["forgotten"]) == 3
+
+
+@dataclasses.dataclass
+class TerminalRun:
+    returncode: int
+    output: str
+
+
+def answer_at_terminal(home: Path, args: list[str], answer: str) -> TerminalRun:
+    """`paperlens ARGS` with a terminal for stdin (a pseudo-terminal), `answer` typed."""
+    controller, terminal = pty.openpty()
+    env = {**os.environ, "PAPERLENS_HOME": str(home)}
+    with subprocess.Popen(
+        [sys.executable, "-m", "paperlens", *args],
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        text=True,
+    ) as proc:
+        os.close(terminal)
+        os.write(controller, answer.encode())
+        output, _ = proc.communicate(timeout=300)
+    os.close(controller)
+    return TerminalRun(proc.returncode, output)
