@@ -86,7 +86,7 @@ class Settings(BaseSettings):
     # papers is scored by the reranker, so the passage shown and cited is the
     # paper's best one, not only its best candidate; 0 turns it off. Papers keep
     # their scores. `focus_neighbour_weight` adds that share of the better
-    # neighbour's score to each passage (bench/bench_pdf_pages.py, docs/retrieval-pages.md).
+    # neighbour's score to each passage (bench/bench_pdf_pages.py, docs/retrieval-pages.md#spread).
     focus_papers: int = 3
     focus_neighbour_weight: float = 0.15
     # Each passage's score there is blended with its score for the question without
