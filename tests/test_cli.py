@@ -216,19 +216,7 @@ def test_similar_and_summarize_from_the_cli(home):
 
 @pytest.mark.slow
 def test_kill_9_during_ingest_keeps_the_last_good_state_and_resumes(tmp_path, digests):
-    home = tmp_path / "home"
-    run(home, "ingest", "--no-pdfs", str(digests / "weekly_ko.txt"))
-    big = tmp_path / "big.txt"
-    big.write_text(big_korean_digest(80), encoding="utf-8")
-
-    env = {**os.environ, "PAPERLENS_HOME": str(home), "PAPERLENS_EMBED_BATCH_SIZE": "4"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "paperlens", "ingest", "--no-pdfs", str(big)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    _wait_for_cached_vectors(home / "catalog.sqlite", at_least=8, proc=proc)
+    home, big, proc = _ingest_midway(tmp_path, digests, stderr=subprocess.DEVNULL)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
 
@@ -243,23 +231,15 @@ def test_kill_9_during_ingest_keeps_the_last_good_state_and_resumes(tmp_path, di
 
 @pytest.mark.slow
 def test_ctrl_c_during_ingest_says_interrupted_and_the_same_command_resumes(tmp_path, digests):
-    home = tmp_path / "home"
-    run(home, "ingest", "--no-pdfs", str(digests / "weekly_ko.txt"))
-    big = tmp_path / "big.txt"
-    big.write_text(big_korean_digest(80), encoding="utf-8")
-
-    env = {**os.environ, "PAPERLENS_HOME": str(home), "PAPERLENS_EMBED_BATCH_SIZE": "4"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "paperlens", "ingest", "--no-pdfs", str(big)],
-        env=env,
-        stdout=subprocess.DEVNULL,
+    home, big, proc = _ingest_midway(
+        tmp_path,
+        digests,
         stderr=subprocess.PIPE,
         text=True,
         # A job started in the background (CI's, a shell's `&`) ignores SIGINT, and
         # so would the child: give it the default a terminal's Ctrl-C meets.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    _wait_for_cached_vectors(home / "catalog.sqlite", at_least=8, proc=proc)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
 
@@ -268,6 +248,26 @@ def test_ctrl_c_during_ingest_says_interrupted_and_the_same_command_resumes(tmp_
     assert json.loads(run(home, "stats", "--json").stdout)["papers"] == 2
     run(home, "ingest", "--no-pdfs", str(big))
     assert json.loads(run(home, "stats", "--json").stdout)["papers"] == 82
+
+
+def _ingest_midway(
+    tmp_path: Path, digests: Path, **popen_options
+) -> tuple[Path, Path, subprocess.Popen]:
+    """A library holding the Korean digest (2 papers), and an ingest of an 80-entry
+    digest in its own process, caught once it has embedded a few batches of 4."""
+    home = tmp_path / "home"
+    run(home, "ingest", "--no-pdfs", str(digests / "weekly_ko.txt"))
+    big = tmp_path / "big.txt"
+    big.write_text(big_korean_digest(80), encoding="utf-8")
+    env = {**os.environ, "PAPERLENS_HOME": str(home), "PAPERLENS_EMBED_BATCH_SIZE": "4"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "paperlens", "ingest", "--no-pdfs", str(big)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        **popen_options,
+    )
+    _wait_for_cached_vectors(home / "catalog.sqlite", at_least=8, proc=proc)
+    return home, big, proc
 
 
 def _wait_for_cached_vectors(db: Path, at_least: int, proc: subprocess.Popen) -> None:

@@ -126,17 +126,25 @@ def library_tab(app: App, languages: list[str]) -> LibraryTab:
 
     source_table.select(on_source, None, chosen_source)
 
+    def stored_choice(uri: str | None) -> tuple[str, str | None]:
+        """The chosen source's URI, and a line saying why it cannot be acted on (None
+        when it can): only a URI the library holds, never a path typed here, which
+        could name files on the server."""
+        uri = (uri or "").strip()
+        if not uri:
+            return uri, "click a source row first"
+        if lib.store.source(uri) is None:
+            return uri, warning_line(
+                "not a source of this library (click a row of the Sources table)"
+            )
+        return uri, None
+
     def on_reingest(uri: str, request: gr.Request) -> str:
         try:
             user = app.require_librarian(request)
-            uri = (uri or "").strip()
-            if not uri:
-                return "click a source row first"
-            # Only what the library already holds: never a new path on the server.
-            if lib.store.source(uri) is None:
-                return warning_line(
-                    "not a source of this library (click a row of the Sources table)"
-                )
+            uri, problem = stored_choice(uri)
+            if problem:
+                return problem
             events: list[str] = []
             log.info("%s re-ingests %s", user, uri)
             lib.ingest([uri], pdfs=False, on_event=events.append)
@@ -150,14 +158,9 @@ def library_tab(app: App, languages: list[str]) -> LibraryTab:
     def on_forget(uri: str, request: gr.Request) -> str:
         try:
             user = app.require_librarian(request)
-            uri = (uri or "").strip()
-            if not uri:
-                return "click a source row first"
-            # The exact stored URI only: a path typed here never names server files.
-            if lib.store.source(uri) is None:
-                return warning_line(
-                    "not a source of this library (click a row of the Sources table)"
-                )
+            uri, problem = stored_choice(uri)
+            if problem:
+                return problem
             app.wait()
             gone = lib.forget(uri)
             log.info("%s forgot %s", user, uri)
