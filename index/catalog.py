@@ -29,6 +29,8 @@ from paperlens.index.records import (
     arxiv_ref,
     embed_text,
     merge_paper,
+    merged_paper,
+    paper_fields,
 )
 from paperlens.index.sqlite_db import Connections, select_in
 from paperlens.index.vector_rows import BUILD_CHUNK, VectorTables, add_sums, recount_sums
@@ -92,7 +94,8 @@ class Catalog:
     def replace_source(
         self, source: SourceDoc, passages: list[NewPassage], vectors: np.ndarray
     ) -> None:
-        """Store a source's papers and passages, replacing what it gave before.
+        """Store a source's papers and passages, replacing what it gave before; each
+        paper's record is merged again from what its sources now say.
 
         A paper whose passages from this source are exactly as before keeps them
         (their ids, which citations name, and their index entries): a digest that
@@ -111,8 +114,8 @@ class Catalog:
                 spare = f" AND paper_id NOT IN ({marks})" if kept else ""
                 self._delete_passages(db, f"source_id = ?{spare}", (old_id, *kept))
             source_id = self._upsert_source(db, old_id, source, now)
-            for paper in source.papers:
-                self._upsert_paper(db, paper, now)
+            said_before = _replace_mentions(db, source_id, source.papers)
+            _merge_papers(db, said_before | {p.paper_id for p in source.papers}, now)
             fresh = [i for i, p in enumerate(passages) if p.paper_id not in kept]
             self._insert_passages(
                 db, source_id, [passages[i] for i in fresh], np.asarray(vectors)[fresh]
@@ -123,19 +126,23 @@ class Catalog:
     def delete_paper(self, paper_id: str) -> bool:
         with self.connections.transaction() as db:
             self._delete_passages(db, "paper_id = ?", (paper_id,))
+            db.execute("DELETE FROM mentions WHERE paper_id = ?", (paper_id,))
             deleted = db.execute("DELETE FROM papers WHERE id = ?", (paper_id,)).rowcount
             self._bump_generation(db)
         return bool(deleted)
 
     def forget_source(self, uri: str) -> ForgottenSource | None:
         """Remove a source, its passages and the papers left without any, in one
-        transaction (a crash leaves the library as it was before the call)."""
+        transaction (a crash leaves the library as it was before the call); the papers
+        other sources also give keep only what those say (titles, links, abstract)."""
         with self.connections.transaction() as db:
             row = db.execute("SELECT id, status FROM sources WHERE uri = ?", (uri,)).fetchone()
             if row is None:
                 return None
             passages = self._delete_passages(db, "source_id = ?", (row["id"],))
+            said = _replace_mentions(db, row["id"], [])
             db.execute("DELETE FROM sources WHERE id = ?", (row["id"],))
+            _merge_papers(db, said, _now())
             papers = self._delete_orphan_papers(db)
             self._bump_generation(db)
         return ForgottenSource(uri, row["status"], passages, papers)
@@ -285,30 +292,6 @@ class Catalog:
         return old_id
 
     @staticmethod
-    def _upsert_paper(db: sqlite3.Connection, doc: PaperDoc, now: str) -> None:
-        row = db.execute("SELECT * FROM papers WHERE id = ?", (doc.paper_id,)).fetchone()
-        merged = merge_paper(_paper_record(row) if row else None, doc)
-        db.execute(
-            "INSERT INTO papers(id, arxiv_id, title, titles, authors, published, abstract, links, "
-            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
-            "arxiv_id = excluded.arxiv_id, title = excluded.title, titles = excluded.titles, "
-            "authors = excluded.authors, published = excluded.published, "
-            "abstract = excluded.abstract, links = excluded.links, "
-            "updated_at = excluded.updated_at",
-            (
-                merged.id,
-                merged.arxiv_id,
-                merged.title,
-                json.dumps(merged.titles, ensure_ascii=False),
-                json.dumps(merged.authors, ensure_ascii=False),
-                merged.published,
-                merged.abstract,
-                json.dumps(merged.links, ensure_ascii=False),
-                now,
-            ),
-        )
-
-    @staticmethod
     def _bump_generation(db: sqlite3.Connection) -> None:
         set_meta(db, generation=int(read_meta(db).get("generation", 0)) + 1)
 
@@ -408,6 +391,16 @@ class Catalog:
         vectors = np.frombuffer(b"".join(row["vector"] for row in rows), dtype=np.float32)
         return passages, vectors.reshape(len(rows), self.dim) if rows else vectors
 
+    def source_papers(self, uri: str) -> list[PaperRecord]:
+        """What one source says about each of its papers, under the ids they are stored by."""
+        rows = self._db.execute(
+            "SELECT m.paper_id, m.fields FROM mentions m JOIN sources s ON s.id = m.source_id "
+            "WHERE s.uri = ? ORDER BY m.paper_id",
+            (uri,),
+        )
+        said = (merged_paper(r["paper_id"], [json.loads(r["fields"])]) for r in rows)
+        return [record for record in said if record is not None]
+
     def iter_cached_vectors(self, batch: int = 1000) -> Iterator[list[tuple[str, np.ndarray]]]:
         """The whole embedding cache, `batch` entries at a time."""
         last = ""
@@ -497,6 +490,58 @@ def _paper_record(row: sqlite3.Row) -> PaperRecord:
         abstract=row["abstract"],
         links=json.loads(row["links"]),
     )
+
+
+def _replace_mentions(db: sqlite3.Connection, source_id: int, papers: list[PaperDoc]) -> set[str]:
+    """Store what a source says about each of its papers (several entries of one paper
+    merged in order), in place of what it said before; returns the papers it named
+    before (caller's transaction)."""
+    before = {
+        r[0] for r in db.execute("SELECT paper_id FROM mentions WHERE source_id = ?", (source_id,))
+    }
+    db.execute("DELETE FROM mentions WHERE source_id = ?", (source_id,))
+    said: dict[str, PaperRecord] = {}
+    for paper in papers:
+        said[paper.paper_id] = merge_paper(said.get(paper.paper_id), paper)
+    db.executemany(
+        "INSERT INTO mentions(source_id, paper_id, fields) VALUES (?, ?, ?)",
+        [
+            (source_id, paper_id, json.dumps(paper_fields(record), ensure_ascii=False))
+            for paper_id, record in said.items()
+        ],
+    )
+    return before
+
+
+def _merge_papers(db: sqlite3.Connection, paper_ids: Iterable[str], now: str) -> None:
+    """Write each paper's record merged from its sources' mentions, oldest source first
+    (caller's transaction); a paper no source mentions is left to the orphan sweep."""
+    for paper_id in paper_ids:
+        rows = db.execute(
+            "SELECT fields FROM mentions WHERE paper_id = ? ORDER BY source_id", (paper_id,)
+        )
+        merged = merged_paper(paper_id, (json.loads(r[0]) for r in rows))
+        if merged is None:
+            continue
+        db.execute(
+            "INSERT INTO papers(id, arxiv_id, title, titles, authors, published, abstract, links, "
+            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+            "arxiv_id = excluded.arxiv_id, title = excluded.title, titles = excluded.titles, "
+            "authors = excluded.authors, published = excluded.published, "
+            "abstract = excluded.abstract, links = excluded.links, "
+            "updated_at = excluded.updated_at",
+            (
+                merged.id,
+                merged.arxiv_id,
+                merged.title,
+                json.dumps(merged.titles, ensure_ascii=False),
+                json.dumps(merged.authors, ensure_ascii=False),
+                merged.published,
+                merged.abstract,
+                json.dumps(merged.links, ensure_ascii=False),
+                now,
+            ),
+        )
 
 
 def _source_record(row: sqlite3.Row) -> SourceRecord:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 from paperlens.index import lexical
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -50,6 +51,13 @@ CREATE TABLE IF NOT EXISTS passages (
 );
 CREATE INDEX IF NOT EXISTS passages_paper ON passages(paper_id);
 CREATE INDEX IF NOT EXISTS passages_source ON passages(source_id);
+CREATE TABLE IF NOT EXISTS mentions (
+    source_id INTEGER NOT NULL,
+    paper_id TEXT NOT NULL,
+    fields TEXT NOT NULL,
+    PRIMARY KEY (source_id, paper_id)
+);
+CREATE INDEX IF NOT EXISTS mentions_paper ON mentions(paper_id);
 CREATE TABLE IF NOT EXISTS embed_cache (key TEXT PRIMARY KEY, vector BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS changes (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -88,6 +96,31 @@ MIGRATIONS: dict[int, list[tuple[str, str, str]]] = {
 }
 
 
+# 4: what each source says about a paper (`mentions`), so a paper's record is merged
+# from the sources it still has. An older catalog kept only the merged record: each
+# source with passages of a paper is taken to have said all of it, until it is
+# ingested again.
+def _mentions_from_merged_papers(db: sqlite3.Connection) -> None:
+    for paper in db.execute("SELECT * FROM papers").fetchall():
+        fields = {
+            "title": paper["title"],
+            "titles": json.loads(paper["titles"]),
+            "arxiv_id": paper["arxiv_id"],
+            "authors": json.loads(paper["authors"]),
+            "published": paper["published"],
+            "abstract": paper["abstract"],
+            "links": json.loads(paper["links"]),
+        }
+        db.execute(
+            "INSERT OR IGNORE INTO mentions(source_id, paper_id, fields) "
+            "SELECT DISTINCT source_id, paper_id, ? FROM passages WHERE paper_id = ?",
+            (json.dumps(fields, ensure_ascii=False), paper["id"]),
+        )
+
+
+FILLS = {4: _mentions_from_merged_papers}
+
+
 def migrate(db: sqlite3.Connection) -> None:
     """Bring an older catalog up to SCHEMA_VERSION in place (inside the caller's
     transaction); a catalog from a newer paperlens is left for the manifest check."""
@@ -99,6 +132,8 @@ def migrate(db: sqlite3.Connection) -> None:
             columns = {r["name"] for r in db.execute(f"PRAGMA table_info({table})")}
             if column not in columns:
                 db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        if step in FILLS:
+            FILLS[step](db)
     set_meta(db, schema_version=SCHEMA_VERSION)
 
 

@@ -55,7 +55,7 @@ def migrate(
             report.failed_sources += 1
             continue
         passages, vectors = source.catalog.source_passages(record.uri)
-        papers = source.papers(sorted({p.paper_id for p in passages}))
+        papers = source.catalog.source_papers(record.uri)  # what this source said
         doc = SourceDoc(
             uri=record.uri,
             sha256=record.sha256 or "",

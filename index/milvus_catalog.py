@@ -37,7 +37,6 @@ from paperlens.index.milvus_rows import (
     now,
     pack,
     pack_sums,
-    paper_doc,
     passage_from_row,
     quote,
     source_record,
@@ -50,7 +49,7 @@ from paperlens.index.milvus_schema import (
     collection_names,
     create_collections,
 )
-from paperlens.index.records import PaperRecord, SourceRecord, arxiv_ref, embed_text, merge_paper
+from paperlens.index.records import PaperRecord, SourceRecord, arxiv_ref, embed_text, merged_paper
 from paperlens.ingest.documents import PaperDoc
 from paperlens.ingest.errors import PaperlensError
 
@@ -408,12 +407,9 @@ class MilvusCatalog:
             docs.setdefault(row["paper_id"], []).append(row["doc"])
         records = {}
         for paper_id, rows in by_paper.items():
-            record = None
-            for doc in docs.get(paper_id, []):
-                record = merge_paper(record, paper_doc(doc))
+            record = merged_paper(paper_id, docs.get(paper_id, []))
             if record is None:
                 continue
-            record.id = paper_id  # a title-hash id stays the one its first source gave
             record.n_passages = len(rows)
             record.languages = sorted({r["lang"] for r in rows if r["lang"]})
             record.sources = sorted({uris[r["source_id"]] for r in rows if r["source_id"] in uris})

@@ -14,7 +14,7 @@ import numpy as np
 
 from paperlens.index.hits import Passage
 from paperlens.index.lexical import tokenize
-from paperlens.index.records import NewPassage, SourceRecord
+from paperlens.index.records import NewPassage, SourceRecord, paper_fields
 from paperlens.ingest.documents import PaperDoc
 
 BATCH = 500  # rows per upsert/get call (well under Milvus's message size cap)
@@ -112,28 +112,7 @@ def passage_from_row(row: dict) -> Passage:
 
 
 def mention_doc(paper: PaperDoc, first_seen: int) -> dict:
-    return {
-        "title": paper.title,
-        "titles": paper.titles,
-        "arxiv_id": paper.arxiv_id,
-        "authors": paper.authors,
-        "published": paper.published,
-        "abstract": paper.abstract,
-        "links": paper.links,
-        "first_seen": first_seen,
-    }
-
-
-def paper_doc(doc: dict) -> PaperDoc:
-    return PaperDoc(
-        title=doc["title"],
-        titles=dict(doc.get("titles") or {}),
-        arxiv_id=doc.get("arxiv_id"),
-        authors=list(doc.get("authors") or []),
-        published=doc.get("published"),
-        abstract=doc.get("abstract"),
-        links=dict(doc.get("links") or {}),
-    )
+    return {**paper_fields(paper), "first_seen": first_seen}
 
 
 def source_record(row: dict) -> SourceRecord:

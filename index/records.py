@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from paperlens.ingest.documents import PaperDoc
@@ -113,6 +114,45 @@ def merge_paper(old: PaperRecord | None, doc: PaperDoc) -> PaperRecord:
         abstract=old.abstract or doc.abstract,
         links={**doc.links, **old.links},
     )
+
+
+def paper_fields(paper: PaperDoc | PaperRecord) -> dict:
+    """What one source says about a paper, as stored beside its passages (a mention):
+    both backends merge a paper's record from its sources' mentions, so forgetting
+    or re-ingesting a source takes what it said along."""
+    return {
+        "title": paper.title,
+        "titles": paper.titles,
+        "arxiv_id": paper.arxiv_id,
+        "authors": paper.authors,
+        "published": paper.published,
+        "abstract": paper.abstract,
+        "links": paper.links,
+    }
+
+
+def paper_from_fields(fields: dict) -> PaperDoc:
+    return PaperDoc(
+        title=fields["title"],
+        titles=dict(fields.get("titles") or {}),
+        arxiv_id=fields.get("arxiv_id"),
+        authors=list(fields.get("authors") or []),
+        published=fields.get("published"),
+        abstract=fields.get("abstract"),
+        links=dict(fields.get("links") or {}),
+    )
+
+
+def merged_paper(paper_id: str, mentions: Iterable[dict]) -> PaperRecord | None:
+    """A paper's record from its mentions (`paper_fields`), oldest source first; None
+    when no source mentions it. The id stays the one it is stored under (a title-hash
+    id came from the title its first source gave)."""
+    record = None
+    for fields in mentions:
+        record = merge_paper(record, paper_from_fields(fields))
+    if record is not None:
+        record.id = paper_id
+    return record
 
 
 def arxiv_ref(ref: str) -> str:

@@ -174,6 +174,29 @@ def test_a_source_with_only_its_own_papers_takes_them_along_and_can_come_back(li
     assert hit.paper_id == TOOLFORMER and hit.source == german
 
 
+def test_what_a_source_said_about_a_shared_paper_leaves_with_it(lib, digests):
+    """A paper two sources describe keeps only what the remaining one says: a link
+    the other gave goes when that source is re-ingested without it, or forgotten."""
+    code = "https://github.com/state-spaces/mamba"
+    listed = "[Paper](https://arxiv.org/abs/2312.00752)"
+    with_code = digests["en"].parent / "weekly_code.md"
+    with_code.write_text(ENGLISH.replace(listed, f"{listed}, [Code]({code})"), encoding="utf-8")
+    lib.ingest([str(digests["es"]), str(with_code)], pdfs=False)
+    assert lib.store.paper(MAMBA).links["code"] == code
+
+    with_code.write_text(ENGLISH, encoding="utf-8")  # the digest drops the link
+    assert [o.status for o in lib.ingest([str(with_code)], pdfs=False).outcomes] == ["ingested"]
+    assert "code" not in lib.store.paper(MAMBA).links
+
+    with_code.write_text(ENGLISH.replace(listed, f"{listed}, [Code]({code})"), encoding="utf-8")
+    lib.ingest([str(with_code)], pdfs=False)
+    assert lib.store.paper(MAMBA).links["code"] == code
+    lib.forget(str(with_code))
+    mamba = lib.store.paper(MAMBA)
+    assert "code" not in mamba.links and mamba.links["paper"].endswith("2312.00752")
+    assert mamba.sources == [str(digests["es"].resolve())]
+
+
 def test_passage_ids_are_never_given_again_so_old_citations_cannot_name_other_text(lib, digests):
     lib.ingest([str(digests["en"]), str(digests["de"])], pdfs=False)
     german = str(digests["de"].resolve())

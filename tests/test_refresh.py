@@ -200,10 +200,11 @@ def test_a_catalog_of_the_previous_schema_is_migrated_in_place(server, library):
     with sqlite3.connect(home / "catalog.sqlite") as db:  # what schema 1 looked like
         for column in ("etag", "last_modified", "checked_at", "warnings"):
             db.execute(f"ALTER TABLE sources DROP COLUMN {column}")
+        db.execute("DROP TABLE mentions")
         db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
 
     store = Store(home, model_name=library.embedder.name, dim=library.embedder.dim)
-    assert int(store.manifest()["schema_version"]) == SCHEMA_VERSION == 3
+    assert int(store.manifest()["schema_version"]) == SCHEMA_VERSION == 4
     assert store.source(url).etag is None and len(store.papers()) == papers
     store.close()
 

@@ -170,13 +170,21 @@ def test_a_catalog_from_before_source_warnings_opens_and_keeps_its_sources(
     import sqlite3
 
     ingestor.ingest_doc(korean_digest())
+    papers = store.papers()
     store.close()
     with sqlite3.connect(settings.home / "catalog.sqlite") as db:  # as earlier versions wrote it
         db.execute("ALTER TABLE sources DROP COLUMN warnings")
+        db.execute("DROP TABLE mentions")
         db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     reopened = Store(settings.home, model_name=embedder.name, dim=embedder.dim)
     [source] = reopened.sources()
     assert source.uri == korean_digest().uri and source.warnings == []
+    # Its papers as they were; the source is taken to have said all the catalog knew.
+    assert reopened.papers() == papers
+    said = reopened.catalog.source_papers(source.uri)
+    assert [(p.id, p.title, p.links) for p in said] == sorted(
+        (p.id, p.title, p.links) for p in papers
+    )
     changed = korean_digest()
     changed.sha256, changed.warnings = "ko-2", ["1 of 3 entries link no paper: 'A meetup'"]
     Ingestor(reopened, embedder, settings, show_progress=False).ingest_doc(changed)
