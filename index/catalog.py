@@ -18,7 +18,14 @@ from pathlib import Path
 import numpy as np
 
 from paperlens.index import lexical
-from paperlens.index.catalog_schema import SCHEMA, SCHEMA_VERSION, migrate, read_meta, set_meta
+from paperlens.index.catalog_schema import (
+    SCHEMA,
+    SCHEMA_VERSION,
+    migrate,
+    paper_record,
+    read_meta,
+    set_meta,
+)
 from paperlens.index.hits import Passage
 from paperlens.index.records import (
     ForgottenSource,
@@ -416,7 +423,7 @@ class Catalog:
 
     def paper(self, paper_id: str) -> PaperRecord | None:
         row = self._db.execute("SELECT * FROM papers WHERE id = ?", (paper_id,)).fetchone()
-        return self._with_counts(_paper_record(row)) if row else None
+        return self._with_counts(paper_record(row)) if row else None
 
     def papers(self, ids: Iterable[str] | None = None) -> list[PaperRecord]:
         """Every paper by title, or these papers in the order given (unknown ids skipped)."""
@@ -427,7 +434,7 @@ class Catalog:
             found = select_in(self._db, "SELECT * FROM papers WHERE id IN ({marks})", wanted)
             by_id = {row["id"]: row for row in found}
             rows = [by_id[i] for i in wanted if i in by_id]
-        return [self._with_counts(_paper_record(row)) for row in rows]
+        return [self._with_counts(paper_record(row)) for row in rows]
 
     def find_paper(self, ref: str) -> PaperRecord | None:
         """A paper by catalog id, arXiv id (any version) or exact title."""
@@ -436,7 +443,7 @@ class Catalog:
             "SELECT * FROM papers WHERE id = ? OR arxiv_id = ? OR lower(title) = lower(?)",
             (ref, arxiv_ref(ref), ref),
         ).fetchone()
-        return self._with_counts(_paper_record(row)) if row else None
+        return self._with_counts(paper_record(row)) if row else None
 
     def counts(self) -> dict:
         """What the library holds: papers, passages, sources, PDFs, kinds, languages."""
@@ -477,19 +484,6 @@ class Catalog:
 
     def close(self) -> None:
         self.connections.close_all()
-
-
-def _paper_record(row: sqlite3.Row) -> PaperRecord:
-    return PaperRecord(
-        id=row["id"],
-        arxiv_id=row["arxiv_id"],
-        title=row["title"],
-        titles=json.loads(row["titles"]),
-        authors=json.loads(row["authors"]),
-        published=row["published"],
-        abstract=row["abstract"],
-        links=json.loads(row["links"]),
-    )
 
 
 def _replace_mentions(db: sqlite3.Connection, source_id: int, papers: list[PaperDoc]) -> set[str]:

@@ -1,4 +1,5 @@
-"""The catalog's SQLite schema, its in-place migrations, and its manifest (`meta`)."""
+"""The catalog's SQLite schema, its in-place migrations, its manifest (`meta`), and
+its `papers` rows read as records."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import sqlite3
 
 from paperlens.index import lexical
+from paperlens.index.records import PaperRecord, paper_fields
 
 SCHEMA_VERSION = 4
 
@@ -101,20 +103,11 @@ MIGRATIONS: dict[int, list[tuple[str, str, str]]] = {
 # source with passages of a paper is taken to have said all of it, until it is
 # ingested again.
 def _mentions_from_merged_papers(db: sqlite3.Connection) -> None:
-    for paper in db.execute("SELECT * FROM papers").fetchall():
-        fields = {
-            "title": paper["title"],
-            "titles": json.loads(paper["titles"]),
-            "arxiv_id": paper["arxiv_id"],
-            "authors": json.loads(paper["authors"]),
-            "published": paper["published"],
-            "abstract": paper["abstract"],
-            "links": json.loads(paper["links"]),
-        }
+    for row in db.execute("SELECT * FROM papers").fetchall():
         db.execute(
             "INSERT OR IGNORE INTO mentions(source_id, paper_id, fields) "
             "SELECT DISTINCT source_id, paper_id, ? FROM passages WHERE paper_id = ?",
-            (json.dumps(fields, ensure_ascii=False), paper["id"]),
+            (json.dumps(paper_fields(paper_record(row)), ensure_ascii=False), row["id"]),
         )
 
 
@@ -135,6 +128,20 @@ def migrate(db: sqlite3.Connection) -> None:
         if step in FILLS:
             FILLS[step](db)
     set_meta(db, schema_version=SCHEMA_VERSION)
+
+
+def paper_record(row: sqlite3.Row) -> PaperRecord:
+    """A `papers` row as the record both backends hand back."""
+    return PaperRecord(
+        id=row["id"],
+        arxiv_id=row["arxiv_id"],
+        title=row["title"],
+        titles=json.loads(row["titles"]),
+        authors=json.loads(row["authors"]),
+        published=row["published"],
+        abstract=row["abstract"],
+        links=json.loads(row["links"]),
+    )
 
 
 def read_meta(db: sqlite3.Connection) -> dict[str, str]:
