@@ -51,6 +51,8 @@ class Answer:
     sentences: int = 0  # sentences the model wrote (after citation checks)
     supported: int = 0  # of those, sentences a cited passage supports
     relevance: float | None = None  # best passage's reranker score, when known
+    # names the question asks about that no paper found mentions (it abstained on them)
+    unknown_names: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return asdict(self)

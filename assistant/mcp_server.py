@@ -134,8 +134,9 @@ def build_server(lens: Paperlens, *, allow_ingest: bool = False) -> MCPServer:
         """Answer a question from the library's passages, in `lang` (ISO code; default: the
         question's language). Returns text with [n] markers and `citations` (n, paper_id,
         arxiv_id, title, page, passage, url, passage_id), plus mode (llm | extractive |
-        no-results), model, warnings and abstained (true when the library holds nothing
-        that answers). Every [n] in the text refers to a citation; open one with `passage`."""
+        no-results), model, warnings, abstained (true when the library holds nothing
+        that answers) and unknown_names (names asked about that no paper found mentions).
+        Every [n] in the text refers to a citation; open one with `passage`."""
         return lens.ask(question, lang=lang)
 
     @server.tool(annotations=READ_ONLY)

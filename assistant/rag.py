@@ -4,7 +4,7 @@ claim tied to a numbered passage (checked by assistant/checked_generation.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from paperlens.assistant.answers import Answer, Citation
 from paperlens.assistant.checked_generation import generate_checked, quote_passages
@@ -17,6 +17,7 @@ from paperlens.ingest.config import Settings
 from paperlens.ingest.languages import labels
 
 QUOTED_PASSAGES = 3  # quoted when no answer passes: the best ones
+CLOSEST_PAPERS = 3  # named when the question asks about a name no paper mentions
 
 
 def answer_stream(
@@ -28,6 +29,7 @@ def answer_stream(
     settings: Settings,
     checker: SupportChecker | None = None,
     relevance: float | None = None,
+    unknown_names: Sequence[str] = (),
 ) -> Iterator[str | Answer]:
     """Yield text deltas, then the final, checked Answer.
 
@@ -36,11 +38,28 @@ def answer_stream(
     from what was streamed.
     `relevance` (the reranker's best score) below `settings.abstain_below` means
     the library holds nothing that answers the question: say so, cite nothing.
+    So do `unknown_names`, names the question asks about that no paper found
+    mentions (assistant/checks/names.py).
     """
     if not hits or (relevance is not None and relevance < settings.abstain_below):
         text = labels(lang).nothing_found
+    elif unknown_names:
+        closest = dict.fromkeys(hit.title for hit in hits)
+        text = labels(lang).nothing_on.format(
+            names=", ".join(unknown_names), titles="; ".join(list(closest)[:CLOSEST_PAPERS])
+        )
+    else:
+        text = None
+    if text is not None:
         yield text
-        yield Answer(text, lang, mode="no-results", abstained=True, relevance=relevance)
+        yield Answer(
+            text,
+            lang,
+            mode="no-results",
+            abstained=True,
+            relevance=relevance,
+            unknown_names=list(unknown_names) if hits else [],
+        )
         return
     shown = fit_passages(hits, settings.context_tokens)
     passages = [_citation(n, hit) for n, hit in enumerate(shown, 1)]

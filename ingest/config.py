@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     # vs its own paper's passage in another language: median 0.56). Other
     # reranking models need their own values.
     abstain_below: float = 0.40
+    # Also abstain when the question names something (an acronym, a model's name) that
+    # no paper found for it mentions: a near miss the reranker scores as answerable
+    # (docs/answers.md#unknown-names).
+    abstain_on_unknown_names: bool = True
     support_threshold: float = 0.39
     # A translated answer sentence is kept only if it says what a sentence of the
     # model's draft said: STS cosine >= this (bench/calibrate_fidelity.py on 16

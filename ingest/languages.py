@@ -20,6 +20,8 @@ class Labels:
     """What paperlens says in a language."""
 
     nothing_found: str  # the library holds nothing that answers the question
+    # no paper found mentions a name the question asks about ({names}); the closest ({titles})
+    nothing_on: str
     retrieval_only: str  # no generator ({why}): quoted passages follow
     checks_failed: str  # the model's text failed the checks: quoted passages follow
     # EXAMPLE_SOURCE (assistant/prompts.py) translated: the worked example of a translation
@@ -92,6 +94,8 @@ _LANGUAGES = (
         passage_word="passage",
         labels=Labels(
             nothing_found="I found nothing relevant to this question in your library.",
+            nothing_on="None of the papers found for this question mentions {names}, so your "
+            "library does not seem to hold what you ask about. Closest papers: {titles}.",
             retrieval_only="No answer generator is available ({why}); "
             "here are the most relevant passages:",
             checks_failed="The generated answer did not pass paperlens' checks; "
@@ -125,6 +129,8 @@ _LANGUAGES = (
         passage_word="구절",
         labels=Labels(
             nothing_found="라이브러리에서 이 질문과 관련된 내용을 찾지 못했습니다.",
+            nothing_on="이 질문으로 찾은 논문 중 {names}을(를) 언급하는 논문이 없어, 라이브러리에 "
+            "해당 내용이 없는 것 같습니다. 가장 가까운 논문: {titles}.",
             retrieval_only="답변 생성기를 사용할 수 없습니다 ({why}). 가장 관련 있는 구절입니다:",
             checks_failed="생성된 답변이 검증을 통과하지 못했습니다. 가장 관련 있는 구절입니다:",
             example_translation="LoRA는 사전학습된 가중치를 고정하고 작은 행렬 두 개만 "
@@ -145,6 +151,8 @@ _LANGUAGES = (
         passage_word="パッセージ",
         labels=Labels(
             nothing_found="ライブラリの中に、この質問に関係する内容は見つかりませんでした。",
+            nothing_on="この質問で見つかった論文はどれも{names}に触れておらず、ライブラリには"
+            "その内容がないようです。最も近い論文: {titles}。",
             retrieval_only="回答生成モデルが使えません ({why})。最も関連する箇所を示します:",
             checks_failed="生成された回答は検証を通過しませんでした。最も関連する箇所を示します:",
             example_translation="LoRAは事前学習済みの重みを固定し、小さな行列を2つだけ学習"
@@ -166,6 +174,8 @@ _LANGUAGES = (
         passage_word="段落",
         labels=Labels(
             nothing_found="在你的文库中没有找到与这个问题相关的内容。",
+            nothing_on="为这个问题找到的论文都没有提到{names}，你的文库中似乎没有相关内容。"
+            "最接近的论文：{titles}。",
             retrieval_only="没有可用的回答生成模型（{why}）。以下是最相关的段落：",
             checks_failed="生成的回答没有通过检查。以下是最相关的段落：",
             example_translation="LoRA冻结预训练权重，只训练两个小矩阵，从而把可训练参数减少"
@@ -199,6 +209,8 @@ _LANGUAGES = (
         known_share=0.85,
         labels=Labels(
             nothing_found="आपकी लाइब्रेरी में इस प्रश्न से संबंधित कुछ नहीं मिला।",
+            nothing_on="इस प्रश्न के लिए मिले किसी भी पेपर में {names} का उल्लेख नहीं है; लगता है "
+            "आपकी लाइब्रेरी में यह नहीं है। सबसे निकट के पेपर: {titles}।",
             retrieval_only="उत्तर बनाने वाला मॉडल उपलब्ध नहीं है ({why}); सबसे प्रासंगिक अंश ये हैं:",
             checks_failed="बनाया गया उत्तर जाँच में सफल नहीं हुआ; सबसे प्रासंगिक अंश ये हैं:",
             example_translation="LoRA पहले से प्रशिक्षित भारों को स्थिर रखता है और केवल दो छोटे "
@@ -216,6 +228,9 @@ _LANGUAGES = (
         labels=Labels(
             nothing_found="Je n'ai rien trouvé de pertinent pour cette question dans votre "
             "bibliothèque.",
+            nothing_on="Aucun des articles trouvés pour cette question ne mentionne {names} ; "
+            "votre bibliothèque ne semble pas contenir ce que vous cherchez. Articles les "
+            "plus proches : {titles}.",
             retrieval_only="Aucun générateur de réponses n'est disponible ({why}) ; "
             "voici les passages les plus pertinents :",
             checks_failed="La réponse générée n'a pas passé les vérifications ; voici les "
@@ -232,6 +247,9 @@ _LANGUAGES = (
         passage_word="Passage",
         labels=Labels(
             nothing_found="Ich habe in Ihrer Bibliothek nichts Passendes zu dieser Frage gefunden.",
+            nothing_on="Keines der zu dieser Frage gefundenen Papers erwähnt {names}; Ihre "
+            "Bibliothek scheint das Gesuchte nicht zu enthalten. Nächstliegende Papers: "
+            "{titles}.",
             retrieval_only="Kein Antwortgenerator verfügbar ({why}); hier die relevantesten "
             "Passagen:",
             checks_failed="Die erzeugte Antwort hat die Prüfungen nicht bestanden; hier die "
@@ -248,6 +266,8 @@ _LANGUAGES = (
         passage_word="pasaje",
         labels=Labels(
             nothing_found="No encontré nada relevante para esta pregunta en tu biblioteca.",
+            nothing_on="Ninguno de los artículos encontrados para esta pregunta menciona {names}; "
+            "tu biblioteca no parece contener lo que buscas. Artículos más cercanos: {titles}.",
             retrieval_only="No hay un generador de respuestas disponible ({why}); "
             "estos son los pasajes más relevantes:",
             checks_failed="La respuesta generada no superó las comprobaciones; estos son los "

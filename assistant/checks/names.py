@@ -1,0 +1,159 @@
+"""Does what the library found know the names the question asks about?
+
+A question about a paper the library lacks still retrieves the nearest
+passages, and the reranker scores a near miss (Self-RAG asked of a library
+that holds RAG) as high as a question the library answers
+(docs/answers.md#unknown-names). What tells them apart is lexical: the
+question names something, an acronym or a model's name (KTO, MemGPT,
+Self-RAG, Zephyr-7B), that no paper found for it ever mentions.
+
+A name here is a Latin-script word with two capitals or letters and digits
+together; sizes and units (540B, 2D, 128k) are not names. Names are matched
+on word boundaries, ignoring case, hyphens and spaces ("FlashAttention",
+"Flash-Attention"), plurals ("LLMs") and suffixes ("CO2e"); an acronym also
+matches the words it abbreviates in the passages found ("byte pair
+encoding" for BPE).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import regex
+
+# A word and its hyphen- or dot-joined parts; an apostrophe ends it ("OpenAI's").
+CANDIDATE = regex.compile(r"[\p{Latin}\p{Nd}]+(?:[-.][\p{Latin}\p{Nd}]+)*")
+TOKEN = regex.compile(r"[\p{Latin}\p{Nd}]+")
+MEASURE = regex.compile(r"\d[\d.]*[a-z]{0,2}|\d+x\d+[a-z]?", regex.IGNORECASE)
+# Words a question attaches to a name in languages that join compounds with a
+# hyphen ("OPT-Modelle", "ResNet-Paper"): the name is the other part.
+GENERIC = frozenset(["paper", "papers", "model", "models", "method", "methods"])
+# Names that say who wrote a paper or what field it is in, which a paper's
+# passages (a digest's entry most of all) often leave out: not checked.
+AUTHORS = frozenset(
+    [
+        "openai",
+        "deepmind",
+        "nvidia",
+        "ibm",
+        "mit",
+        "cmu",
+        "ucla",
+        "kaist",
+        "fair",
+        "baai",
+        "huggingface",
+        "allenai",
+        "eleutherai",
+    ]
+)
+FIELDS = frozenset(
+    ["ai", "ml", "nlp", "cv", "rl", "qa", "llm", "gpu", "tpu", "cpu", "api", "sota", "cnn", "rnn"]
+)
+UNCHECKED = AUTHORS | FIELDS
+LONGEST_NAME = 4  # tokens a name may be spelled over in a passage ("Flash Attention 2")
+
+
+def named_terms(question: str) -> list[str]:
+    """The names in `question`, in order, each once."""
+    found = [m.group(0) for m in CANDIDATE.finditer(question)]
+    return list(dict.fromkeys(t for t in found if any(_is_name(u) for u in _units(t))))
+
+
+def unknown_names(question: str, paper_texts: Iterable[str], found: Sequence[str]) -> list[str]:
+    """The question's names that neither the papers' texts nor the passages found mention.
+
+    `paper_texts`: the titles and passages of the papers found (where a name
+    is looked for); `found`: the passages that would be cited (where an
+    acronym may also be spelled out)."""
+    terms = named_terms(question)
+    if not terms:
+        return []
+    cited = [t.casefold() for text in found for t in TOKEN.findall(text)]
+    known = _Vocabulary([t.casefold() for text in paper_texts for t in TOKEN.findall(text)] + cited)
+    return [term for term in terms if not _mentioned(term, known, cited)]
+
+
+def _mentioned(term: str, known: _Vocabulary, cited: list[str]) -> bool:
+    units = _units(term)
+    if known.has("".join(units).casefold()):
+        return True
+    names = [u for u in units if _is_name(u)]
+    others = [u.casefold() for u in units if not _is_name(u) and not MEASURE.fullmatch(u)]
+    # "OPT-Modelle": the name, and a word of the question's language the papers never use.
+    return all(_name_known(n, known, cited) for n in names) and all(
+        o in GENERIC or o not in known.words for o in others
+    )
+
+
+def _name_known(name: str, known: _Vocabulary, cited: list[str]) -> bool:
+    folded = name.casefold()
+    if folded in UNCHECKED or folded.removesuffix("s") in UNCHECKED or known.has(folded):
+        return True
+    return name.isupper() and _spelled_out(folded, cited)
+
+
+class _Vocabulary:
+    """Folded tokens of the papers' texts."""
+
+    def __init__(self, tokens: list[str]) -> None:
+        self.tokens = tokens
+        self.words = set(tokens)
+
+    def has(self, form: str) -> bool:
+        forms = {form, form + "s", form + "es"}
+        if form.endswith("s") and len(form) > 3:
+            forms.add(form[:-1])  # "LLMs" of "LLM"
+        if forms & self.words or (_has_digit(form) and self._inside_a_word(form)):
+            return True
+        return any(self._spelled_apart(f) for f in forms)
+
+    def _inside_a_word(self, form: str) -> bool:
+        """A name with digits inside a word ("tco2e" for co2, "gpt4o" for gpt4):
+        rarely by chance."""
+        return any(form in w for w in self.words)
+
+    def _spelled_apart(self, form: str) -> bool:
+        """`form` as a run of tokens ("flash", "attention" for flashattention)."""
+        tokens = self.tokens
+        for i, token in enumerate(tokens):
+            if token == form or not form.startswith(token):
+                continue
+            run = token
+            for nxt in tokens[i + 1 : i + LONGEST_NAME]:
+                run += nxt
+                if run == form or (_has_digit(form) and run.startswith(form)):
+                    return True  # "gpt", "4o" for gpt4
+                if not form.startswith(run):
+                    break
+        return False
+
+
+def _spelled_out(unit: str, cited: list[str]) -> bool:
+    """An acronym (bpe) whose words (byte pair encoding) follow each other in `cited`."""
+    n = len(unit)
+    if not unit.isalpha() or not 2 <= n <= 6:
+        return False
+    return any("".join(w[0] for w in cited[i : i + n]) == unit for i in range(len(cited) - n + 1))
+
+
+def _units(term: str) -> list[str]:
+    """The term's parts, a version joined to the name before it ("phi-1": phi1)."""
+    units: list[str] = []
+    for part in TOKEN.findall(term):
+        if units and part[0].isdigit() and units[-1][-1].isalpha():
+            units[-1] += part
+        else:
+            units.append(part)
+    return units
+
+
+def _is_name(unit: str) -> bool:
+    if MEASURE.fullmatch(unit):
+        return False
+    capitals = sum(c.isupper() for c in unit)
+    return capitals >= 2 or (any(c.isalpha() for c in unit) and any(c.isdigit() for c in unit))
+
+
+def _has_digit(text: str) -> bool:
+    return any(c.isdigit() for c in text)

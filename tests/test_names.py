@@ -1,0 +1,101 @@
+"""A question about a paper the library lacks is abstained on, even when its neighbours
+are there: no paper found mentions the name it asks about (DoRA next to LoRA)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from paperlens.assistant.chat import ask
+from paperlens.assistant.checks.names import named_terms, unknown_names
+from paperlens.index.library import Library
+from paperlens.ingest.config import Settings
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+
+
+@pytest.mark.parametrize(
+    ("question", "names"),
+    [
+        ("What does KTO optimise instead of preferences?", ["KTO"]),
+        ("Self-RAG는 어떤 토큰을 쓰나요?", ["Self-RAG"]),
+        ("phi-1 und Zephyr-7B auf HumanEval?", ["phi-1", "Zephyr-7B", "HumanEval"]),
+        ("How much CO2 did the 540B model emit in 2D or 3x3 runs?", ["CO2"]),  # sizes are not
+        ("Wie gut sind die OPT-Modelle im Zero-Shot-Setting?", ["OPT-Modelle"]),
+        ("What did OpenAI's paper say about the Transformer?", ["OpenAI"]),
+        ("Quelle est la taille du modèle ?", []),
+    ],
+)
+def test_names_are_acronyms_and_model_names_not_sizes_or_capitalised_words(question, names):
+    assert named_terms(question) == names
+
+
+PAPER = [
+    "Flash Attention: fast exact attention with IO-awareness",
+    "We train LLMs with byte pair encoding and report 12 tCO2e; self attention is quadratic.",
+    "GPT-4o and Llama 2 are compared. The RAG baseline retrieves passages.",
+]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How fast is FlashAttention?",  # spelled apart in the paper
+        "Which LLM was trained?",  # the paper's plural
+        "How much CO2 was emitted?",  # inside the paper's unit
+        "Was GPT-4 compared?",  # a version followed by a letter
+        "What is the BPE vocabulary?",  # the words it abbreviates, in a passage found
+        "Wie schnell sind die Llama-2-Modelle?",  # a compound of the question's language
+        "Is there a RAG-Paper?",
+    ],
+)
+def test_a_name_the_papers_mention_in_another_spelling_is_known(question):
+    assert unknown_names(question, PAPER, PAPER[1:2]) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "unknown"),
+    [
+        ("Self-RAG는 어떤 토큰을 쓰나요?", ["Self-RAG"]),  # RAG and "self" are known, apart
+        ("How does KTO differ from RAG?", ["KTO"]),
+        ("Is phi-1 better than Llama-3?", ["phi-1", "Llama-3"]),
+        ("What is the LLaMA Rag", []),  # case does not matter
+    ],
+)
+def test_a_name_no_paper_mentions_is_unknown(question, unknown):
+    assert unknown_names(question, PAPER, PAPER[1:2]) == unknown
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory, embedder):
+    """The bundled samples: LoRA is there, DoRA (its successor) is not."""
+    library = Library(Settings(home=tmp_path_factory.mktemp("names")), show_progress=False)
+    library.__dict__["embedder"] = embedder
+    library.ingest([str(SAMPLES)], pdfs=False)
+    return library
+
+
+def test_a_question_about_a_missing_paper_next_to_a_present_one_is_abstained_on(samples):
+    answer = ask(samples, "DoRA는 LoRA의 가중치 업데이트를 어떻게 바꾸나요?", llm=None)
+
+    assert answer.abstained and answer.mode == "no-results"
+    assert answer.unknown_names == ["DoRA"]
+    assert "DoRA" in answer.text and "논문" in answer.text  # said in Korean
+    assert "Low-Rank Adaptation" in answer.text  # the closest paper found, named
+    assert answer.citations == []
+
+
+def test_a_question_about_a_present_paper_is_answered(samples):
+    answer = ask(samples, "LoRA는 학습할 파라미터 수를 어떻게 줄이나요?", llm=None)
+
+    assert not answer.abstained and answer.unknown_names == []
+    assert any("LoRA" in c.title for c in answer.citations)
+
+
+def test_the_check_can_be_turned_off(samples, monkeypatch):
+    monkeypatch.setattr(samples.settings, "abstain_on_unknown_names", False)
+
+    answer = ask(samples, "DoRA는 LoRA의 가중치 업데이트를 어떻게 바꾸나요?", llm=None)
+
+    assert not answer.abstained and answer.citations
