@@ -35,6 +35,7 @@ PAPER = [
     "Flash Attention: fast exact attention with IO-awareness",
     "We train LLMs with byte pair encoding and report 12 tCO2e; self attention is quadratic.",
     "GPT-4o and Llama 2 are compared. The RAG baseline retrieves passages.",
+    "Llama3-8B and Llama 3.1 follow; Qwen2.5 is the base; Gemini 1.0 Pro and 1.5 Flash.",
 ]
 
 
@@ -44,10 +45,16 @@ PAPER = [
         "How fast is FlashAttention?",  # spelled apart in the paper
         "Which LLM was trained?",  # the paper's plural
         "How much CO2 was emitted?",  # inside the paper's unit
-        "Was GPT-4 compared?",  # a version followed by a letter
+        "Was GPT4o compared?",  # joined where the paper hyphenates
+        "Is Llama 2 open?",  # a version after a space
+        "Omniglot 1-shot, Llama 2は?",  # a count, not a version; a particle after one
+        "What does Table 3 show?",  # the papers never number tables: an ordinary word
         "What is the BPE vocabulary?",  # the words it abbreviates, in a passage found
         "Wie schnell sind die Llama-2-Modelle?",  # a compound of the question's language
         "Is there a RAG-Paper?",
+        "Was Llama 3.1 at ICLR 2024?",  # where a paper appeared is not checked
+        "Is Qwen 2.5 the base?",
+        "Was Gemini 1.5 used?",  # listed after another version of the same name
     ],
 )
 def test_a_name_the_papers_mention_in_another_spelling_is_known(question):
@@ -59,8 +66,10 @@ def test_a_name_the_papers_mention_in_another_spelling_is_known(question):
     [
         ("Self-RAG는 어떤 토큰을 쓰나요?", ["Self-RAG"]),  # RAG and "self" are known, apart
         ("How does KTO differ from RAG?", ["KTO"]),
-        ("Is phi-1 better than Llama-3?", ["phi-1", "Llama-3"]),
+        ("Is phi-1 better than Llama-4?", ["phi-1", "Llama-4"]),
         ("What is the LLaMA Rag", []),  # case does not matter
+        ("Is GPT-4 better?", ["GPT-4"]),  # another version than GPT-4o
+        ("Is Llama 3.2 or Qwen 3 better?", ["Llama 3.2", "Qwen 3"]),  # minor, joined family
     ],
 )
 def test_a_name_no_paper_mentions_is_unknown(question, unknown):

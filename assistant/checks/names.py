@@ -8,7 +8,9 @@ question names something, an acronym or a model's name (KTO, MemGPT,
 Self-RAG, Zephyr-7B), that no paper found for it ever mentions.
 
 A name here is a Latin-script word with two capitals or letters and digits
-together; sizes and units (540B, 2D, 128k) are not names. Names are matched
+together, or a capitalised word and a version after a space (Llama 3) where
+the papers found number that word; sizes and units (540B, 2D, 128k) are not
+names. Names are matched
 on word boundaries, ignoring case, hyphens and spaces ("FlashAttention",
 "Flash-Attention"), plurals ("LLMs") and suffixes ("CO2e"); an acronym also
 matches the words it abbreviates in the passages found ("byte pair
@@ -24,33 +26,35 @@ import regex
 # A word and its hyphen- or dot-joined parts; an apostrophe ends it ("OpenAI's").
 CANDIDATE = regex.compile(r"[\p{Latin}\p{Nd}]+(?:[-.][\p{Latin}\p{Nd}]+)*")
 TOKEN = regex.compile(r"[\p{Latin}\p{Nd}]+")
+PIECE = regex.compile(r"([-.]?)([\p{Latin}\p{Nd}]+)")
+FAMILY = regex.compile(r"(\p{L}+)\d")  # "qwen" of qwen2: a name written with versions
 MEASURE = regex.compile(r"\d[\d.]*[a-z]{0,2}|\d+x\d+[a-z]?", regex.IGNORECASE)
 # Words a question attaches to a name in languages that join compounds with a
 # hyphen ("OPT-Modelle", "ResNet-Paper"): the name is the other part.
 GENERIC = frozenset(["paper", "papers", "model", "models", "method", "methods"])
-# Names that say who wrote a paper or what field it is in, which a paper's
-# passages (a digest's entry most of all) often leave out: not checked.
+# Names that say who wrote a paper, where it appeared or what field it is in,
+# which a paper's passages (a digest's entry most of all) often leave out: not checked.
 AUTHORS = frozenset(
-    [
-        "openai",
-        "deepmind",
-        "nvidia",
-        "ibm",
-        "mit",
-        "cmu",
-        "ucla",
-        "kaist",
-        "fair",
-        "baai",
-        "huggingface",
-        "allenai",
-        "eleutherai",
-    ]
+    ["openai", "deepmind", "nvidia", "ibm", "mit", "cmu", "ucla", "kaist", "fair", "baai"]
+    + ["huggingface", "allenai", "eleutherai"]
+)
+VENUES = frozenset(
+    ["arxiv", "neurips", "nips", "icml", "iclr", "acl", "emnlp", "naacl", "cvpr", "iccv", "eccv"]
+    + ["aaai", "ijcai", "coling", "kdd", "sigir", "tmlr", "jmlr"]
 )
 FIELDS = frozenset(
     ["ai", "ml", "nlp", "cv", "rl", "qa", "llm", "gpu", "tpu", "cpu", "api", "sota", "cnn", "rnn"]
 )
-UNCHECKED = AUTHORS | FIELDS
+UNCHECKED = AUTHORS | VENUES | FIELDS
+# A capitalised word and a version after a space ("Llama 3", "PaLM 2", "Gemini 1.5"):
+# a name where the papers found write that word before numbers (a family with
+# versions), else an ordinary word ("Table 3" in a digest without tables).
+SPACED_VERSION = regex.compile(
+    r"(?<![\p{L}\p{N}.-])(\p{Lu}[\p{Latin}\p{Nd}]*) (\d{1,2}(?:\.\d{1,2})?)"
+    r"(?![\p{Latin}\p{N}%-]|[.,]\d)"  # not a count ("1-shot", "20%") or a longer number
+)
+DOTTED = regex.compile(r"(\p{Latin}+)[ -]?(\d+)\.(\d+)")
+RELEASE_WINDOW = 6  # tokens after a name where its dotted version may be listed
 LONGEST_NAME = 4  # tokens a name may be spelled over in a passage ("Flash Attention 2")
 
 
@@ -67,16 +71,18 @@ def unknown_names(question: str, paper_texts: Iterable[str], found: Sequence[str
     is looked for); `found`: the passages that would be cited (where an
     acronym may also be spelled out)."""
     terms = named_terms(question)
-    if not terms:
+    versions = [m.group(0) for m in SPACED_VERSION.finditer(question)]
+    if not terms and not versions:
         return []
     cited = [t.casefold() for text in found for t in TOKEN.findall(text)]
     known = _Vocabulary([t.casefold() for text in paper_texts for t in TOKEN.findall(text)] + cited)
-    return [term for term in terms if not _mentioned(term, known, cited)]
+    terms += [v for v in versions if v.split()[0].casefold() in known.numbered]
+    return [term for term in dict.fromkeys(terms) if not _mentioned(term, known, cited)]
 
 
 def _mentioned(term: str, known: _Vocabulary, cited: list[str]) -> bool:
     units = _units(term)
-    if known.has("".join(units).casefold()):
+    if known.has("".join(units).casefold()) or known.has_release(term):
         return True
     names = [u for u in units if _is_name(u)]
     others = [u.casefold() for u in units if not _is_name(u) and not MEASURE.fullmatch(u)]
@@ -99,6 +105,8 @@ class _Vocabulary:
     def __init__(self, tokens: list[str]) -> None:
         self.tokens = tokens
         self.words = set(tokens)
+        self.numbered = {a for a, b in zip(tokens, tokens[1:], strict=False) if b[0].isdigit()}
+        self.numbered |= {m.group(1) for w in self.words if (m := FAMILY.match(w))}
 
     def has(self, form: str) -> bool:
         forms = {form, form + "s", form + "es"}
@@ -107,6 +115,22 @@ class _Vocabulary:
         if forms & self.words or (_has_digit(form) and self._inside_a_word(form)):
             return True
         return any(self._spelled_apart(f) for f in forms)
+
+    def has_release(self, term: str) -> bool:
+        """A dotted version a few words after its name, as lists write them: "Gemini
+        1.0 Pro and 1.5 Flash" mentions Gemini 1.5. (A lone number nearby does not
+        count: tables put numbers after every name.)"""
+        dotted = DOTTED.fullmatch(term)
+        if not dotted:
+            return False
+        name, major, minor = dotted.group(1).casefold(), dotted.group(2), dotted.group(3)
+        tokens = self.tokens
+        return any(
+            tokens[j : j + 2] == [major, minor]
+            for i, token in enumerate(tokens)
+            if token == name
+            for j in range(i + 1, min(i + RELEASE_WINDOW, len(tokens)))
+        )
 
     def _inside_a_word(self, form: str) -> bool:
         """A name with digits inside a word ("tco2e" for co2, "gpt4o" for gpt4):
@@ -122,8 +146,8 @@ class _Vocabulary:
             run = token
             for nxt in tokens[i + 1 : i + LONGEST_NAME]:
                 run += nxt
-                if run == form or (_has_digit(form) and run.startswith(form)):
-                    return True  # "gpt", "4o" for gpt4
+                if run == form:
+                    return True
                 if not form.startswith(run):
                     break
         return False
@@ -138,10 +162,12 @@ def _spelled_out(unit: str, cited: list[str]) -> bool:
 
 
 def _units(term: str) -> list[str]:
-    """The term's parts, a version joined to the name before it ("phi-1": phi1)."""
+    """The term's parts, a version joined to the name before it ("phi-1": phi1,
+    "Llama 3.2": llama32, "Qwen2.5-Coder": qwen25, coder)."""
     units: list[str] = []
-    for part in TOKEN.findall(term):
-        if units and part[0].isdigit() and units[-1][-1].isalpha():
+    for piece in PIECE.finditer(term):
+        separator, part = piece.group(1), piece.group(2)
+        if units and part[0].isdigit() and (units[-1][-1].isalpha() or separator == "."):
             units[-1] += part
         else:
             units.append(part)
