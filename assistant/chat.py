@@ -9,10 +9,12 @@ from collections.abc import Iterator, Sequence
 
 from paperlens.assistant.answers import Answer
 from paperlens.assistant.checked_generation import support_checker
-from paperlens.assistant.checks.names import unknown_names
 from paperlens.assistant.rag import answer_stream, condense_question
-from paperlens.assistant.relevance import passage_relevance, weak_evidence_note
-from paperlens.index.hits import Hit
+from paperlens.assistant.relevance import (
+    names_not_found,
+    passage_relevance,
+    weak_evidence_note,
+)
 from paperlens.index.library import Library
 from paperlens.index.limits import check_query
 from paperlens.ingest.errors import PaperlensError
@@ -66,17 +68,6 @@ def ask_stream(
         if isinstance(item, Answer):
             item = with_relevance(item, relevance, warn=not reranked)
         yield item
-
-
-def names_not_found(library: Library, question: str, hits: list[Hit]) -> list[str]:
-    """The names `question` asks about that no paper among `hits` mentions, in its
-    title or any of its passages (none when the check is off)."""
-    if not hits or not library.settings.abstain_on_unknown_names:
-        return []
-    texts = [hit.title for hit in hits]
-    for paper_id in dict.fromkeys(hit.paper_id for hit in hits):
-        texts += [passage.text for passage in library.store.paper_passages(paper_id)]
-    return unknown_names(question, texts, [hit.passage for hit in hits])
 
 
 def with_relevance(answer: Answer, relevance: dict[int, float], *, warn: bool = True) -> Answer:

@@ -231,6 +231,10 @@ def search(
         typer.echo(f"   {where}, {hit.lang or '?'}: {snippet(hit.passage, 160)}")
         if hit.url:
             typer.echo(f"   {hit.url}")
+    from paperlens.assistant.relevance import names_not_found
+
+    if missing := names_not_found(lib, query, hits):
+        typer.echo(f"no result mentions {', '.join(missing)}: the library may not hold it")
 
 
 @app.command("eval")

@@ -7,6 +7,9 @@ cosine (in the index's language-centered space) does separate the two, so
 each cited passage carries it as its `relevance`, and an answer whose best
 passage falls under WEAK_EVIDENCE says so.
 
+`names_not_found`: the names a question asks about that no paper found
+mentions (assistant/checks/names.py); `ask` abstains on them, `search` says so.
+
 Threshold measured on the bundled samples (7 questions; docs/answers.md#thresholds):
 questions the library answers scored 0.35-0.47, unrelated ones 0.11-0.21.
 """
@@ -17,6 +20,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from paperlens.assistant.checks.names import unknown_names
+from paperlens.index.hits import Hit
 from paperlens.index.library import Library
 from paperlens.ingest.langid import detect_language
 
@@ -53,3 +58,14 @@ def weak_evidence_note(best: float | None) -> str | None:
         f"(relevance {best:.2f} < {WEAK_EVIDENCE:.2f}); the answer may not be supported "
         "by your library"
     )
+
+
+def names_not_found(library: Library, question: str, hits: list[Hit]) -> list[str]:
+    """The names `question` asks about that no paper among `hits` mentions, in its
+    title or any of its passages (none when the check is off)."""
+    if not hits or not library.settings.abstain_on_unknown_names:
+        return []
+    texts = [hit.title for hit in hits]
+    for paper_id in dict.fromkeys(hit.paper_id for hit in hits):
+        texts += [passage.text for passage in library.store.paper_passages(paper_id)]
+    return unknown_names(question, texts, [hit.passage for hit in hits])

@@ -110,6 +110,12 @@ def test_search_json_gives_one_hit_per_paper_with_documented_fields(home):
     assert len({h["paper_id"] for h in hits}) == len(hits)
 
 
+def test_search_names_what_no_result_mentions(home):
+    proc = run(home, "search", "MemGPT가 컨텍스트를 관리하는 방법", "-k", "3")
+    assert "no result mentions MemGPT" in proc.stdout
+    assert "no result mentions" not in run(home, "search", "Transformer attention").stdout
+
+
 def test_search_batch_writes_one_json_line_per_query(home, tmp_path):
     queries = tmp_path / "q.jsonl"
     queries.write_text(

@@ -9,6 +9,8 @@ import pytest
 
 from paperlens.assistant.chat import ask
 from paperlens.assistant.checks.names import named_terms, unknown_names
+from paperlens.assistant.relevance import names_not_found
+from paperlens.assistant.ui.render import hits_table
 from paperlens.index.library import Library
 from paperlens.ingest.config import Settings
 
@@ -108,3 +110,11 @@ def test_the_check_can_be_turned_off(samples, monkeypatch):
     answer = ask(samples, "DoRA는 LoRA의 가중치 업데이트를 어떻게 바꾸나요?", llm=None)
 
     assert not answer.abstained and answer.citations
+
+
+def test_search_says_which_names_no_result_mentions(samples):
+    hits = samples.searcher.search("DoRA weight decomposition", k=5)
+
+    assert names_not_found(samples, "DoRA weight decomposition", hits) == ["DoRA"]
+    assert "No result mentions DoRA" in hits_table(hits, ["DoRA"])
+    assert names_not_found(samples, "LoRA low-rank adapters", hits) == []

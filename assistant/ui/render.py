@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from paperlens.assistant.answers import Answer
 from paperlens.assistant.evidence import Evidence
@@ -108,7 +108,18 @@ def cite_links(text: str, panel: str, escape: Callable[[str], str] = html.escape
     )
 
 
-def hits_table(hits) -> str:
+def hits_table(hits, missing: Sequence[str] = ()) -> str:
+    """Search results; `missing`: names of the query no result mentions."""
+    note = (
+        f'<p class="pl-weak"><em>No result mentions {html.escape(", ".join(missing))}: '
+        "the library may not hold it.</em></p>"
+        if missing
+        else ""
+    )
+    return note + _hits_rows(hits)
+
+
+def _hits_rows(hits) -> str:
     rows = [
         [
             str(h.rank),
