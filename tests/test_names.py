@@ -27,6 +27,8 @@ SAMPLES = Path(__file__).resolve().parents[1] / "samples"
         ("Wie gut sind die OPT-Modelle im Zero-Shot-Setting?", ["OPT-Modelle"]),
         ("What did OpenAI's paper say about the Transformer?", ["OpenAI"]),
         ("Quelle est la taille du modèle ?", []),
+        ("WHAT IS LORA AND GPT-4?", ["GPT-4"]),  # shouted: capitals name nothing
+        ("RAG란?", ["RAG"]),
     ],
 )
 def test_names_are_acronyms_and_model_names_not_sizes_or_capitalised_words(question, names):

@@ -55,12 +55,16 @@ SPACED_VERSION = regex.compile(
 )
 DOTTED = regex.compile(r"(\p{Latin}+)[ -]?(\d+)\.(\d+)")
 RELEASE_WINDOW = 6  # tokens after a name where its dotted version may be listed
+SHOUTED_WORDS = 3  # a question of this many Latin words, all in capitals, is shouted
 LONGEST_NAME = 4  # tokens a name may be spelled over in a passage ("Flash Attention 2")
 
 
 def named_terms(question: str) -> list[str]:
     """The names in `question`, in order, each once."""
     found = [m.group(0) for m in CANDIDATE.finditer(question)]
+    words = [w for w in TOKEN.findall(question) if sum(c.isalpha() for c in w) > 1]
+    if len(words) >= SHOUTED_WORDS and all(w.isupper() for w in words):
+        found = [t for t in found if _has_digit(t)]  # capitals say nothing in a shouted question
     return list(dict.fromkeys(t for t in found if any(_is_name(u) for u in _units(t))))
 
 
