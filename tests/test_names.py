@@ -29,6 +29,7 @@ SAMPLES = Path(__file__).resolve().parents[1] / "samples"
         ("Quelle est la taille du modèle ?", []),
         ("WHAT IS LORA AND GPT-4?", ["GPT-4"]),  # shouted: capitals name nothing
         ("RAG란?", ["RAG"]),
+        ("単純なRAGを使う4KコンテキストのLLMは?", ["RAG", "LLM"]),  # acronyms, not shouting
     ],
 )
 def test_names_are_acronyms_and_model_names_not_sizes_or_capitalised_words(question, names):

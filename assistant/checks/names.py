@@ -55,16 +55,16 @@ SPACED_VERSION = regex.compile(
 )
 DOTTED = regex.compile(r"(\p{Latin}+)[ -]?(\d+)\.(\d+)")
 RELEASE_WINDOW = 6  # tokens after a name where its dotted version may be listed
-SHOUTED_WORDS = 3  # a question of this many Latin words, all in capitals, is shouted
+SHOUTED_WORDS = 3  # a question of this many Latin words, all in capitals, is shouted...
+LATIN_SHARE = 0.8  # ...when they hold this share of its letters
 LONGEST_NAME = 4  # tokens a name may be spelled over in a passage ("Flash Attention 2")
 
 
 def named_terms(question: str) -> list[str]:
     """The names in `question`, in order, each once."""
     found = [m.group(0) for m in CANDIDATE.finditer(question)]
-    words = [w for w in TOKEN.findall(question) if sum(c.isalpha() for c in w) > 1]
-    if len(words) >= SHOUTED_WORDS and all(w.isupper() for w in words):
-        found = [t for t in found if _has_digit(t)]  # capitals say nothing in a shouted question
+    if _shouted(question):
+        found = [t for t in found if _has_digit(t)]  # capitals say nothing there
     return list(dict.fromkeys(t for t in found if any(_is_name(u) for u in _units(t))))
 
 
@@ -183,6 +183,19 @@ def _is_name(unit: str) -> bool:
         return False
     capitals = sum(c.isupper() for c in unit)
     return capitals >= 2 or (any(c.isalpha() for c in unit) and any(c.isdigit() for c in unit))
+
+
+def _shouted(question: str) -> bool:
+    """Written in capitals: words of Latin letters, all in capitals, make up the question
+    (not the acronyms of a Japanese or Korean question)."""
+    letters = [c for c in question if c.isalpha()]
+    latin = "".join(TOKEN.findall(question))
+    words = [w for w in TOKEN.findall(question) if sum(c.isalpha() for c in w) > 1]
+    return (
+        len(words) >= SHOUTED_WORDS
+        and all(w.isupper() for w in words)
+        and sum(c.isalpha() for c in latin) >= LATIN_SHARE * len(letters)
+    )
 
 
 def _has_digit(text: str) -> bool:
