@@ -91,6 +91,16 @@ def test_search_on_milvus_lite_ranks_like_the_data_directory(both):
         ]
 
 
+def test_ask_abstains_on_a_name_no_paper_mentions_on_both_backends(both):
+    from paperlens.assistant.chat import ask
+
+    for lib in both:
+        missing = ask(lib, "How does DoRA change the LoRA update?", llm=None)
+        present = ask(lib, "How does LoRA adapt a model with low-rank matrices?", llm=None)
+        assert missing.abstained and missing.unknown_names == ["DoRA"]
+        assert not present.abstained and present.citations
+
+
 def test_papers_stats_and_similar_papers_match(both):
     from paperlens.assistant.similar import similar_to_paper, similar_to_text
 
