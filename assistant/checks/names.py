@@ -137,7 +137,7 @@ class _Vocabulary:
         )
 
     def _inside_a_word(self, form: str) -> bool:
-        """A name with digits inside a word ("tco2e" for co2, "gpt4o" for gpt4):
+        """A name with digits inside a word ("tco2e" for co2, "yolov8n" for yolov8):
         rarely by chance."""
         return any(form in w for w in self.words)
 
