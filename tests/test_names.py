@@ -121,3 +121,9 @@ def test_search_says_which_names_no_result_mentions(samples):
     assert names_not_found(samples, "DoRA weight decomposition", hits) == ["DoRA"]
     assert "No result mentions DoRA" in hits_table(hits, ["DoRA"])
     assert names_not_found(samples, "LoRA low-rank adapters", hits) == []
+
+
+def test_a_pasted_list_of_names_is_checked_only_for_its_first_dozen():
+    question = "Compare " + ", ".join(f"Model{n}X" for n in range(40))
+
+    assert len(unknown_names(question, PAPER, PAPER[1:2])) == 12

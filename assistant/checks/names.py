@@ -57,6 +57,7 @@ DOTTED = regex.compile(r"(\p{Latin}+)[ -]?(\d+)\.(\d+)")
 RELEASE_WINDOW = 6  # tokens after a name where its dotted version may be listed
 SHOUTED_WORDS = 3  # a question of this many Latin words, all in capitals, is shouted...
 LATIN_SHARE = 0.8  # ...when they hold this share of its letters
+MOST_NAMES = 12  # checked per question: a question names a few; a pasted list costs time
 LONGEST_NAME = 4  # tokens a name may be spelled over in a passage ("Flash Attention 2")
 
 
@@ -81,7 +82,8 @@ def unknown_names(question: str, paper_texts: Iterable[str], found: Sequence[str
     cited = [t.casefold() for text in found for t in TOKEN.findall(text)]
     known = _Vocabulary([t.casefold() for text in paper_texts for t in TOKEN.findall(text)] + cited)
     terms += [v for v in versions if v.split()[0].casefold() in known.numbered]
-    return [term for term in dict.fromkeys(terms) if not _mentioned(term, known, cited)]
+    checked = list(dict.fromkeys(terms))[:MOST_NAMES]
+    return [term for term in checked if not _mentioned(term, known, cited)]
 
 
 def _mentioned(term: str, known: _Vocabulary, cited: list[str]) -> bool:
@@ -111,6 +113,7 @@ class _Vocabulary:
         self.words = set(tokens)
         self.numbered = {a for a, b in zip(tokens, tokens[1:], strict=False) if b[0].isdigit()}
         self.numbered |= {m.group(1) for w in self.words if (m := FAMILY.match(w))}
+        self._positions: dict[str, list[int]] | None = None
 
     def has(self, form: str) -> bool:
         forms = {form, form + "s", form + "es"}
@@ -143,18 +146,25 @@ class _Vocabulary:
 
     def _spelled_apart(self, form: str) -> bool:
         """`form` as a run of tokens ("flash", "attention" for flashattention)."""
-        tokens = self.tokens
-        for i, token in enumerate(tokens):
-            if token == form or not form.startswith(token):
-                continue
-            run = token
-            for nxt in tokens[i + 1 : i + LONGEST_NAME]:
-                run += nxt
-                if run == form:
-                    return True
-                if not form.startswith(run):
-                    break
+        tokens, starts = self.tokens, self._starts()
+        for end in range(1, len(form)):
+            for i in starts.get(form[:end], ()):
+                run = tokens[i]
+                for nxt in tokens[i + 1 : i + LONGEST_NAME]:
+                    run += nxt
+                    if run == form:
+                        return True
+                    if not form.startswith(run):
+                        break
         return False
+
+    def _starts(self) -> dict[str, list[int]]:
+        """Where each token occurs (built on first use: most names are found whole)."""
+        if self._positions is None:
+            self._positions = {}
+            for i, token in enumerate(self.tokens):
+                self._positions.setdefault(token, []).append(i)
+        return self._positions
 
 
 def _spelled_out(unit: str, cited: list[str]) -> bool:
