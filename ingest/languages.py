@@ -282,6 +282,16 @@ _LANGUAGES = (
         connectors=("e", "ou"),
         this_answer=("esta resposta",),
         passage_word="passagem",
+        labels=Labels(
+            nothing_found="Não encontrei nada relevante para esta pergunta na sua biblioteca.",
+            nothing_on="Nenhum dos artigos encontrados para esta pergunta menciona {names}; "
+            "sua biblioteca não parece conter o que você procura. Artigos mais próximos: "
+            "{titles}.",
+            retrieval_only="Nenhum gerador de respostas está disponível ({why}); estes são os "
+            "trechos mais relevantes:",
+            checks_failed="A resposta gerada não passou nas verificações; estes são os trechos "
+            "mais relevantes:",
+        ),
     ),
     Language(
         "it",
@@ -289,6 +299,17 @@ _LANGUAGES = (
         connectors=("e",),
         this_answer=("questa risposta",),
         passage_word="passaggio",
+        labels=Labels(
+            nothing_found="Non ho trovato nulla di pertinente a questa domanda nella tua "
+            "biblioteca.",
+            nothing_on="Nessuno degli articoli trovati per questa domanda menziona {names}; "
+            "la tua biblioteca non sembra contenere ciò che cerchi. Articoli più vicini: "
+            "{titles}.",
+            retrieval_only="Nessun generatore di risposte è disponibile ({why}); ecco i "
+            "passaggi più pertinenti:",
+            checks_failed="La risposta generata non ha superato i controlli; ecco i passaggi "
+            "più pertinenti:",
+        ),
     ),
     Language(
         "ru",
@@ -296,6 +317,15 @@ _LANGUAGES = (
         script=r"\p{Cyrillic}",
         this_answer=("этот ответ", "данный ответ"),
         passage_word="фрагмент",
+        labels=Labels(
+            nothing_found="В вашей библиотеке не нашлось ничего, что относится к этому вопросу.",
+            nothing_on="Ни одна из найденных по этому вопросу статей не упоминает {names}; "
+            "похоже, в вашей библиотеке этого нет. Ближайшие статьи: {titles}.",
+            retrieval_only="Генератор ответов недоступен ({why}); вот наиболее подходящие "
+            "фрагменты:",
+            checks_failed="Сгенерированный ответ не прошёл проверки; вот наиболее подходящие "
+            "фрагменты:",
+        ),
     ),
     Language("ar", "Arabic", script=r"\p{Arabic}"),
     Language("vi", "Vietnamese", detected=False),

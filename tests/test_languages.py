@@ -19,11 +19,14 @@ SENTENCES = {
     "fr": "Les puits d'attention gardent les premiers jetons de la séquence en mémoire.",
     "de": "Aufmerksamkeitssenken behalten die ersten Token der Sequenz im Speicher.",
     "es": "Los sumideros de atención guardan los primeros tokens de la secuencia en memoria.",
+    "pt": "Os sumidouros de atenção mantêm os primeiros tokens da sequência na memória.",
+    "it": "I pozzi di attenzione conservano nella cache i primi token della sequenza.",
+    "ru": "Стоки внимания сохраняют первые токены последовательности в кэше.",
 }
 
 
 def test_the_app_offers_the_languages_the_table_has_words_for():
-    assert ANSWER_LANGUAGES == ["en", "ko", "ja", "zh", "hi", "fr", "de", "es"]
+    assert ANSWER_LANGUAGES == ["en", "ko", "ja", "zh", "hi", "fr", "de", "es", "pt", "it", "ru"]
     assert set(SENTENCES) == set(ANSWER_LANGUAGES)
 
 
@@ -33,6 +36,7 @@ def test_every_answer_language_is_detected_named_and_spoken_to_in_its_own_words(
     assert language_name(code) == LANGUAGES[code].name != code
     notices = labels(code)
     assert "{why}" in notices.retrieval_only and notices.nothing_found and notices.checks_failed
+    assert "{names}" in notices.nothing_on and "{titles}" in notices.nothing_on
     if code != "en":
         assert notices.nothing_found != labels("en").nothing_found
     # What paperlens says in a language is written in that language's scripts.
