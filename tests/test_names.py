@@ -60,6 +60,7 @@ PAPER = [
         "Was Llama 3.1 at ICLR 2024?",  # where a paper appeared is not checked
         "Is Qwen 2.5 the base?",
         "Was Gemini 1.5 used?",  # listed after another version of the same name
+        "ＢＰＥの語彙とＬＬＭは？",  # full-width letters, as Japanese keyboards type them
     ],
 )
 def test_a_name_the_papers_mention_in_another_spelling_is_known(question):

@@ -10,18 +10,20 @@ Self-RAG, Zephyr-7B), that no paper found for it ever mentions.
 A name here is a Latin-script word with two capitals or letters and digits
 together, or a capitalised word and a version after a space (Llama 3) where
 the papers found number that word; sizes and units (540B, 2D, 128k) are not
-names. Names are matched
-on word boundaries, ignoring case, hyphens and spaces ("FlashAttention",
-"Flash-Attention"), plurals ("LLMs") and suffixes ("CO2e"); an acronym also
-matches the words it abbreviates in the passages found ("byte pair
-encoding" for BPE).
+names. Names are matched on word boundaries, ignoring case, width (ＧＰＴ-４),
+hyphens and spaces ("FlashAttention", "Flash-Attention"), plurals ("LLMs")
+and suffixes ("CO2e"); an acronym also matches the words it abbreviates in
+the passages found ("byte pair encoding" for BPE).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 
 import regex
+
+from paperlens.index.lexical import fold
 
 # A word and its hyphen- or dot-joined parts; an apostrophe ends it ("OpenAI's").
 CANDIDATE = regex.compile(r"[\p{Latin}\p{Nd}]+(?:[-.][\p{Latin}\p{Nd}]+)*")
@@ -63,6 +65,7 @@ LONGEST_NAME = 4  # tokens a name may be spelled over in a passage ("Flash Atten
 
 def named_terms(question: str) -> list[str]:
     """The names in `question`, in order, each once."""
+    question = unicodedata.normalize("NFKC", question)
     found = [m.group(0) for m in CANDIDATE.finditer(question)]
     if _shouted(question):
         found = [t for t in found if _has_digit(t)]  # capitals say nothing there
@@ -75,12 +78,13 @@ def unknown_names(question: str, paper_texts: Iterable[str], found: Sequence[str
     `paper_texts`: the titles and passages of the papers found (where a name
     is looked for); `found`: the passages that would be cited (where an
     acronym may also be spelled out)."""
+    question = unicodedata.normalize("NFKC", question)  # full-width letters and digits
     terms = named_terms(question)
     versions = [m.group(0) for m in SPACED_VERSION.finditer(question)]
     if not terms and not versions:
         return []
-    cited = [t.casefold() for text in found for t in TOKEN.findall(text)]
-    known = _Vocabulary([t.casefold() for text in paper_texts for t in TOKEN.findall(text)] + cited)
+    cited = [t for text in found for t in TOKEN.findall(fold(text))]
+    known = _Vocabulary([t for text in paper_texts for t in TOKEN.findall(fold(text))] + cited)
     terms += [v for v in versions if v.split()[0].casefold() in known.numbered]
     checked = list(dict.fromkeys(terms))[:MOST_NAMES]
     return [term for term in checked if not _mentioned(term, known, cited)]
@@ -91,7 +95,7 @@ def _mentioned(term: str, known: _Vocabulary, cited: list[str]) -> bool:
     if known.has("".join(units).casefold()) or known.has_release(term):
         return True
     names = [u for u in units if _is_name(u)]
-    others = [u.casefold() for u in units if not _is_name(u) and not MEASURE.fullmatch(u)]
+    others = [u.casefold() for u in units if u not in names and not MEASURE.fullmatch(u)]
     # "OPT-Modelle": the name, and a word of the question's language the papers never use.
     return all(_name_known(n, known, cited) for n in names) and all(
         o in GENERIC or o not in known.words for o in others
@@ -198,13 +202,13 @@ def _is_name(unit: str) -> bool:
 def _shouted(question: str) -> bool:
     """Written in capitals: words of Latin letters, all in capitals, make up the question
     (not the acronyms of a Japanese or Korean question)."""
-    letters = [c for c in question if c.isalpha()]
-    latin = "".join(TOKEN.findall(question))
-    words = [w for w in TOKEN.findall(question) if sum(c.isalpha() for c in w) > 1]
+    tokens = TOKEN.findall(question)
+    words = [w for w in tokens if sum(c.isalpha() for c in w) > 1]
+    latin_letters = sum(c.isalpha() for w in tokens for c in w)
     return (
         len(words) >= SHOUTED_WORDS
         and all(w.isupper() for w in words)
-        and sum(c.isalpha() for c in latin) >= LATIN_SHARE * len(letters)
+        and latin_letters >= LATIN_SHARE * sum(c.isalpha() for c in question)
     )
 
 
