@@ -19,6 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from paperlens.index.embeddings import Embedder
+from paperlens.index.paper_names import own_name
 from paperlens.index.records import NewPassage
 from paperlens.index.storage import LibraryStore
 from paperlens.ingest.chunking import split_section
@@ -347,13 +348,15 @@ def paper_header(paper: PaperDoc, known_title: str | None) -> str:
 
     A Hindi note and a French note about one paper rarely share words, but
     both carry the paper's (often English) title; embedding it with each
-    passage pulls a paper's passages together in every language.
+    passage pulls a paper's passages together in every language. The name
+    the abstract proposes goes first when no title says it (index/paper_names.py).
     """
     titles = [paper.title, *paper.titles.values()]
     if known_title:
         titles = [known_title, *titles]
     unique = list(dict.fromkeys(t.strip() for t in titles if t and t.strip()))
-    return " / ".join(unique)[:300]
+    name = own_name(paper.abstract, " / ".join(unique))
+    return " / ".join([name, *unique] if name else unique)[:300]
 
 
 def describe(outcome: SourceOutcome) -> str:
