@@ -58,6 +58,7 @@ QUESTION_SETS = (
     "pdf_page_questions_eighth",
     "pdf_page_questions_ninth",
     "pdf_page_questions_tenth",
+    "pdf_page_questions_eleventh",
 )
 VARIANTS = {
     "today": FocusSettings(),
