@@ -93,3 +93,41 @@ def test_the_name_leads_every_passage_header_of_a_pdf(settings):
 
     assert passages
     assert {p.header for p in passages} == {f"Gizmoformer / {paper.title}"}
+
+
+def _paper(title: str, abstract: list[str], body: list[str]) -> bytes:
+    return make_pdf([[title, "Abstract", *abstract, "1 Introduction", *body]])
+
+
+def test_a_question_naming_the_method_finds_the_paper_that_proposed_it(library, tmp_path):
+    # The proposing paper's title does not say the name; the other paper's does.
+    proposer = tmp_path / "proposer.pdf"
+    proposer.write_bytes(
+        _paper(
+            TITLE,
+            [
+                "Sequence models read tokens one at a time. We propose a lean network,",
+                "the Gizmoformer, built from attention layers only.",
+            ],
+            [
+                "Our network reads every position at once, so training is quick.",
+                "The learning rate rises for the first 3000 steps, then decays slowly.",
+            ],
+        )
+    )
+    user = tmp_path / "user.pdf"
+    user.write_bytes(
+        _paper(
+            "Gizmoformers for Speech Recognition",
+            ["We adapt attention networks to audio and report word error rates."],
+            [
+                "Audio frames are pooled before the encoder to shorten the input.",
+                "Word error rates drop on three benchmarks of read and spoken speech.",
+            ],
+        )
+    )
+    library.ingest([str(proposer), str(user)], pdfs=False)
+
+    hits = library.searcher.search("Which paper proposed the Gizmoformer network?", k=2)
+
+    assert [h.title for h in hits][0] == TITLE, [h.title for h in hits]
