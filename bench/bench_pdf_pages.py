@@ -71,6 +71,7 @@ VARIANTS = {
     ),
     "focus3+nb.25+own.5s": FocusSettings(papers=3, neighbour_weight=0.25, own_terms_weight=0.5),
     "focus3+nb.15+own.5s": FocusSettings(papers=3, neighbour_weight=0.15, own_terms_weight=0.5),
+    "focus3+nb.15": FocusSettings(papers=3, neighbour_weight=0.15),
     "focus3+nb.5": FocusSettings(papers=3, neighbour_weight=0.5),
     "focus3+bm.05": FocusSettings(papers=3, lexical_weight=0.05),
     "focus3+bm.1": FocusSettings(papers=3, lexical_weight=0.1),

@@ -278,8 +278,6 @@ def reptile(tmp_path_factory, embedder) -> Library:
 
 @pytest.mark.slow
 def test_the_page_that_answers_wins_over_the_pages_that_name_the_method(reptile):
-    from paperlens.index.search import Searcher
-
     question = "¿Qué valor de β1 usa Reptile con Adam en el bucle interno, y por qué?"
     answer_pages = {
         p.page
@@ -288,12 +286,8 @@ def test_the_page_that_answers_wins_over_the_pages_that_name_the_method(reptile)
     }
     assert answer_pages  # the sentence that answers, found in the paper's own text
 
-    def top_page(own_terms_weight: float) -> int | None:
-        settings = FocusSettings(papers=3, neighbour_weight=0.25, own_terms_weight=own_terms_weight)
-        searcher = Searcher(
-            reptile.store, reptile.embedder, reranker=reptile.reranker, focus_settings=settings
-        )
-        return searcher.search(question, k=1)[0].page
-
-    assert top_page(0.5) in answer_pages
-    assert top_page(0.0) not in answer_pages  # the algorithm's page, which names Reptile
+    assert reptile.searcher.search(question, k=1)[0].page in answer_pages  # the defaults
+    # Own terms once made the difference here (without them the algorithm's page won);
+    # since every passage's header carries "Reptile" (index/paper_names.py) the name
+    # pulls all pages alike. test_the_papers_own_terms_stop_lifting_the_passages_that_
+    # merely_name_it shows the stage's effect; this one, the real paper's answer.
