@@ -7,7 +7,9 @@ digest entries: a page holds several facts, a digest entry describes one paper
 (docs/retrieval-pages.md#passage-size). A piece too short to stand on
 its own (a heading, the end of a column) joins its neighbour, so it is read with
 the text it heads or ends (docs/retrieval-pages.md#fragments); in PDFs the bar is
-higher (`pdf_min_chunk_chars`, docs/retrieval-pages.md#short-tails).
+higher (`pdf_min_chunk_chars`, docs/retrieval-pages.md#short-tails), and a
+heading line always starts a passage, so a column's tail before it stays with
+the text it ends (docs/retrieval-pages.md#heading-cuts).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from paperlens.ingest.config import Settings
 from paperlens.ingest.documents import Section
+from paperlens.ingest.pdf import is_heading
 
 # Sentence ends in the scripts digests use: Latin, CJK full stops, Devanagari danda.
 # Shorter than this, a chunk is a heading or a column's tail rather than a passage.
@@ -48,7 +51,7 @@ def _splitter(chunk_chars: int, overlap: int) -> RecursiveCharacterTextSplitter:
 def split_section(section: Section, settings: Settings) -> list[Chunk]:
     """A section's passages, sized for its kind (PDF page, digest entry, abstract)."""
     if section.kind == "pdf":
-        return split_text(
+        return split_at_headings(
             section.text,
             chunk_chars=settings.pdf_chunk_chars,
             overlap=settings.pdf_chunk_overlap,
@@ -76,6 +79,40 @@ def split_text(
             start = max(text.find(doc.page_content), 0)
         chunks.append(Chunk(doc.page_content, start, start + len(doc.page_content)))
     return _join_fragments(text, chunks, min_chars)
+
+
+def split_at_headings(text: str, *, chunk_chars: int, overlap: int, min_chars: int) -> list[Chunk]:
+    """A PDF page's passages, each heading line starting a new one: the text before
+    a heading (a column's tail) stays with what it ends, not with the next section."""
+    starts = [0]
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        if offset and is_heading(line.strip()):
+            starts.append(offset)
+        offset += len(line)
+    blocks = [(a, b) for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
+    # A block too short to stand alone (a heading over a heading) joins the next one.
+    merged: list[tuple[int, int]] = []
+    pending: int | None = None
+    for a, b in blocks:
+        a = pending if pending is not None else a
+        pending = None
+        if len(text[a:b].strip()) < min_chars:
+            pending = a
+        else:
+            merged.append((a, b))
+    if pending is not None:
+        if merged:
+            merged[-1] = (merged[-1][0], len(text))
+        else:
+            merged.append((pending, len(text)))
+    chunks: list[Chunk] = []
+    for a, b in merged:
+        block = text[a:b]
+        lead = len(block) - len(block.lstrip())
+        for c in split_text(block, chunk_chars=chunk_chars, overlap=overlap, min_chars=min_chars):
+            chunks.append(Chunk(c.text, a + lead + c.start, a + lead + c.end))
+    return chunks
 
 
 def _join_fragments(text: str, chunks: list[Chunk], min_chars: int) -> list[Chunk]:

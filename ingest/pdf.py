@@ -216,10 +216,10 @@ def _paragraphs(lines: list[tuple[str, bool]]) -> str:
             continue
         if not out:
             out.append(line)
-            alone = styled or _is_heading(line)
+            alone = styled or is_heading(line)
             continue
         previous = out[-1]
-        heading = styled or _is_heading(line)
+        heading = styled or is_heading(line)
         starts_block = REFERENCES.match(line) or REFERENCES.match(previous)
         if starts_block or heading or alone:
             out.append(line)
@@ -252,7 +252,8 @@ def _mend(match: re.Match) -> str:
     return f"{before}-{after}"
 
 
-def _is_heading(line: str) -> bool:
+def is_heading(line: str) -> bool:
+    """A line that is a section heading ("4.2 Results", "Discussion")."""
     return len(line) < 70 and bool(HEADING.match(line)) and not line.endswith(".")
 
 
@@ -300,7 +301,7 @@ def _is_appendix(line: str) -> bool:
 
 
 def _first_heading(text: str) -> str | None:
-    return next((ln for ln in text.splitlines() if _is_heading(ln)), None)
+    return next((ln for ln in text.splitlines() if is_heading(ln)), None)
 
 
 # ---- front matter -------------------------------------------------------------------
@@ -340,7 +341,7 @@ def _authors(page: PageLines, title: list[TextLine], lines: list[TextLine]) -> l
     for line in sorted(lines, key=lambda ln: (-round(ln.y1), ln.x0)):
         if line.y1 > below + 1 or line.y1 < 0.45 * page.height:
             continue
-        if ABSTRACT.match(line.text) or _is_heading(line.text):
+        if ABSTRACT.match(line.text) or is_heading(line.text):
             break
         for part in AUTHOR_SEPARATOR.split(line.text):
             words = re.sub(r"[\*\u2020\u2021\u00a7\u00b6\u2217#\d]+", " ", part or "").split()
@@ -357,7 +358,7 @@ def _abstract(text: str) -> str | None:
         if match := ABSTRACT.match(line):
             body = [match.group(1)] if match.group(1) else []
             for following in lines[index + 1 :]:
-                if _is_heading(following) or REFERENCES.match(following):
+                if is_heading(following) or REFERENCES.match(following):
                     break
                 body.append(following)
             abstract = " ".join(body).strip()

@@ -49,3 +49,28 @@ def test_a_pdf_page_keeps_no_piece_shorter_than_its_bar_while_other_text_keeps_s
     assert page[-1].text.endswith(tail) and len(page[-1].text) > len(tail)
     assert all(len(c.text) >= 250 for c in page), [len(c.text) for c in page]
     assert all(text[c.start : c.end] == c.text for c in page)
+
+
+def test_a_heading_on_a_pdf_page_starts_a_passage_and_the_tail_before_it_stays_behind():
+    before = "The retrieved keys match the query in most of the examples we looked at. " * 4
+    tail = "and the last ones were no better than chance."  # a column's end
+    after = "We see uses beyond retrieval, such as keeping output to trusted text. " * 4
+    text = f"{before}\n{tail}\n7 Discussion\n{after}"
+    settings = Settings(pdf_chunk_chars=450, pdf_chunk_overlap=60, pdf_min_chunk_chars=250)
+
+    page = split_section(Section(kind="pdf", text=text, page=9), settings)
+
+    assert page[0].text.endswith(tail)
+    assert page[1].text.startswith("7 Discussion")
+    assert all(text[c.start : c.end] == c.text for c in page)
+
+
+def test_a_heading_too_short_to_stand_alone_joins_the_section_it_opens():
+    body = "Each layer reads the output of the one below and adds its own update. " * 4
+    text = f"{body}\n3 Method\n3.1 Layers\n{body}"
+    settings = Settings(pdf_chunk_chars=450, pdf_chunk_overlap=60, pdf_min_chunk_chars=250)
+
+    page = split_section(Section(kind="pdf", text=text, page=2), settings)
+
+    assert [c.text.split("\n")[0] for c in page] == [body.strip(), "3 Method"]
+    assert "3.1 Layers" in page[1].text
