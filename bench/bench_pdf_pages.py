@@ -59,6 +59,7 @@ QUESTION_SETS = (
     "pdf_page_questions_ninth",
     "pdf_page_questions_tenth",
     "pdf_page_questions_eleventh",
+    "pdf_page_questions_twelfth",
 )
 VARIANTS = {
     "today": FocusSettings(),
