@@ -83,36 +83,28 @@ def split_text(
 
 def split_at_headings(text: str, *, chunk_chars: int, overlap: int, min_chars: int) -> list[Chunk]:
     """A PDF page's passages, each heading line starting a new one: the text before
-    a heading (a column's tail) stays with what it ends, not with the next section."""
-    starts = [0]
-    offset = 0
+    a heading (a column's tail) stays with what it ends, not with the next section.
+    A block too short to stand alone (a heading over a heading) joins the next one."""
+    starts, offset = [0], 0
     for line in text.splitlines(keepends=True):
         if offset and is_heading(line.strip()):
             starts.append(offset)
         offset += len(line)
-    blocks = [(a, b) for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
-    # A block too short to stand alone (a heading over a heading) joins the next one.
-    merged: list[tuple[int, int]] = []
-    pending: int | None = None
-    for a, b in blocks:
-        a = pending if pending is not None else a
-        pending = None
-        if len(text[a:b].strip()) < min_chars:
-            pending = a
-        else:
-            merged.append((a, b))
-    if pending is not None:
-        if merged:
-            merged[-1] = (merged[-1][0], len(text))
-        else:
-            merged.append((pending, len(text)))
+    blocks = [_stripped(text, a, b) for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
     chunks: list[Chunk] = []
-    for a, b in merged:
-        block = text[a:b]
-        lead = len(block) - len(block.lstrip())
-        for c in split_text(block, chunk_chars=chunk_chars, overlap=overlap, min_chars=min_chars):
-            chunks.append(Chunk(c.text, a + lead + c.start, a + lead + c.end))
+    for block in _join_fragments(text, blocks, min_chars):
+        for c in split_text(
+            block.text, chunk_chars=chunk_chars, overlap=overlap, min_chars=min_chars
+        ):
+            chunks.append(Chunk(c.text, block.start + c.start, block.start + c.end))
     return chunks
+
+
+def _stripped(text: str, start: int, end: int) -> Chunk:
+    """text[start:end] without the white space around it, offsets kept."""
+    part = text[start:end]
+    lead = len(part) - len(part.lstrip())
+    return _span(text, start + lead, max(start + lead, start + len(part.rstrip())))
 
 
 def _join_fragments(text: str, chunks: list[Chunk], min_chars: int) -> list[Chunk]:
