@@ -24,16 +24,15 @@ import re
 from paperlens.index.lexical import fold
 
 _NAME = r"[A-Z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*\+*"  # V-JEPA, GPT-4.5, RAG+
-_PROPOSING = re.compile(
-    r"\bwe\s+(?:\w+\s+)?(?:propose|introduce|present|call|name|term|dub)\w*\b", re.I
-)
+_NAMING_VERB = r"(?:propose|introduce|present|call|name|term|dub)"
+_PROPOSING = re.compile(rf"\bwe\s+(?:\w+\s+)?{_NAMING_VERB}\w*\b", re.I)
 _ACRONYM = re.compile(rf"\(\s*({_NAME})\s*\)")
 _CALLED = re.compile(rf"\b(?:call|called|named|dubbed|termed|coined)\s+({_NAME})")
 _AFTER_VERB = re.compile(rf"\b(?:propose|introduce|present)s?\s+({_NAME})")
 _APPOSITIVE = re.compile(rf",\s+the\s+({_NAME})\s*[,.(]")
 _NEW_THING = re.compile(rf"\b({_NAME}),\s+an?\s+(?:new|novel)\b")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
-_NAMING = re.compile(r"\b(?:propose|introduce|present|call|name|term|dub|coin)\w*\b", re.I)
+_NAMING = re.compile(rf"\b(?:{_NAMING_VERB}|coin)\w*\b", re.I)
 # An acronym this many words or fewer after the naming verb is what the authors
 # name; further on, the sentence is defining a measure or a prior method.
 _ACRONYM_REACH = 12
@@ -58,7 +57,8 @@ def own_name(abstract: str | None, titles: str) -> str | None:
 
 def _could_be_a_name(word: str) -> bool:
     short = len(word) < 3 and not any(ch.isdigit() for ch in word)
-    return not (short or fold(word) in _GENERIC or fold(word).endswith(_ADJECTIVE_ENDINGS))
+    folded = fold(word)
+    return not (short or folded in _GENERIC or folded.endswith(_ADJECTIVE_ENDINGS))
 
 
 def _proposing_sentence(abstract: str) -> str | None:
