@@ -26,7 +26,14 @@ from paperlens.ingest.config import Settings
 from paperlens.ingest.documents import PaperDoc, Section, SourceDoc, find_arxiv_id, sha256_bytes
 from paperlens.ingest.errors import IngestError
 from paperlens.ingest.langid import detect_language
-from paperlens.ingest.pdflayout import PageLines, TextLine, drop_margins, read_pages, reading_order
+from paperlens.ingest.pdflayout import (
+    PageLines,
+    TextLine,
+    drop_margins,
+    join_table_rows,
+    read_pages,
+    reading_order,
+)
 
 REFERENCES = re.compile(r"^\s*(?:\d+\.?\s*)?(references|bibliography|参考文献|참고문헌)\s*$", re.I)
 APPENDIX = re.compile(
@@ -100,10 +107,12 @@ def extract_pdf(data: bytes | Path, *, max_pages: int, name: str = "PDF") -> Pdf
         raise IngestError(f"{name}: no text layer (scanned?), OCR not supported")
     drop_margins(layout)
     for page in layout:
+        join_table_rows(page)
         reading_order(page)
     body_size = _body_size([ln for page in layout for ln in page.lines])
     pages = [
-        _paragraphs([(ln.text, _styled(ln, body_size)) for ln in page.lines]) for page in layout
+        _paragraphs([(ln.text, ln.cells > 1 or _styled(ln, body_size)) for ln in page.lines])
+        for page in layout
     ]
     front = _front_matter(layout[0], pages[0])
     return PdfText(

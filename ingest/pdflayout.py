@@ -26,6 +26,8 @@ import pypdfium2.raw as pdfium_c
 # gutter, a table-cell gap or a margin line number, not a word space. Justified
 # text in narrow columns stretches spaces to about one em; gutters are ~2 em.
 GAP_EMS = 1.4
+TABLE_MIN_CELLS = 3
+PROSE_WORD = re.compile(r"(?<!\S)[a-z][a-z'’]*[,.;:]?(?!\S)")
 MARGIN_BAND = 0.08  # top/bottom share of the page height where running heads live
 NUMBER_ONLY = re.compile(r"^\s*[\(\[]?\d{1,4}[\)\]]?\s*$")
 ARXIV_STAMP_LINE = re.compile(r"arXiv:\s*\d{4}\.\d{4,5}(v\d+)?\s*\[[\w.\-]+\]", re.I)
@@ -42,6 +44,7 @@ class TextLine:
     y1: float
     size: float  # font size of the run's first character
     bold: bool = False  # the first character's font weight is bold (headings)
+    cells: int = 1  # > 1: a table row, its cells joined left to right by `join_table_rows`
 
     @property
     def vertical(self) -> bool:
@@ -184,6 +187,76 @@ def _in_margin(line: TextLine, page: PageLines) -> bool:
 
 def _shape(text: str) -> str:
     return re.sub(r"\d+", "#", text.strip().lower())
+
+
+def join_table_rows(page: PageLines) -> None:
+    """Join the cells of each table row into one line, in place.
+
+    pdfium cuts a row at every wide gap, so its cells are separate runs, and
+    `reading_order` would send a full-width table's left cells to the left
+    column and its right cells to the right one: the numbers lose their row.
+    Runs that share a baseline make a row when there are at least
+    TABLE_MIN_CELLS of them, short, mostly with digits and none of them prose;
+    two such rows one above the other make a table
+    (docs/retrieval-pages.md#table-rows). A row's cells are joined by two
+    spaces: " | " separators read worse to the embedder (same page).
+    """
+    position = {id(ln): i for i, ln in enumerate(page.lines)}
+    rows = _baseline_rows(page.lines)
+    tabular = [len(row) >= TABLE_MIN_CELLS and _cell_like(row) for row in rows]
+    joined: dict[int, TextLine] = {}
+    dropped: set[int] = set()
+    for i, row in enumerate(rows):
+        neighbour = (i > 0 and tabular[i - 1]) or (i + 1 < len(rows) and tabular[i + 1])
+        if not (tabular[i] and neighbour):
+            continue
+        # The row takes the place of its first cell in the producer's order.
+        first = min(row, key=lambda ln: position[id(ln)])
+        joined[id(first)] = TextLine(
+            "  ".join(ln.text for ln in sorted(row, key=lambda ln: ln.x0)),
+            min(ln.x0 for ln in row),
+            min(ln.y0 for ln in row),
+            max(ln.x1 for ln in row),
+            max(ln.y1 for ln in row),
+            first.size,
+            cells=len(row),
+        )
+        dropped.update(id(ln) for ln in row if ln is not first)
+    page.lines = [joined.get(id(ln), ln) for ln in page.lines if id(ln) not in dropped]
+
+
+def _baseline_rows(lines: list[TextLine]) -> list[list[TextLine]]:
+    """Horizontal lines top to bottom: runs whose vertical middles are within 0.4 em."""
+    rows: list[list[TextLine]] = []
+    for line in sorted(lines, key=lambda ln: -(ln.y0 + ln.y1)):
+        middle = (line.y0 + line.y1) / 2
+        if rows and abs(_middle(rows[-1]) - middle) <= 0.4 * line.size:
+            rows[-1].append(line)
+        else:
+            rows.append([line])
+    return rows
+
+
+def _middle(row: list[TextLine]) -> float:
+    return (row[0].y0 + row[0].y1) / 2
+
+
+def _cell_like(row: list[TextLine]) -> bool:
+    """Table cells are short and not prose; letters of a figure's labels are not cells."""
+    lengths = sorted(len(ln.text) for ln in row)
+    return (
+        lengths[len(lengths) // 2] <= 20
+        and lengths[-1] <= 60
+        and sum(n >= 2 for n in lengths) * 2 >= len(lengths)
+        and sum(any(c.isdigit() for c in ln.text) for ln in row) * 2 >= len(row)
+        and not any(_prose(ln.text) for ln in row)
+    )
+
+
+def _prose(text: str) -> bool:
+    """Text beside a figure or an equation: many lowercase words, or a long run of some."""
+    words = len(PROSE_WORD.findall(text))
+    return words >= 6 or words >= 4 and len(text) >= 45
 
 
 def reading_order(page: PageLines) -> None:

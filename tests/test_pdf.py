@@ -7,11 +7,13 @@ import pytest
 from paperlens.ingest.errors import IngestError
 from paperlens.ingest.pdf import extract_pdf, parse_pdf_bytes, pdf_sections
 from tests.fixtures.pdfs import (
+    TABLE_ROWS,
     TWO_COLUMN_STAMP,
     TWO_COLUMN_TITLE,
     encrypt,
     make_pdf,
     paper_pdf,
+    table_pdf,
     two_column_pdf,
 )
 
@@ -159,3 +161,22 @@ def test_two_column_paper_parses_to_one_paper(settings):
     assert paper.authors == ["Ada Lovelace", "Alan Turing"]
     assert paper.abstract.startswith("We keep a few initial tokens")
     assert paper.arxiv_id == "2401.01234"
+
+
+def test_a_table_row_is_one_line_in_order_and_prose_beside_it_is_untouched():
+    """A full-width table's left cells would go to the left column and its
+    right cells to the right one: each row must stay whole (its cells left to
+    right, rows top to bottom), and the columns of prose below it unjoined."""
+    page = extract_pdf(table_pdf(), max_pages=5).pages[0]
+    lines = page.splitlines()
+    rows = ["  ".join(cells) for cells in TABLE_ROWS[1:]]
+    assert [lines.index(row) for row in rows] == sorted(lines.index(row) for row in rows)
+    assert (
+        "The left column describes how the sizes were trained, in a sentence wrapping over three lines of this column."
+        in page
+    )
+    assert (
+        "The right column reports that the largest model recalls most, in a sentence that also wraps over three lines."
+        in page
+    )
+    assert page.index("this column.") < page.index("The right column")
