@@ -195,14 +195,17 @@ def join_table_rows(page: PageLines) -> None:
     pdfium cuts a row at every wide gap, so its cells are separate runs, and
     `reading_order` would send a full-width table's left cells to the left
     column and its right cells to the right one: the numbers lose their row.
-    Runs that share a baseline make a row when there are at least
-    TABLE_MIN_CELLS of them, short, mostly with digits and none of them prose;
-    two such rows one above the other make a table
-    (docs/retrieval-pages.md#table-rows). A row's cells are joined by two
-    spaces: " | " separators read worse to the embedder (same page).
+    Runs that share a baseline, leaving out prose and bold type (a line of
+    the other column, a heading beside a figure), make a row when there are
+    at least TABLE_MIN_CELLS of them, short and mostly with digits; two such
+    rows one above the other make a table (docs/retrieval-pages.md#table-rows).
+    A row's cells are joined by two spaces: " | " separators read worse to the
+    embedder (same page).
     """
     position = {id(ln): i for i, ln in enumerate(page.lines)}
-    rows = _baseline_rows(page.lines)
+    rows = [
+        [ln for ln in row if not (ln.bold or _prose(ln.text))] for row in _baseline_rows(page.lines)
+    ]
     tabular = [len(row) >= TABLE_MIN_CELLS and _cell_like(row) for row in rows]
     joined: dict[int, TextLine] = {}
     dropped: set[int] = set()
@@ -242,21 +245,20 @@ def _middle(row: list[TextLine]) -> float:
 
 
 def _cell_like(row: list[TextLine]) -> bool:
-    """Table cells are short and not prose; letters of a figure's labels are not cells."""
+    """Table cells are short and hold numbers; letters of a figure's labels are not cells."""
     lengths = sorted(len(ln.text) for ln in row)
     return (
         lengths[len(lengths) // 2] <= 20
         and lengths[-1] <= 60
         and sum(n >= 2 for n in lengths) * 2 >= len(lengths)
         and sum(any(c.isdigit() for c in ln.text) for ln in row) * 2 >= len(row)
-        and not any(_prose(ln.text) for ln in row)
     )
 
 
 def _prose(text: str) -> bool:
-    """Text beside a figure or an equation: many lowercase words, or a long run of some."""
+    """A run of text, not a cell: many lowercase words, or a long run with some."""
     words = len(PROSE_WORD.findall(text))
-    return words >= 6 or words >= 4 and len(text) >= 45
+    return words >= 6 or words >= 3 and len(text) >= 30
 
 
 def reading_order(page: PageLines) -> None:
