@@ -22,9 +22,9 @@ from paperlens.index.embeddings import Embedder
 from paperlens.index.paper_names import own_name
 from paperlens.index.records import NewPassage
 from paperlens.index.storage import LibraryStore
-from paperlens.ingest.chunking import split_section
+from paperlens.ingest.chunking import Chunk, split_section
 from paperlens.ingest.config import Settings
-from paperlens.ingest.documents import PaperDoc, SourceDoc, title_section
+from paperlens.ingest.documents import PaperDoc, Section, SourceDoc, title_section
 from paperlens.ingest.errors import IngestError, NetworkUnreachable, PaperlensError
 from paperlens.ingest.sources import (
     RawSource,
@@ -35,6 +35,7 @@ from paperlens.ingest.sources import (
     resolve_refs,
     without_credentials,
 )
+from paperlens.ingest.tables import table_context
 
 Status = Literal["ingested", "unchanged", "failed"]
 EventCallback = Callable[[str], None]
@@ -334,13 +335,22 @@ def doc_passages(
                         kind=section.kind,
                         lang=section.lang,
                         page=section.page,
-                        header=header,
+                        header=_with_table(header, section, chunk),
                         text=chunk.text,
                         start=chunk.start,
                         end=chunk.end,
                     )
                 )
     return passages
+
+
+def _with_table(header: str, section: Section, chunk: Chunk) -> str:
+    """A piece of a PDF table carries its table's caption and column names
+    (ingest/tables.py)."""
+    if section.kind != "pdf":
+        return header
+    context = table_context(section.text, chunk.start, chunk.end)
+    return f"{header} / {context}" if context else header
 
 
 def paper_header(paper: PaperDoc, known_title: str | None) -> str:

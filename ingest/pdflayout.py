@@ -27,6 +27,7 @@ import pypdfium2.raw as pdfium_c
 # text in narrow columns stretches spaces to about one em; gutters are ~2 em.
 GAP_EMS = 1.4
 TABLE_MIN_CELLS = 3
+CELL = "\t"  # joins a table row's cells; no other run of text holds one
 PROSE_WORD = re.compile(r"(?<!\S)[a-z][a-z'’]*[,.;:]?(?!\S)")
 MARGIN_BAND = 0.08  # top/bottom share of the page height where running heads live
 NUMBER_ONLY = re.compile(r"^\s*[\(\[]?\d{1,4}[\)\]]?\s*$")
@@ -195,16 +196,18 @@ def join_table_rows(page: PageLines) -> None:
     pdfium cuts a row at every wide gap, so its cells are separate runs, and
     `reading_order` would send a full-width table's left cells to the left
     column and its right cells to the right one: the numbers lose their row.
-    Runs that share a baseline, leaving out prose and bold type (a line of
-    the other column, a heading beside a figure), make a row when there are
+    Runs that share a baseline, leaving out prose and bold words (a line of
+    the other column, a heading beside a figure; bold numbers are a table's
+    best results and stay), make a row when there are
     at least TABLE_MIN_CELLS of them, short and mostly with digits; two such
     rows one above the other make a table (docs/retrieval-pages.md#table-rows).
-    A row's cells are joined by two spaces: " | " separators read worse to the
-    embedder (same page).
+    A row's cells are joined by a tab (`CELL`), which marks the line as a row
+    for `ingest/tables.py`; " | " separators read worse to the embedder.
     """
     position = {id(ln): i for i, ln in enumerate(page.lines)}
     rows = [
-        [ln for ln in row if not (ln.bold or _prose(ln.text))] for row in _baseline_rows(page.lines)
+        [ln for ln in row if not (_prose(ln.text) or ln.bold and _heading_like(ln.text))]
+        for row in _baseline_rows(page.lines)
     ]
     tabular = [len(row) >= TABLE_MIN_CELLS and _cell_like(row) for row in rows]
     joined: dict[int, TextLine] = {}
@@ -216,7 +219,7 @@ def join_table_rows(page: PageLines) -> None:
         # The row takes the place of its first cell in the producer's order.
         first = min(row, key=lambda ln: position[id(ln)])
         joined[id(first)] = TextLine(
-            "  ".join(ln.text for ln in sorted(row, key=lambda ln: ln.x0)),
+            CELL.join(ln.text for ln in sorted(row, key=lambda ln: ln.x0)),
             min(ln.x0 for ln in row),
             min(ln.y0 for ln in row),
             max(ln.x1 for ln in row),
@@ -252,7 +255,12 @@ def _cell_like(row: list[TextLine]) -> bool:
         and lengths[-1] <= 60
         and sum(n >= 2 for n in lengths) * 2 >= len(lengths)
         and sum(any(c.isdigit() for c in ln.text) for ln in row) * 2 >= len(row)
+        and not any("=" in ln.text for ln in row)  # an equation's pieces, not cells
     )
+
+
+def _heading_like(text: str) -> bool:
+    return len(re.findall(r"[^\W\d_]{2,}", text)) >= 2
 
 
 def _prose(text: str) -> bool:

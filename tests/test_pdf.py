@@ -169,7 +169,7 @@ def test_a_table_row_is_one_line_in_order_and_prose_beside_it_is_untouched():
     right, rows top to bottom), and the columns of prose below it unjoined."""
     page = extract_pdf(table_pdf(), max_pages=5).pages[0]
     lines = page.splitlines()
-    rows = ["  ".join(cells) for cells in TABLE_ROWS[1:]]
+    rows = ["\t".join(cells) for cells in TABLE_ROWS[1:]]
     assert [lines.index(row) for row in rows] == sorted(lines.index(row) for row in rows)
     assert (
         "The left column describes how the sizes were trained, in a sentence wrapping over three lines of this column."
