@@ -200,7 +200,8 @@ def join_table_rows(page: PageLines) -> None:
     the other column, a heading beside a figure; bold numbers are a table's
     best results and stay), make a row when there are
     at least TABLE_MIN_CELLS of them, short and mostly with digits; two such
-    rows one above the other make a table (docs/retrieval-pages.md#table-rows).
+    rows one above the other make a table, and a row of short cells right above
+    them is its column names (docs/retrieval-pages.md#table-rows).
     A row's cells are joined by a tab (`CELL`), which marks the line as a row
     for `ingest/tables.py`; " | " separators read worse to the embedder.
     """
@@ -209,12 +210,14 @@ def join_table_rows(page: PageLines) -> None:
         [ln for ln in row if not (_prose(ln.text) or ln.bold and _heading_like(ln.text))]
         for row in _baseline_rows(page.lines)
     ]
-    tabular = [len(row) >= TABLE_MIN_CELLS and _cell_like(row) for row in rows]
+    cells = [len(row) >= TABLE_MIN_CELLS and _cell_like(row) for row in rows]
+    numeric = [c and _numeric(row) for c, row in zip(cells, rows, strict=True)] + [False, False]
     joined: dict[int, TextLine] = {}
     dropped: set[int] = set()
     for i, row in enumerate(rows):
-        neighbour = (i > 0 and tabular[i - 1]) or (i + 1 < len(rows) and tabular[i + 1])
-        if not (tabular[i] and neighbour):
+        body = numeric[i] and (i > 0 and numeric[i - 1] or numeric[i + 1])
+        column_names = cells[i] and numeric[i + 1] and numeric[i + 2]
+        if not (body or column_names):
             continue
         # The row takes the place of its first cell in the producer's order.
         first = min(row, key=lambda ln: position[id(ln)])
@@ -248,15 +251,19 @@ def _middle(row: list[TextLine]) -> float:
 
 
 def _cell_like(row: list[TextLine]) -> bool:
-    """Table cells are short and hold numbers; letters of a figure's labels are not cells."""
+    """Table cells are short; letters of a figure's labels are not cells."""
     lengths = sorted(len(ln.text) for ln in row)
     return (
         lengths[len(lengths) // 2] <= 20
         and lengths[-1] <= 60
         and sum(n >= 2 for n in lengths) * 2 >= len(lengths)
-        and sum(any(c.isdigit() for c in ln.text) for ln in row) * 2 >= len(row)
         and not any("=" in ln.text for ln in row)  # an equation's pieces, not cells
     )
+
+
+def _numeric(row: list[TextLine]) -> bool:
+    """A table's body row: most cells hold a digit (its column names may not)."""
+    return sum(any(c.isdigit() for c in ln.text) for ln in row) * 2 >= len(row)
 
 
 def _heading_like(text: str) -> bool:
@@ -282,7 +289,8 @@ def reading_order(page: PageLines) -> None:
     side = {id(ln): _side(ln, middle, slack) for ln in page.lines}
     chars = Counter()
     for line in page.lines:
-        chars[side[id(line)]] += len(line.text)
+        if line.cells == 1:  # a full-width table's rows say nothing of the columns
+            chars[side[id(line)]] += len(line.text)
     # By characters, not lines: figure labels and equation numbers make many
     # short one-sided lines on one-column pages, but little text.
     total = sum(chars.values()) or 1

@@ -1,0 +1,68 @@
+"""A piece of a PDF table carries its caption and column names (ingest/tables.py)."""
+
+from __future__ import annotations
+
+from paperlens.index.ingestion import doc_passages
+from paperlens.ingest.pdf import parse_pdf_bytes
+from paperlens.ingest.tables import table_context
+from tests.fixtures.pdfs import TABLE_CAPTION, table_pdf
+
+PAGE = "\n".join(
+    [
+        "4 Results",
+        "We compare the three sizes on recall and latency below.",
+        "Model Params Recall",
+        "M acc",
+        "Heron-S\t0.4\t61.2",
+        "Heron-M\t1.6\t66.8",
+        "(B)",
+        "Kestrel-L\t7.0\t72.5",
+        "Table 2: Recall of the three model sizes.",
+        "The largest model recalls most, as the scaling section predicts.",
+    ]
+)
+
+
+def _span(text: str) -> tuple[int, int]:
+    start = PAGE.index(text)
+    return start, start + len(text)
+
+
+def test_later_rows_get_the_caption_below_and_the_column_lines_above():
+    context = table_context(PAGE, *_span("Kestrel-L\t7.0\t72.5"))
+
+    assert context == "Table 2: Recall of the three model sizes. / Model Params Recall M acc"
+
+
+def test_a_piece_that_holds_its_caption_and_columns_gets_nothing_more():
+    start, _ = _span("Model Params Recall")
+    _, end = _span("Table 2: Recall of the three model sizes.")
+
+    assert table_context(PAGE, start, end) is None
+
+
+def test_text_outside_tables_gets_no_context():
+    assert table_context(PAGE, *_span("We compare the three sizes")) is None
+    assert table_context(PAGE, *_span("The largest model recalls most")) is None
+
+
+def test_a_caption_above_the_table_is_found_when_none_is_below():
+    page = "Table 1: Sizes.\nModel Params\nA\t1\t2\nB\t3\t4\n\nThe text goes on here."
+    start = page.index("B\t3")
+
+    assert table_context(page, start, start + 5) == "Table 1: Sizes. / Model Params"
+
+
+def test_passages_of_a_long_table_carry_its_caption_and_columns_in_their_header(settings):
+    doc = parse_pdf_bytes(table_pdf(extra_rows=40), uri="/tmp/t.pdf", settings=settings)
+
+    passages = doc_passages(doc, settings, lambda _paper_id: None)
+
+    middle = [p for p in passages if "Osprey-" in p.text and "Model\t" not in p.text]
+    middle = [p for p in middle if TABLE_CAPTION not in p.text]
+    prose = [p for p in passages if "The left column describes" in p.text]
+    assert middle and prose
+    for passage in middle:
+        assert TABLE_CAPTION in passage.header
+        assert "Model Params Recall Latency Memory Score" in passage.header
+    assert TABLE_CAPTION not in prose[0].header
