@@ -7,7 +7,7 @@ says nothing of perplexity or LAMBADA unless the caption and the column
 names travel with it. `table_context` finds them for a passage, and the
 ingest adds them to the passage's header, beside the paper's titles, where
 they are embedded but not shown as the passage's text
-(docs/retrieval-pages.md#table-context).
+(docs/retrieval-pages.md#table-rows).
 """
 
 from __future__ import annotations
