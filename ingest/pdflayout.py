@@ -17,6 +17,7 @@ from __future__ import annotations
 import ctypes
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import pypdfium2 as pdfium
@@ -198,10 +199,10 @@ def join_table_rows(page: PageLines) -> None:
     column and its right cells to the right one: the numbers lose their row.
     Runs that share a baseline, leaving out prose and bold words (a line of
     the other column, a heading beside a figure; bold numbers are a table's
-    best results and stay), make a row when there are
-    at least TABLE_MIN_CELLS of them, short and mostly with digits; two such
-    rows one above the other make a table, and a row of short cells right above
-    them is its column names (docs/retrieval-pages.md#table-rows).
+    best results and stay), make a row when there are at least
+    TABLE_MIN_CELLS of them, short and mostly with digits; two such rows one
+    above the other make a table, and a row of short cells right above them
+    is its column names (docs/retrieval-pages.md#table-rows).
     A row's cells are joined by a tab (`CELL`), which marks the line as a row
     for `ingest/tables.py`; " | " separators read worse to the embedder.
     """
@@ -210,13 +211,15 @@ def join_table_rows(page: PageLines) -> None:
         [ln for ln in row if not (_prose(ln.text) or ln.bold and _heading_like(ln.text))]
         for row in _baseline_rows(page.lines)
     ]
-    cells = [len(row) >= TABLE_MIN_CELLS and _cell_like(row) for row in rows]
-    numeric = [c and _numeric(row) for c, row in zip(cells, rows, strict=True)] + [False, False]
+    short = [len(row) >= TABLE_MIN_CELLS and _cell_like(row) for row in rows]
+    numeric = [
+        ok and mostly_numbers(ln.text for ln in row) for ok, row in zip(short, rows, strict=True)
+    ] + [False, False]
     joined: dict[int, TextLine] = {}
     dropped: set[int] = set()
     for i, row in enumerate(rows):
         body = numeric[i] and (i > 0 and numeric[i - 1] or numeric[i + 1])
-        column_names = cells[i] and numeric[i + 1] and numeric[i + 2]
+        column_names = short[i] and numeric[i + 1] and numeric[i + 2]
         if not (body or column_names):
             continue
         # The row takes the place of its first cell in the producer's order.
@@ -261,9 +264,10 @@ def _cell_like(row: list[TextLine]) -> bool:
     )
 
 
-def _numeric(row: list[TextLine]) -> bool:
+def mostly_numbers(cells: Iterable[str]) -> bool:
     """A table's body row: most cells hold a digit (its column names may not)."""
-    return sum(any(c.isdigit() for c in ln.text) for ln in row) * 2 >= len(row)
+    digits = [any(c.isdigit() for c in cell) for cell in cells]
+    return sum(digits) * 2 >= len(digits)
 
 
 def _heading_like(text: str) -> bool:

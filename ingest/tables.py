@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from paperlens.ingest.pdflayout import CELL
+from paperlens.ingest.pdflayout import CELL, mostly_numbers
 
 CAPTION = re.compile(r"^(?:Table|Tab\.)\s*[A-Z]?\d+\s*[:.]", re.I)
 MAX_CAPTION_CHARS = 160
@@ -41,7 +41,7 @@ def table_context(page: str, start: int, end: int) -> str | None:
     if caption is not None and not start <= offsets[caption] < end:
         parts.append(_clip(lines[caption], MAX_CAPTION_CHARS))
     columns = _columns(lines, top, caption)
-    if not _numeric(lines[top]):  # the table's first row names its columns
+    if not mostly_numbers(lines[top].split(CELL)):  # the first row names the columns
         columns.append(top)
     if columns and not any(start <= offsets[i] < end for i in columns):
         parts.append(_clip(" ".join(lines[i] for i in columns), MAX_COLUMNS_CHARS))
@@ -60,11 +60,6 @@ def _columns(lines: list[str], top: int, caption: int | None) -> list[int]:
         found.insert(0, i)
         i -= 1
     return found
-
-
-def _numeric(row: str) -> bool:
-    cells = row.split(CELL)
-    return sum(any(c.isdigit() for c in cell) for cell in cells) * 2 >= len(cells)
 
 
 def _lines(page: str) -> tuple[list[str], list[int]]:
