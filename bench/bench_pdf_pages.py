@@ -9,7 +9,7 @@ CPU) and reused by later runs. For each search variant, in one run:
 - paper@1: the top hit is the paper the question is about;
 - page@1: and its passage (the one shown and cited) is on a right page;
 - page@3: a right page is among the pages of that paper's 3 best passages;
-per language and per question file (default: every file, 342 questions,
+per language and per question file (default: every file, 369 questions,
 each written before any run on it, see QUESTION_SETS), with the p50 search
 latency. `today` is search as it was
 before the focus stage (index/focus.py); the other variants turn it on.
@@ -60,7 +60,7 @@ QUESTION_SETS = (
     "pdf_page_questions_tenth",
     "pdf_page_questions_eleventh",
     "pdf_page_questions_twelfth",
-    # A thirteenth set was commissioned from a helper session and never delivered.
+    "pdf_page_questions_thirteenth",
     "pdf_page_questions_fourteenth",
 )
 VARIANTS = {
