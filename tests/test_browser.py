@@ -91,6 +91,9 @@ def test_ask_in_japanese_shows_a_cited_source_passage(page):
     entry.wait_for(timeout=60_000)
     assert "Attention Is All You Need" in entry.inner_text()
     assert entry.locator("mark").count() == 1  # the passage, marked inside its entry
+    # Its lines stay lines (a PDF table's rows would otherwise run together).
+    quote = entry.locator("blockquote")
+    assert quote.evaluate("e => getComputedStyle(e).whiteSpace") == "pre-wrap"
     page.screenshot(path=str(ARTIFACTS / "ask-japanese.png"), full_page=True)
 
 

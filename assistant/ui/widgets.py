@@ -39,6 +39,8 @@ CSS = """
 .pl-score { color: #666; font-size: 0.85em; }
 .pl-weak { color: #b45309; }
 tr[data-passage] { cursor: pointer; }
+/* A passage keeps its lines: a PDF table's rows (tab-separated cells), headings. */
+.pl-evidence blockquote { white-space: pre-wrap; tab-size: 4; }
 """
 
 
