@@ -62,6 +62,7 @@ QUESTION_SETS = (
     "pdf_page_questions_twelfth",
     "pdf_page_questions_thirteenth",
     "pdf_page_questions_fourteenth",
+    "pdf_page_questions_fifteenth",
 )
 VARIANTS = {
     "today": FocusSettings(),
