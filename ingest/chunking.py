@@ -21,7 +21,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from paperlens.ingest.config import Settings
 from paperlens.ingest.documents import Section
-from paperlens.ingest.pdf import is_heading
+from paperlens.ingest.headings import is_heading
 
 # Sentence ends in the scripts digests use: Latin, CJK full stops, Devanagari danda.
 # Shorter than this, a chunk is a heading or a column's tail rather than a passage.

@@ -25,6 +25,7 @@ import pypdfium2.raw as pdfium_c
 from paperlens.ingest.config import Settings
 from paperlens.ingest.documents import PaperDoc, Section, SourceDoc, find_arxiv_id, sha256_bytes
 from paperlens.ingest.errors import IngestError
+from paperlens.ingest.headings import is_heading
 from paperlens.ingest.langid import detect_language
 from paperlens.ingest.pdflayout import (
     PageLines,
@@ -39,12 +40,6 @@ REFERENCES = re.compile(r"^\s*(?:\d+\.?\s*)?(references|bibliography|参考文�
 APPENDIX = re.compile(
     r"^(?:(?i:appendix|appendices|supplementary material)\b.{0,80}"
     r"|[A-H](?:\.\d+)*\.?\s+[A-Z][A-Za-z\-]+(?:\s+[^\s,]+){0,8})$",
-)
-HEADING = re.compile(
-    r"^(?:\d+(?:\.\d+)*\.?\s+[A-Z][\w\-]*(?:\s+[\w\-]+){0,7}"
-    r"|(?:abstract|introduction|related work|background|methods?|experiments?|results"
-    r"|discussion|conclusions?|acknowledge?ments|appendix|limitations))$",
-    re.I,
 )
 ABSTRACT = re.compile(r"^abstract\b[\s.:\u2014\u2013-]*(.*)$", re.I)
 ARXIV_STAMP = re.compile(r"arXiv:\s*(\d{4}\.\d{4,5})(v\d+)?")
@@ -259,11 +254,6 @@ def _mend(match: re.Match) -> str:
     if word[:1].islower() and word.isalpha() and not compound:
         return before + after
     return f"{before}-{after}"
-
-
-def is_heading(line: str) -> bool:
-    """A line that is a section heading ("4.2 Results", "Discussion")."""
-    return len(line) < 70 and bool(HEADING.match(line)) and not line.endswith(".")
 
 
 def _cjk(ch: str) -> bool:
