@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 # SQLite caps the number of `?` in one statement (32,766 today, 999 before 3.32).
 IN_CHUNK = 500
+# How long a connection waits for another process's write lock before "busy".
+BUSY_TIMEOUT_S = 30.0
 
 
 class Connections:
@@ -30,9 +33,9 @@ class Connections:
         """This thread's connection (WAL, rows addressable by column name)."""
         db = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.path, timeout=30)
+            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
             db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode=WAL")
+            _use_wal(db)
             db.execute("PRAGMA synchronous=NORMAL")
             self._local.db = db
             with self._lock:
@@ -41,10 +44,17 @@ class Connections:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """This thread's connection inside one write transaction (committed on exit)."""
+        """This thread's connection inside one write transaction (committed on exit).
+
+        The transaction takes the database's write lock when it begins (IMMEDIATE):
+        begun deferred, it would read first, and its first write would fail at once,
+        without waiting out the busy timeout, if another process had committed in
+        between (two `paperlens ingest` into one library).
+        """
         with self.write_lock:
             db = self.get()
             with db:
+                db.execute("BEGIN IMMEDIATE")
                 yield db
 
     def close_all(self) -> None:
@@ -53,6 +63,24 @@ class Connections:
                 db.close()
             self._open.clear()
             self._local = threading.local()
+
+
+def _use_wal(db: sqlite3.Connection) -> None:
+    """Put the database in WAL mode, waiting for other processes as any write does.
+
+    Switching a new database to WAL needs it to itself and fails at once, ignoring
+    the busy timeout, while another process does the same (two `paperlens ingest`
+    started together on a new library), so the switch is retried here.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def chunks(values: Iterable, size: int = IN_CHUNK) -> Iterator[tuple[list, str]]:
