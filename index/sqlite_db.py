@@ -25,8 +25,8 @@ class Connections:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._open: list[sqlite3.Connection] = []
-        # One writer at a time in this process: a transaction that reads then writes
-        # fails at once (no busy wait) if another thread's commit came in between.
+        # One writer at a time in this process: its threads queue here, without the
+        # busy timeout's bound, rather than on the database's write lock.
         self.write_lock = threading.RLock()
 
     def get(self) -> sqlite3.Connection:
@@ -47,14 +47,16 @@ class Connections:
         """This thread's connection inside one write transaction (committed on exit).
 
         The transaction takes the database's write lock when it begins (IMMEDIATE):
-        begun deferred, it would read first, and its first write would fail at once,
-        without waiting out the busy timeout, if another process had committed in
-        between (two `paperlens ingest` into one library).
+        Python's sqlite3 would begin it only at the first write, so what it read
+        before (is this source known?) could change under it, another process
+        committing in between (two `paperlens ingest` into one library). A
+        transaction opened inside another on this thread joins it, as before.
         """
         with self.write_lock:
             db = self.get()
             with db:
-                db.execute("BEGIN IMMEDIATE")
+                if not db.in_transaction:
+                    db.execute("BEGIN IMMEDIATE")
                 yield db
 
     def close_all(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 
 from paperlens.index.sqlite_db import Connections
 
@@ -51,7 +52,7 @@ def test_a_transaction_reads_what_it_writes_over_without_another_commit_between(
         before = db.execute("SELECT count(*) FROM papers").fetchone()[0]
         read_once.set()
         other_tried.wait(5)
-        threading.Event().wait(0.3)  # time for the other process to commit, if it could
+        time.sleep(0.3)  # time for the other process to commit, if it could
         again = db.execute("SELECT count(*) FROM papers").fetchone()[0]
         db.execute("INSERT INTO papers VALUES ('ours')")
     thread.join(30)
@@ -60,3 +61,14 @@ def test_a_transaction_reads_what_it_writes_over_without_another_commit_between(
     assert before == again == 0
     assert first.get().execute("SELECT count(*) FROM papers").fetchone()[0] == 2
     first.close_all()
+
+
+def test_a_transaction_opened_inside_another_joins_it(tmp_path):
+    connections = Connections(tmp_path / "catalog.sqlite")
+    with connections.transaction() as db:
+        db.execute("CREATE TABLE papers (title TEXT)")
+        with connections.transaction() as inner:
+            inner.execute("INSERT INTO papers VALUES ('inner')")
+    rows = connections.get().execute("SELECT title FROM papers").fetchall()
+    assert [r[0] for r in rows] == ["inner"]
+    connections.close_all()
