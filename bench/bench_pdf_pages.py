@@ -9,7 +9,7 @@ CPU) and reused by later runs. For each search variant, in one run:
 - paper@1: the top hit is the paper the question is about;
 - page@1: and its passage (the one shown and cited) is on a right page;
 - page@3: a right page is among the pages of that paper's 3 best passages;
-per language and per question file (default: every file, 369 questions,
+per language and per question file (default: every file, 423 questions,
 each written before any run on it, see QUESTION_SETS), with the p50 search
 latency. `today` is search as it was
 before the focus stage (index/focus.py); the other variants turn it on.
@@ -41,12 +41,9 @@ from paperlens.index.search import Searcher
 from paperlens.ingest.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-# The first 37 questions guided the levers of docs/retrieval-pages.md; the 23 more,
-# the 21 of the third file, the 18 of the fourth and the 27 each of the fifth, sixth,
-# seventh, eighth, ninth and tenth were written before any run on them: held-out checks
-# of the levers chosen before them, and of the defaults on the seventh, eighth and tenth
-# (docs/retrieval-pages.md #third-set, #own-terms, #label-audit, #tables, #seventh-set,
-# #eighth-set, #spread, #tenth-set).
+# The first 37 questions guided the levers of docs/retrieval-pages.md; every later file
+# was written before any run on it: held-out checks of the levers chosen before it
+# (docs/retrieval-pages.md, one section per set, the newest #query-likelihood).
 QUESTION_SETS = (
     "pdf_page_questions",
     "pdf_page_questions_more",
@@ -63,6 +60,7 @@ QUESTION_SETS = (
     "pdf_page_questions_thirteenth",
     "pdf_page_questions_fourteenth",
     "pdf_page_questions_fifteenth",
+    "pdf_page_questions_sixteenth",
 )
 VARIANTS = {
     "today": FocusSettings(),
