@@ -50,13 +50,16 @@ class Connections:
         Python's sqlite3 would begin it only at the first write, so what it read
         before (is this source known?) could change under it, another process
         committing in between (two `paperlens ingest` into one library). A
-        transaction opened inside another on this thread joins it, as before.
+        transaction opened inside another on this thread joins it: the outer one
+        commits or rolls back the work of both.
         """
         with self.write_lock:
             db = self.get()
+            if db.in_transaction:
+                yield db
+                return
             with db:
-                if not db.in_transaction:
-                    db.execute("BEGIN IMMEDIATE")
+                db.execute("BEGIN IMMEDIATE")
                 yield db
 
     def close_all(self) -> None:

@@ -69,6 +69,23 @@ def test_a_transaction_opened_inside_another_joins_it(tmp_path):
         db.execute("CREATE TABLE papers (title TEXT)")
         with connections.transaction() as inner:
             inner.execute("INSERT INTO papers VALUES ('inner')")
+        assert db.in_transaction  # the inner one did not commit the outer's work
     rows = connections.get().execute("SELECT title FROM papers").fetchall()
     assert [r[0] for r in rows] == ["inner"]
+    connections.close_all()
+
+
+def test_a_failure_after_an_inner_transaction_rolls_back_both(tmp_path):
+    connections = Connections(tmp_path / "catalog.sqlite")
+    with connections.transaction() as db:
+        db.execute("CREATE TABLE papers (title TEXT)")
+    try:
+        with connections.transaction() as db:
+            db.execute("INSERT INTO papers VALUES ('outer')")
+            with connections.transaction() as inner:
+                inner.execute("INSERT INTO papers VALUES ('inner')")
+            raise RuntimeError("the outer work fails after the inner one")
+    except RuntimeError:
+        pass
+    assert connections.get().execute("SELECT count(*) FROM papers").fetchone()[0] == 0
     connections.close_all()
