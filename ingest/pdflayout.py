@@ -19,6 +19,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -27,10 +28,17 @@ import pypdfium2.raw as pdfium_c
 # gutter, a table-cell gap or a margin line number, not a word space. Justified
 # text in narrow columns stretches spaces to about one em; gutters are ~2 em.
 GAP_EMS = 1.4
+# A narrower gap between two numbers still parts a narrow table's columns ("25.0  63.6":
+# 1.2-1.4 em in the PDFs of ../shared/corpus/real); a thin space inside a number
+# ("20 000") is ~0.2 em. Used only to cut a table row's cells
+# (docs/retrieval-pages.md#narrow-tables).
+CELL_GAP_EMS = 0.8
 TABLE_MIN_CELLS = 3
 CELL = "\t"  # joins a table row's cells; no other run of text holds one
 PROSE_WORD = re.compile(r"(?<!\S)[a-z][a-z'’]*[,.;:]?(?!\S)")
 MARGIN_BAND = 0.08  # top/bottom share of the page height where running heads live
+EQUALS_OUTSIDE_BRACKETS = re.compile(r"=(?![^(\[]*[)\]])")
+NUMBER = re.compile(r"[-+−±]?\d[\d.,]*(?: \d{3})*%?")  # "20 000": a thin space groups digits
 NUMBER_ONLY = re.compile(r"^\s*[\(\[]?\d{1,4}[\)\]]?\s*$")
 ARXIV_STAMP_LINE = re.compile(r"arXiv:\s*\d{4}\.\d{4,5}(v\d+)?\s*\[[\w.\-]+\]", re.I)
 
@@ -47,6 +55,7 @@ class TextLine:
     size: float  # font size of the run's first character
     bold: bool = False  # the first character's font weight is bold (headings)
     cells: int = 1  # > 1: a table row, its cells joined left to right by `join_table_rows`
+    cell_gaps: tuple[int, ...] = ()  # offsets in `text` after a gap of CELL_GAP_EMS or more
 
     @property
     def vertical(self) -> bool:
@@ -92,6 +101,7 @@ def _runs(textpage: pdfium.PdfTextPage) -> list[TextLine]:
     runs: list[TextLine] = []
     chars: list[str] = []
     box: list[float] = []
+    cell_gaps: list[int] = []
     size = 10.0
     bold = False
     last_right = None
@@ -99,10 +109,12 @@ def _runs(textpage: pdfium.PdfTextPage) -> list[TextLine]:
     def flush() -> None:
         # pdfium gives a character outside the BMP as two surrogate halves: pair them.
         run = "".join(chars).encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+        gaps = tuple(cell_gaps) if len(run) == len(chars) else ()  # offsets moved otherwise
         if run.strip() and box:
-            runs.append(TextLine(run.strip(), *box, size, bold))
+            runs.append(TextLine(run.strip(), *box, size, bold, cell_gaps=gaps))
         chars.clear()
         box.clear()
+        cell_gaps.clear()
 
     for i, ch in enumerate(text):
         if ch in "\r\n":
@@ -120,6 +132,8 @@ def _runs(textpage: pdfium.PdfTextPage) -> list[TextLine]:
         jumped = last_right is not None and x0 < last_right - 2 * size
         if box and last_right is not None and (x0 - last_right > GAP_EMS * size or jumped):
             flush()
+        elif box and last_right is not None and x0 - last_right > CELL_GAP_EMS * size:
+            cell_gaps.append(len(chars))
         if not box:
             size = pdfium_c.FPDFText_GetFontSize(raw, i) or 10.0
             bold = _bold(raw, i)
@@ -200,21 +214,22 @@ def join_table_rows(page: PageLines) -> None:
     Runs that share a baseline, leaving out prose and bold words (a line of
     the other column, a heading beside a figure; bold numbers are a table's
     best results and stay), make a row when there are at least
-    TABLE_MIN_CELLS of them, short and mostly with digits; two such rows one
+    TABLE_MIN_CELLS of them (a run of numbers apart by a column's gap counts
+    one cell each), short and mostly with digits; two such rows one
     above the other make a table, and a row of short cells right above them
     is its column names (docs/retrieval-pages.md#table-rows).
     A row's cells are joined by a tab (`CELL`), which marks the line as a row
     for `ingest/tables.py`; " | " separators read worse to the embedder.
     """
     position = {id(ln): i for i, ln in enumerate(page.lines)}
-    rows = [
-        [ln for ln in row if not (_prose(ln.text) or ln.bold and _heading_like(ln.text))]
-        for row in _baseline_rows(page.lines)
-    ]
-    short = [len(row) >= TABLE_MIN_CELLS and _cell_like(row) for row in rows]
-    numeric = [
-        ok and mostly_numbers(ln.text for ln in row) for ok, row in zip(short, rows, strict=True)
-    ] + [False, False]
+    # Left out before rows are drawn, so that a line of the other column, on a
+    # baseline between two rows', cannot pull a row's cells apart.
+    cells = [ln for ln in page.lines if not (_prose(ln.text) or ln.bold and _heading_like(ln.text))]
+    rows = _baseline_rows(cells)
+    texts = [[cell for ln in row for cell in _cells(ln)] for row in rows]
+    short = [len(row) >= TABLE_MIN_CELLS and _cell_like(row) for row in texts]
+    numeric = [ok and mostly_numbers(row) for ok, row in zip(short, texts, strict=True)]
+    numeric += [False, False]
     joined: dict[int, TextLine] = {}
     dropped: set[int] = set()
     for i, row in enumerate(rows):
@@ -225,13 +240,13 @@ def join_table_rows(page: PageLines) -> None:
         # The row takes the place of its first cell in the producer's order.
         first = min(row, key=lambda ln: position[id(ln)])
         joined[id(first)] = TextLine(
-            CELL.join(ln.text for ln in sorted(row, key=lambda ln: ln.x0)),
+            CELL.join(CELL.join(_cells(ln)) for ln in sorted(row, key=lambda ln: ln.x0)),
             min(ln.x0 for ln in row),
             min(ln.y0 for ln in row),
             max(ln.x1 for ln in row),
             max(ln.y1 for ln in row),
             first.size,
-            cells=len(row),
+            cells=len(texts[i]),
         )
         dropped.update(id(ln) for ln in row if ln is not first)
     page.lines = [joined.get(id(ln), ln) for ln in page.lines if id(ln) not in dropped]
@@ -253,15 +268,27 @@ def _middle(row: list[TextLine]) -> float:
     return (row[0].y0 + row[0].y1) / 2
 
 
-def _cell_like(row: list[TextLine]) -> bool:
+def _cell_like(cells: list[str]) -> bool:
     """Table cells are short; letters of a figure's labels are not cells."""
-    lengths = sorted(len(ln.text) for ln in row)
+    lengths = sorted(map(len, cells))
     return (
         lengths[len(lengths) // 2] <= 20
         and lengths[-1] <= 60
         and sum(n >= 2 for n in lengths) * 2 >= len(lengths)
-        and not any("=" in ln.text for ln in row)  # an equation's pieces, not cells
+        # An equation's pieces are not cells; a row's label may set a value ("(LM, n = 3)").
+        and not any(EQUALS_OUTSIDE_BRACKETS.search(cell) for cell in cells)
     )
+
+
+def _cells(line: TextLine) -> list[str]:
+    """A run's cells: its numbers when it holds only numbers apart by a column's gap
+    ("25.0  63.6": in a narrow table two columns' values can stand closer than the
+    gap that cuts runs), else the run itself."""
+    bounds = [0, *line.cell_gaps, len(line.text)]
+    pieces = [line.text[a:b].strip() for a, b in pairwise(bounds)]
+    if len(pieces) > 1 and all(NUMBER.fullmatch(piece) for piece in pieces):
+        return pieces
+    return [line.text]
 
 
 def mostly_numbers(cells: Iterable[str]) -> bool:

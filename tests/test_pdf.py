@@ -7,11 +7,15 @@ import pytest
 from paperlens.ingest.errors import IngestError
 from paperlens.ingest.pdf import extract_pdf, parse_pdf_bytes, pdf_sections
 from tests.fixtures.pdfs import (
+    EQUATION_LINES,
+    NARROW_TABLE_PROSE,
+    NARROW_TABLE_ROWS,
     TABLE_ROWS,
     TWO_COLUMN_STAMP,
     TWO_COLUMN_TITLE,
     encrypt,
     make_pdf,
+    narrow_table_pdf,
     paper_pdf,
     table_pdf,
     two_column_pdf,
@@ -161,6 +165,21 @@ def test_two_column_paper_parses_to_one_paper(settings):
     assert paper.authors == ["Ada Lovelace", "Alan Turing"]
     assert paper.abstract.startswith("We keep a few initial tokens")
     assert paper.arxiv_id == "2401.01234"
+
+
+def test_a_narrow_tables_rows_keep_every_cell_and_an_equation_is_not_a_row():
+    """Values ~1 em apart (closer than the gap that cuts a run) are cells of their
+    own, a thin space inside a number is not a gap, a row's label may set a value,
+    and prose of the other column between the rows' baselines splits no row; an
+    equation's pieces, apart like cells, stay as they were drawn."""
+    page = extract_pdf(narrow_table_pdf(), max_pages=5).pages[0]
+    lines = page.splitlines()
+    for cells in NARROW_TABLE_ROWS:
+        assert "\t".join(cells) in lines
+    assert " ".join(NARROW_TABLE_PROSE) in page
+    for pieces in EQUATION_LINES:
+        assert "\t".join(pieces) not in page
+        assert all(piece in page for piece in pieces)
 
 
 def test_a_table_row_is_one_line_in_order_and_prose_beside_it_is_untouched():
