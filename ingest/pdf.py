@@ -8,8 +8,9 @@ wrapped mid-sentence. It also reads the front matter of page 1 (title,
 authors, abstract) and the arXiv id from the margin stamp.
 
 The References section is not answerable text and is left out. Appendices
-that follow it (a heading such as "Appendix", "A Proofs", "B.1 Setup") are
-kept: they are often a third of a paper and are cited like any other page.
+that follow it (a heading such as "Appendix", "A Proofs", "B.1 Setup", or a
+page with a figure's caption and no reference entries) are kept: they
+are often a third of a paper and are cited like any other page.
 """
 
 from __future__ import annotations
@@ -41,6 +42,16 @@ APPENDIX = re.compile(
     r"^(?:(?i:appendix|appendices|supplementary material)\b.{0,80}"
     r"|[A-H](?:\.\d+)*\.?\s+[A-Z][A-Za-z\-]+(?:\s+[^\s,]+){0,8})$",
 )
+# After the References, a page that holds a figure or table caption and few reference
+# entries starts an appendix whose heading names no "Appendix" or letter (the
+# Transformer paper's "Attention Visualizations"): reference lists hold no captions.
+REFERENCE_ENTRY = re.compile(r"(?:^|\s)\[\d+\]\s|\b(?:19|20)\d\d[a-z]?\.(?=\s|$)")
+MAX_APPENDIX_ENTRIES = 2
+# (Anywhere in a line: a caption under a figure's letters is joined to them.)
+FIGURE_CAPTION = re.compile(r"(?:^|\s)(?:Figure|Fig\.|Table)\s*[A-Z]?\d+\s*:")
+# Words a figure draws letter by letter ("T h e L a w w i l l ...": the Transformer
+# paper's attention maps) are no text to read or embed; CJK text is left alone.
+LETTER_SPACED = re.compile(r"(?<!\S)(?:[!-~] ){7,}[!-~](?!\S) ?")
 ABSTRACT = re.compile(r"^abstract\b[\s.:\u2014\u2013-]*(.*)$", re.I)
 ARXIV_STAMP = re.compile(r"arXiv:\s*(\d{4}\.\d{4,5})(v\d+)?")
 # pdfium marks a hyphen it saw at a line end as U+0002 (U+FFFE in its page text);
@@ -237,7 +248,7 @@ def _paragraphs(lines: list[tuple[str, bool]]) -> str:
         else:
             joiner = "" if _cjk(previous[-1:]) and _cjk(line[:1]) else " "
             out[-1] = previous + joiner + line
-    text = "\n".join(out)
+    text = LETTER_SPACED.sub("", "\n".join(out))
     return re.sub(rf"(\S*){SOFT_HYPHEN}(\S*)", _mend, text)
 
 
@@ -284,6 +295,8 @@ def _answerable(pdf: PdfText) -> list[tuple[int, str]]:
     in_references = False
     for number, text in enumerate(pdf.pages, 1):
         lines = []
+        if in_references and number > start and _opens_appendix(text):
+            in_references = False
         for line in text.splitlines():
             if number == start and not in_references and REFERENCES.match(line):
                 in_references = True
@@ -293,6 +306,12 @@ def _answerable(pdf: PdfText) -> list[tuple[int, str]]:
                 lines.append(line)
         kept.append((number, "\n".join(lines)))
     return kept
+
+
+def _opens_appendix(text: str) -> bool:
+    return bool(FIGURE_CAPTION.search(text)) and (
+        len(REFERENCE_ENTRY.findall(text)) <= MAX_APPENDIX_ENTRIES
+    )
 
 
 def _is_appendix(line: str) -> bool:

@@ -57,6 +57,25 @@ def test_references_are_not_answerable_passages():
     assert not any("cited paper" in s.text for s in sections)
 
 
+def test_an_appendix_page_without_appendix_in_its_heading_is_kept_without_figure_letters():
+    """After the References, a page that opens with a heading and holds a figure's
+    caption is an appendix (the Transformer paper's "Attention Visualizations"); the
+    words its figure draws letter by letter are not text."""
+    body = [[f"{n} Section", f"Body text of page {n} about attention heads."] for n in range(1, 5)]
+    references = ["References", "[1] A. Author. Some cited paper. 2020."]
+    appendix = [
+        "Attention Maps",
+        "T h e  m o d e l  r e a d s  e v e r y  w o r d  o f  t h e  l i n e",
+        "Figure 6: Two heads of the last layer resolve the pronoun to its noun.",
+    ]
+    pdf = extract_pdf(make_pdf([*body, references, appendix]), max_pages=50)
+    by_page = {s.page: s.text for s in pdf_sections(pdf)}
+    assert pdf.references_from_page == 5
+    assert 5 not in by_page
+    assert "resolve the pronoun to its noun" in by_page[6]
+    assert "m o d e l" not in by_page[6]
+
+
 def test_headings_are_kept_with_their_page():
     sections = pdf_sections(extract_pdf(paper_pdf(), max_pages=50))
     assert {s.page: s.heading for s in sections}[2] == "2 Method"
