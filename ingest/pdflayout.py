@@ -130,10 +130,12 @@ def _runs(textpage: pdfium.PdfTextPage) -> list[TextLine]:
         # A jump back to the left without a line break: pdfium glued the next
         # line on (it does after a hyphen), e.g. a margin line number.
         jumped = last_right is not None and x0 < last_right - 2 * size
-        if box and last_right is not None and (x0 - last_right > GAP_EMS * size or jumped):
-            flush()
-        elif box and last_right is not None and x0 - last_right > CELL_GAP_EMS * size:
-            cell_gaps.append(len(chars))
+        if box and last_right is not None:
+            gap = x0 - last_right
+            if gap > GAP_EMS * size or jumped:
+                flush()
+            elif gap > CELL_GAP_EMS * size:
+                cell_gaps.append(len(chars))
         if not box:
             size = pdfium_c.FPDFText_GetFontSize(raw, i) or 10.0
             bold = _bold(raw, i)
@@ -224,9 +226,9 @@ def join_table_rows(page: PageLines) -> None:
     position = {id(ln): i for i, ln in enumerate(page.lines)}
     # Left out before rows are drawn, so that a line of the other column, on a
     # baseline between two rows', cannot pull a row's cells apart.
-    cells = [ln for ln in page.lines if not (_prose(ln.text) or ln.bold and _heading_like(ln.text))]
-    rows = _baseline_rows(cells)
-    texts = [[cell for ln in row for cell in _cells(ln)] for row in rows]
+    kept = [ln for ln in page.lines if not (_prose(ln.text) or ln.bold and _heading_like(ln.text))]
+    rows = [sorted(row, key=lambda ln: ln.x0) for row in _baseline_rows(kept)]
+    texts = [[cell for ln in row for cell in _cells(ln)] for row in rows]  # left to right
     short = [len(row) >= TABLE_MIN_CELLS and _cell_like(row) for row in texts]
     numeric = [ok and mostly_numbers(row) for ok, row in zip(short, texts, strict=True)]
     numeric += [False, False]
@@ -240,7 +242,7 @@ def join_table_rows(page: PageLines) -> None:
         # The row takes the place of its first cell in the producer's order.
         first = min(row, key=lambda ln: position[id(ln)])
         joined[id(first)] = TextLine(
-            CELL.join(CELL.join(_cells(ln)) for ln in sorted(row, key=lambda ln: ln.x0)),
+            CELL.join(texts[i]),
             min(ln.x0 for ln in row),
             min(ln.y0 for ln in row),
             max(ln.x1 for ln in row),

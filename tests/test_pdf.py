@@ -58,9 +58,9 @@ def test_references_are_not_answerable_passages():
 
 
 def test_an_appendix_page_without_appendix_in_its_heading_is_kept_without_figure_letters():
-    """After the References, a page that opens with a heading and holds a figure's
-    caption is an appendix (the Transformer paper's "Attention Visualizations"); the
-    words its figure draws letter by letter are not text."""
+    """After the References, a page with a figure's caption and no reference entries
+    is an appendix, whatever its heading (the Transformer paper's "Attention
+    Visualizations"); the words its figure draws letter by letter are not text."""
     body = [[f"{n} Section", f"Body text of page {n} about attention heads."] for n in range(1, 5)]
     references = ["References", "[1] A. Author. Some cited paper. 2020."]
     appendix = [
