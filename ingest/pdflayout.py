@@ -24,6 +24,8 @@ from itertools import pairwise
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
+from paperlens.ingest.pdffigures import drawn_characters
+
 # A wider gap than this (in font sizes) between two characters of a line is a
 # gutter, a table-cell gap or a margin line number, not a word space. Justified
 # text in narrow columns stretches spaces to about one em; gutters are ~2 em.
@@ -81,7 +83,7 @@ def read_pages(document: pdfium.PdfDocument) -> list[PageLines]:
         width, height = page.get_size()
         textpage = page.get_textpage()
         try:
-            lines = _runs(textpage)
+            lines = _runs(textpage, drawn_characters(page, textpage))
         finally:
             textpage.close()
             page.close()
@@ -89,7 +91,8 @@ def read_pages(document: pdfium.PdfDocument) -> list[PageLines]:
     return pages
 
 
-def _runs(textpage: pdfium.PdfTextPage) -> list[TextLine]:
+def _runs(textpage: pdfium.PdfTextPage, left_out: set[int]) -> list[TextLine]:
+    """The page's runs of text, without the characters `left_out` (figure drawings)."""
     count = textpage.count_chars()
     if count <= 0:
         return []
@@ -117,7 +120,7 @@ def _runs(textpage: pdfium.PdfTextPage) -> list[TextLine]:
         cell_gaps.clear()
 
     for i, ch in enumerate(text):
-        if ch in "\r\n":
+        if ch in "\r\n" or i in left_out:
             flush()
             last_right = None
             continue

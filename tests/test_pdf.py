@@ -8,12 +8,17 @@ from paperlens.ingest.errors import IngestError
 from paperlens.ingest.pdf import extract_pdf, parse_pdf_bytes, pdf_sections
 from tests.fixtures.pdfs import (
     EQUATION_LINES,
+    EXAMPLE_LINES,
+    FIGURE_PROSE,
     NARROW_TABLE_PROSE,
     NARROW_TABLE_ROWS,
+    PLOT_CAPTION,
+    PLOT_LABELS,
     TABLE_ROWS,
     TWO_COLUMN_STAMP,
     TWO_COLUMN_TITLE,
     encrypt,
+    figure_pdf,
     make_pdf,
     narrow_table_pdf,
     paper_pdf,
@@ -74,6 +79,17 @@ def test_an_appendix_page_without_appendix_in_its_heading_is_kept_without_figure
     assert 5 not in by_page
     assert "resolve the pronoun to its noun" in by_page[6]
     assert "m o d e l" not in by_page[6]
+
+
+def test_a_plots_labels_are_left_out_and_its_caption_and_a_worked_example_stay():
+    """Text drawn inside a figure (ticks, axis titles, legend) says nothing as a
+    passage; the caption and a figure made of sentences are read."""
+    page = extract_pdf(figure_pdf(), max_pages=5).pages[0]
+    assert FIGURE_PROSE in page
+    assert PLOT_CAPTION in page
+    assert " ".join(EXAMPLE_LINES) in " ".join(page.split())
+    for label in PLOT_LABELS:
+        assert label not in page.replace(PLOT_CAPTION, "").replace(FIGURE_PROSE, "")
 
 
 def test_headings_are_kept_with_their_page():
