@@ -41,6 +41,8 @@ PROSE_WORD = re.compile(r"(?<!\S)[a-z][a-z'’]*[,.;:]?(?!\S)")
 MARGIN_BAND = 0.08  # top/bottom share of the page height where running heads live
 EQUALS_OUTSIDE_BRACKETS = re.compile(r"=(?![^(\[]*[)\]])")
 NUMBER = re.compile(r"[-+−±]?\d[\d.,]*(?: \d{3})*%?")  # "20 000": a thin space groups digits
+# A results table marks a missing value with a dash: a cell like a number.
+NO_VALUE = re.compile(r"[-–—−]")
 NUMBER_ONLY = re.compile(r"^\s*[\(\[]?\d{1,4}[\)\]]?\s*$")
 ARXIV_STAMP_LINE = re.compile(r"arXiv:\s*\d{4}\.\d{4,5}(v\d+)?\s*\[[\w.\-]+\]", re.I)
 
@@ -274,12 +276,13 @@ def _middle(row: list[TextLine]) -> float:
 
 
 def _cell_like(cells: list[str]) -> bool:
-    """Table cells are short; letters of a figure's labels are not cells."""
+    """Table cells are short; single letters (a figure's labels) are not cells, a dash
+    for no value is."""
     lengths = sorted(map(len, cells))
     return (
         lengths[len(lengths) // 2] <= 20
         and lengths[-1] <= 60
-        and sum(n >= 2 for n in lengths) * 2 >= len(lengths)
+        and sum(len(c) >= 2 or bool(NO_VALUE.fullmatch(c)) for c in cells) * 2 >= len(cells)
         # An equation's pieces are not cells; a row's label may set a value ("(LM, n = 3)").
         and not any(EQUALS_OUTSIDE_BRACKETS.search(cell) for cell in cells)
     )
@@ -291,15 +294,20 @@ def _cells(line: TextLine) -> list[str]:
     gap that cuts runs), else the run itself."""
     bounds = [0, *line.cell_gaps, len(line.text)]
     pieces = [line.text[a:b].strip() for a, b in pairwise(bounds)]
-    if len(pieces) > 1 and all(NUMBER.fullmatch(piece) for piece in pieces):
+    if len(pieces) > 1 and all(_value(piece) for piece in pieces):
         return pieces
     return [line.text]
 
 
 def mostly_numbers(cells: Iterable[str]) -> bool:
-    """A table's body row: most cells hold a digit (its column names may not)."""
-    digits = [any(c.isdigit() for c in cell) for cell in cells]
-    return sum(digits) * 2 >= len(digits)
+    """A table's body row: most cells hold a digit or a dash for no value (its
+    column names do not)."""
+    values = [any(c.isdigit() for c in cell) or bool(NO_VALUE.fullmatch(cell)) for cell in cells]
+    return sum(values) * 2 >= len(values)
+
+
+def _value(cell: str) -> bool:
+    return bool(NUMBER.fullmatch(cell) or NO_VALUE.fullmatch(cell))
 
 
 def _heading_like(text: str) -> bool:

@@ -7,6 +7,7 @@ import pytest
 from paperlens.ingest.errors import IngestError
 from paperlens.ingest.pdf import extract_pdf, parse_pdf_bytes, pdf_sections
 from tests.fixtures.pdfs import (
+    DASHED_TABLE_ROWS,
     EQUATION_LINES,
     EXAMPLE_LINES,
     FIGURE_PROSE,
@@ -17,6 +18,7 @@ from tests.fixtures.pdfs import (
     TABLE_ROWS,
     TWO_COLUMN_STAMP,
     TWO_COLUMN_TITLE,
+    dashed_table_pdf,
     encrypt,
     figure_pdf,
     make_pdf,
@@ -90,6 +92,14 @@ def test_a_plots_labels_are_left_out_and_its_caption_and_a_worked_example_stay()
     assert " ".join(EXAMPLE_LINES) in " ".join(page.split())
     for label in PLOT_LABELS:
         assert label not in page.replace(PLOT_CAPTION, "").replace(FIGURE_PROSE, "")
+
+
+def test_a_tables_rows_with_dashes_for_missing_values_are_rows():
+    """A dash is a cell that reports no value: a row of mostly dashes is still a row,
+    and so are the rows around it."""
+    lines = extract_pdf(dashed_table_pdf(), max_pages=5).pages[0].splitlines()
+    for cells in DASHED_TABLE_ROWS:
+        assert "\t".join(cells) in lines
 
 
 def test_headings_are_kept_with_their_page():
