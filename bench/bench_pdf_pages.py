@@ -9,7 +9,7 @@ CPU) and reused by later runs. For each search variant, in one run:
 - paper@1: the top hit is the paper the question is about;
 - page@1: and its passage (the one shown and cited) is on a right page;
 - page@3: a right page is among the pages of that paper's 3 best passages;
-per language and per question file (default: every file, 450 questions,
+per language and per question file (default: every file, 477 questions,
 each written before any run on it, see QUESTION_SETS), with the p50 search
 latency. `today` is search as it was
 before the focus stage (index/focus.py); the other variants turn it on.
@@ -43,7 +43,7 @@ from paperlens.ingest.config import Settings
 ROOT = Path(__file__).resolve().parents[1]
 # The first 37 questions guided the levers of docs/retrieval-pages.md; every later file
 # was written before any run on it: held-out checks of the levers chosen before it
-# (docs/retrieval-pages.md, one section per set, the newest #narrow-tables).
+# (docs/retrieval-pages.md, one section per set, the newest #figure-text).
 QUESTION_SETS = (
     "pdf_page_questions",
     "pdf_page_questions_more",
@@ -62,6 +62,7 @@ QUESTION_SETS = (
     "pdf_page_questions_fifteenth",
     "pdf_page_questions_sixteenth",
     "pdf_page_questions_seventeenth",
+    "pdf_page_questions_eighteenth",
 )
 VARIANTS = {
     "today": FocusSettings(),
