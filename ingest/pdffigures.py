@@ -10,7 +10,7 @@ outside the form, and stays.
 
 A form that holds sentences (PaLM's worked examples, a boxed definition) is
 content, not a drawing: it keeps its text when it holds at least
-MIN_PROSE_WORDS different lowercase words (a drawing repeats its few: the
+MIN_LOWERCASE_WORDS different lowercase words (a drawing repeats its few: the
 Transformer paper's attention maps write one sentence on both axes). Tables
 are set as page text by LaTeX and are not touched; a table pasted in as a
 figure would lose its cells.
@@ -26,11 +26,11 @@ import pypdfium2.raw as pdfium_c
 
 # Lowercase words of two letters or more: "the", "tennis", not the single
 # letters of a word drawn letter by letter ("T h e L a w").
-PROSE_WORD = re.compile(r"(?<!\S)[a-z][a-z'’]+[,.;:]?(?!\S)")
+LOWERCASE_WORD = re.compile(r"(?<!\S)[a-z][a-z'’]+[,.;:]?(?!\S)")
 # The fewest different such words of a figure that is read as text. Drawings
 # in the 9 PDFs of ../shared/corpus/real hold at most 21 (plots at most 11),
 # worked examples 39 to 396.
-MIN_PROSE_WORDS = 30
+MIN_LOWERCASE_WORDS = 30
 
 
 def drawn_characters(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> set[int]:
@@ -54,7 +54,7 @@ def drawn_characters(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> set[
     drawn: set[int] = set()
     for indices in chars.values():
         text = "".join(chr(pdfium_c.FPDFText_GetUnicode(raw, i) or 32) for i in indices)
-        if len(set(PROSE_WORD.findall(text))) < MIN_PROSE_WORDS:
+        if len(set(LOWERCASE_WORD.findall(text))) < MIN_LOWERCASE_WORDS:
             drawn.update(indices)
     return drawn
 
