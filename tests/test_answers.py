@@ -199,6 +199,18 @@ def test_sentences_are_kept_recited_or_removed_by_support():
     assert checked.dropped == ["이 방법은 2025년 노벨상을 받았습니다 [2]."]
 
 
+def test_a_moved_marker_leaves_no_empty_brackets_nor_the_word_that_named_it():
+    checker = SupportChecker(keyword_similarity, threshold=0.5)
+    text = (
+        "Attention sinks let a model stream (passage [1]). Blocks go to devices (see the ring [2])."
+    )
+    checked = checker.check(text, HITS)
+    assert (
+        checked.text
+        == "Attention sinks let a model stream [2]. Blocks go to devices (see the ring) [1]."
+    )
+
+
 def test_a_sentence_whose_numbers_its_passage_does_not_state_is_not_supported_by_it():
     hits = [
         hit(
