@@ -199,7 +199,7 @@ def test_sentences_are_kept_recited_or_removed_by_support():
     assert checked.dropped == ["이 방법은 2025년 노벨상을 받았습니다 [2]."]
 
 
-def test_a_moved_marker_leaves_no_empty_brackets_nor_the_word_that_named_it():
+def test_a_moved_marker_leaves_no_empty_brackets_nor_words_that_read_through_it():
     checker = SupportChecker(keyword_similarity, threshold=0.5)
     text = (
         "Attention sinks let a model stream (passage [1]). Blocks go to devices (see the ring [2])."
@@ -209,6 +209,8 @@ def test_a_moved_marker_leaves_no_empty_brackets_nor_the_word_that_named_it():
         checked.text
         == "Attention sinks let a model stream [2]. Blocks go to devices (see the ring) [1]."
     )
+    read_through = checker.check("[1]에 따르면 어텐션 싱크는 처음 토큰을 남깁니다.", HITS)
+    assert read_through.text == "[2]에 따르면 어텐션 싱크는 처음 토큰을 남깁니다."
 
 
 def test_a_sentence_whose_numbers_its_passage_does_not_state_is_not_supported_by_it():
@@ -639,6 +641,8 @@ def test_a_failed_summary_quotes_the_passages_in_the_users_language_first(librar
         ),
         ("[1] 4Kの文脈で同等です。[3] 速いです。", "4Kの文脈で同等です[1]。速いです[3]。"),
         ("Sinks keep the first tokens [2].", "Sinks keep the first tokens [2]."),
+        # read through ("according to [3]"): moved, it would leave "에 따르면" behind
+        ("[3]에 따르면 링 어텐션은 길어집니다.", "[3]에 따르면 링 어텐션은 길어집니다."),
     ],
 )
 def test_markers_a_sentence_starts_with_move_to_its_end(text, moved):

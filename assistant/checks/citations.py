@@ -70,6 +70,10 @@ def join_sentences(pieces: list[str], text: str) -> str:
 
 
 LEADING_MARKERS = re.compile(r"^\s*((?:\[\d+\]\s*)+)(.+?)\s*([.!?。！？।]?)\s*$", re.S)
+# A marker the sentence reads through: a Korean or Japanese particle right after it
+# ("[3]에 따르면 ...", "[3]によると ..."), or a comma ("according to [3], ...").
+# It is part of the sentence, not a citation to move.
+READ_THROUGH = re.compile(MARKER.pattern + r"(?=[\uac00-\ud7a3\u3040-\u309f,，、])")
 
 
 def each_sentence(text: str, change: Callable[[str], str]) -> str:
@@ -88,7 +92,8 @@ def markers_to_sentence_ends(answer: str) -> str:
 
     def move(sentence: str) -> str:
         match = LEADING_MARKERS.match(sentence)
-        if match and match[2].strip() and not MARKER.search(match[2]):
+        read_through = READ_THROUGH.match(sentence.lstrip())
+        if match and match[2].strip() and not MARKER.search(match[2]) and not read_through:
             markers, body, end = re.sub(r"\s+", "", match[1]), match[2], match[3]
             space = "" if re.search(r"[\u3000-\u9fff]$", body) else " "  # none in ja/zh
             sentence = f"{body}{space}{markers}{end}"

@@ -21,6 +21,7 @@ import regex
 from paperlens.assistant.answers import Citable
 from paperlens.assistant.checks.citations import (
     MARKER,
+    READ_THROUGH,
     cite_at_end,
     join_sentences,
     split_sentences,
@@ -231,4 +232,11 @@ def _markers(piece: str) -> list[int]:
 
 
 def _recite(piece: str, n: int) -> str:
-    return cite_at_end(MOVED_MARKERS.sub("", piece), f"[{n}]")
+    """`piece` citing passage `n` instead: a marker the sentence reads through takes
+    the new number where it stands, other markers go and it is cited at its end."""
+    marker = f"[{n}]"
+    through = READ_THROUGH.search(piece)
+    if through is None:
+        return cite_at_end(MOVED_MARKERS.sub("", piece), marker)
+    before, after = piece[: through.start()], piece[through.end() :]
+    return MOVED_MARKERS.sub("", before) + marker + MOVED_MARKERS.sub("", after)
