@@ -33,8 +33,9 @@ LOWERCASE_WORD = re.compile(r"(?<!\S)[a-z][a-z'’]+[,.;:]?(?!\S)")
 MIN_LOWERCASE_WORDS = 30
 
 
-def drawn_characters(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> set[int]:
-    """Indices (in `textpage`) of the characters drawn inside figures."""
+def drawn_characters(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, text: str) -> set[int]:
+    """Indices (in `textpage`, whose characters are `text`) of the characters drawn
+    inside figures."""
     forms = [
         obj.raw for obj in page.get_objects(max_depth=0) if obj.type == pdfium_c.FPDF_PAGEOBJ_FORM
     ]
@@ -44,17 +45,18 @@ def drawn_characters(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> set[
     raw = textpage.raw
     chars: dict[int, list[int]] = {}
     last = None
-    for i in range(textpage.count_chars()):
-        form = owner.get(_address(pdfium_c.FPDFText_GetTextObject(raw, i)))
-        if form is None and last is not None and _generated(raw, i):
+    for i, ch in enumerate(text):
+        handle = pdfium_c.FPDFText_GetTextObject(raw, i)
+        form = owner.get(_address(handle))
+        if form is None and last is not None and not handle and ch.isspace():
             form = last  # a space or line break pdfium inserted between a figure's words
         if form is not None:
             chars.setdefault(form, []).append(i)
         last = form
     drawn: set[int] = set()
     for indices in chars.values():
-        text = "".join(chr(pdfium_c.FPDFText_GetUnicode(raw, i) or 32) for i in indices)
-        if len(set(LOWERCASE_WORD.findall(text))) < MIN_LOWERCASE_WORDS:
+        words = LOWERCASE_WORD.findall("".join(text[i] for i in indices))
+        if len(set(words)) < MIN_LOWERCASE_WORDS:
             drawn.update(indices)
     return drawn
 
@@ -74,10 +76,3 @@ def _text_objects(form) -> list[int]:
 
 def _address(handle) -> int | None:
     return ctypes.cast(handle, ctypes.c_void_p).value
-
-
-def _generated(raw, index: int) -> bool:
-    return (
-        not pdfium_c.FPDFText_GetTextObject(raw, index)
-        and chr(pdfium_c.FPDFText_GetUnicode(raw, index) or 32).isspace()
-    )

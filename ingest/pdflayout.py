@@ -85,7 +85,8 @@ def read_pages(document: pdfium.PdfDocument) -> list[PageLines]:
         width, height = page.get_size()
         textpage = page.get_textpage()
         try:
-            lines = _runs(textpage, drawn_characters(page, textpage))
+            text = _characters(textpage)
+            lines = _runs(textpage, text, drawn_characters(page, textpage, text))
         finally:
             textpage.close()
             page.close()
@@ -93,15 +94,22 @@ def read_pages(document: pdfium.PdfDocument) -> list[PageLines]:
     return pages
 
 
-def _runs(textpage: pdfium.PdfTextPage, left_out: set[int]) -> list[TextLine]:
-    """The page's runs of text, without the characters `left_out` (figure drawings)."""
-    count = textpage.count_chars()
-    if count <= 0:
+def _characters(textpage: pdfium.PdfTextPage) -> str:
+    """The page's characters, one per pdfium index (spaces for unmapped ones).
+
+    Per character, not get_text_range(): its UTF-16 surrogate pairs (math
+    letters such as U+1D442) would shift every index after them."""
+    raw = textpage.raw
+    count = max(textpage.count_chars(), 0)
+    return "".join(chr(pdfium_c.FPDFText_GetUnicode(raw, i) or 32) for i in range(count))
+
+
+def _runs(textpage: pdfium.PdfTextPage, text: str, left_out: set[int]) -> list[TextLine]:
+    """The page's runs of text (`text`: its characters), without the characters
+    `left_out` (figure drawings)."""
+    if not text:
         return []
     raw = textpage.raw
-    # Per character, not get_text_range(): its UTF-16 surrogate pairs (math
-    # letters such as U+1D442) would shift every index after them.
-    text = "".join(chr(pdfium_c.FPDFText_GetUnicode(raw, i) or 32) for i in range(count))
     left, right, bottom, top = (ctypes.c_double() for _ in range(4))
     runs: list[TextLine] = []
     chars: list[str] = []
