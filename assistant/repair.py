@@ -17,6 +17,7 @@ from paperlens.assistant.checks.citations import (
     without_labels,
 )
 from paperlens.assistant.checks.language import language_problem
+from paperlens.assistant.checks.names import lost_names
 from paperlens.assistant.checks.support import SupportChecker, has_content
 from paperlens.assistant.checks.writing_systems import foreign_letters, native_number_units
 from paperlens.assistant.llm import LLM
@@ -129,7 +130,8 @@ def _translate_sentence(
     """(`source` in `lang`, faithful to it, or None; how close each try came to it):
     a second, freer sample when the first fails: another chance, not a better
     one (on three Korean sentences the freer sample said its source better once
-    and worse once)."""
+    and worse once). A try fails that loses a name of its source: similarity
+    does not see "mAP" become "mapa" (seen in a Portuguese answer)."""
     markers = "".join(m[0] for m in MARKER.finditer(source))
     messages = rewrite_messages(source, lang)
     closeness = []
@@ -144,7 +146,7 @@ def _translate_sentence(
             if (near := checker.closeness(text, source)) is not None:
                 closeness.append(near)
             text, _ = checker.faithful(text, source)
-        if has_content(text) and wrong(text) is None:
+        if has_content(text) and wrong(text) is None and not lost_names(source, text):
             return text, closeness
     return None, closeness
 

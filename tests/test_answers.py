@@ -9,6 +9,7 @@ import pytest
 from paperlens.assistant.checks.citations import markers_to_sentence_ends, without_labels
 from paperlens.assistant.checks.figures import unstated
 from paperlens.assistant.checks.language import language_problem
+from paperlens.assistant.checks.names import lost_names
 from paperlens.assistant.checks.support import SupportChecker
 from paperlens.assistant.checks.writing_systems import foreign_letters, native_share, script_purity
 from paperlens.assistant.llm import OpenAICompatibleLLM
@@ -333,6 +334,33 @@ def test_a_draft_is_translated_one_sentence_at_a_time_and_a_broken_sentence_cost
     assert "Ring Attention" in second and "Attention sinks" not in second and again == second
     assert server.requests[3]["temperature"] > server.requests[2]["temperature"]
     assert result.mode == "llm" and result.text == "어텐션 싱크는 처음 토큰을 남깁니다 [2]."
+
+
+def test_a_translation_that_loses_a_name_is_tried_again(settings):
+    replies = [
+        "StreamingLLM keeps the first tokens as attention sinks [2].",
+        "스트리밍엘엘엠은 처음 토큰을 싱크로 남깁니다 [2].",  # the name itself translated
+        "StreamingLLM은 처음 토큰을 싱크로 남깁니다 [2].",
+    ]
+    result, server = ask_korean(replies, settings)
+    assert len(server.requests) == 3
+    assert result.mode == "llm" and result.text == replies[2]
+
+
+@pytest.mark.parametrize(
+    ("translation", "lost"),
+    [
+        ("A ResNet-101 alcança 59,0% de mapa no PASCAL VOC [2].", ["mAP"]),
+        ("A ResNet 101 alcança 59,0% de mAP no PASCAL VOC [2].", []),
+        ("ResNet101은 ＰＡＳＣＡＬ VOC에서 mAP 59.0%입니다 [2].", []),
+        ("Ela usa 8 GPU A100 [2].", ["PASCAL", "VOC"]),
+    ],
+)
+def test_names_a_translation_no_longer_writes_are_found(translation, lost):
+    source = "ResNet-101 reaches 59.0% mAP on PASCAL VOC [2]."
+    if "GPU" in translation:
+        source = "It uses 8 A100 GPUs on PASCAL VOC [2]."
+    assert lost_names(source, translation) == lost
 
 
 def test_sentences_already_in_the_asked_language_are_kept_and_lost_markers_come_back(settings):

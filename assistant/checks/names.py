@@ -90,6 +90,14 @@ def unknown_names(question: str, paper_texts: Iterable[str], found: Sequence[str
     return [term for term in checked if not _mentioned(term, known, cited)]
 
 
+def lost_names(source: str, translation: str) -> list[str]:
+    """The names of `source` that its `translation` no longer writes ("mAP" turned
+    into "mapa"); a plural, a hyphen or a space may change ("GPUs" as GPU,
+    "ResNet-101" as "ResNet 101")."""
+    kept = _Vocabulary(TOKEN.findall(fold(translation)))
+    return [n for n in named_terms(source) if not kept.has("".join(_units(n)).casefold())]
+
+
 def _mentioned(term: str, known: _Vocabulary, cited: list[str]) -> bool:
     units = _units(term)
     if known.has("".join(units).casefold()) or known.has_release(term):
