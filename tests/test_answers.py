@@ -304,6 +304,28 @@ def test_a_sentence_written_twice_is_kept_once_whatever_its_punctuation():
     assert checked.text == "처음 토큰을 싱크로 남깁니다 [2]." and checked.supported == 1
 
 
+@pytest.mark.parametrize(
+    ("sentence", "shown"),
+    [
+        (
+            "The first tokens act as a sink, as stated in passage [2].",
+            "The first tokens act as a sink [2].",
+        ),
+        (
+            "Os primeiros tokens são um sink, conforme citado no passagem [2].",
+            "Os primeiros tokens são um sink [2].",
+        ),
+        (
+            "A sink keeps the first tokens, whereas passage [1] splits blocks [1][2].",
+            None,
+        ),  # says more
+    ],
+)
+def test_a_clause_that_only_names_the_cited_passage_is_left_out(sentence, shown):
+    checked = SupportChecker(keyword_similarity, 0.5).check(sentence, HITS)
+    assert checked.text == (shown or sentence)
+
+
 def test_a_wrong_language_draft_is_first_rewritten_in_the_asked_language(settings):
     replies = [
         "Attention sinks keep the first tokens [2].",

@@ -51,6 +51,13 @@ MOVED_MARKERS = regex.compile(
     rf"|\s*{MARKER.pattern}"
 )
 
+# A clause at a sentence's end that only says where it is cited ("..., conforme
+# citado na passagem [4].", seen in a Portuguese answer): the marker says it.
+CITING_CLAUSE = regex.compile(
+    rf"(?i)\s*[,，、]\s*(?:[\p{{L}}\p{{M}}'’]+\s+){{0,4}}(?:{_PASSAGE_WORD})\w*\s*"
+    rf"((?:{MARKER.pattern}\s*)+)(?=[.!?。！？।]?\s*$)"
+)
+
 Similarity = Callable[[list[str], Sequence[Citable]], np.ndarray]  # -> sentences x passages
 SentenceSimilarity = Callable[[list[str], list[str]], np.ndarray]  # -> sentences x sentences
 
@@ -143,7 +150,10 @@ class SupportChecker:
         ]
 
     def check(self, text: str, passages: Sequence[Citable]) -> SupportedSentences:
-        pieces = _without_repeats(split_sentences(text))
+        pieces = [
+            CITING_CLAUSE.sub(lambda m: " " + m[1].strip(), p)
+            for p in _without_repeats(split_sentences(text))
+        ]
         content = [p for p in pieces if has_content(p)]
         if not content or not passages:
             return SupportedSentences(text, 0, 0, 0, [])
