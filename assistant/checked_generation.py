@@ -79,6 +79,7 @@ def generate_checked(
         yield from quote_passages(fallback, lang, why=str(exc), titled=titled)
         return
     if problem:
+        yield "\n\n"  # the draft streamed: the notice starts below it, not inside its sentence
         yield from quote_passages(fallback, lang, why=problem, checks_failed=True, titled=titled)
         return
     yield candidates.get(text) or checked_answer(text, passages, lang, llm.name, checker)

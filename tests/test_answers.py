@@ -265,6 +265,13 @@ def test_numbers_are_compared_by_value_across_languages_and_scales(sentence, mis
         ("The learning rate is 1e-4 [1].", "We use a learning rate of 1e-5.", False),
         ("4K 토큰 컨텍스트 [1-3].", "A 4096-token context window.", True),
         ("10.000 Beispiele [1].", "Trained on 10,000 examples.", True),
+        # a PDF's "10−4" is a power of ten whose superscript was lost, not 10 and 4
+        ("JFT에는 10개의 이미지가 있습니다 [1].", "ViT-B/16 JFT-300M 7 8 · 10−4 linear", False),
+        ("The learning rate is 4 [1].", "ViT-B/16 JFT-300M 7 8 · 10−4 linear", False),
+        ("학습률은 8 · 10−4입니다 [1].", "ViT-B/16 JFT-300M 7 8 · 10−4 linear", True),
+        ("The learning rate is 8e-4 [1].", "A learning rate of 8 × 10⁻⁴.", True),
+        ("The learning rate is 0.0008 [1].", "A learning rate of 8·10^{-4}.", True),
+        ("The learning rate is 3e-4 [1].", "A learning rate of 8 · 10−4.", False),
     ],
 )
 def test_numbers_match_at_their_scale_rounding_and_in_names_of_the_passage(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from paperlens.assistant.answers import Answer
 from paperlens.assistant.checks.citations import check_citations
+from paperlens.assistant.checks.support import SupportChecker
 from paperlens.assistant.llm import LLMError, OpenAICompatibleLLM, discover_generators, get_llm
 from paperlens.assistant.prompts import answer_messages
 from paperlens.assistant.rag import answer, answer_stream, condense_question
@@ -70,6 +72,20 @@ def test_streaming_yields_deltas_in_order_then_the_answer(settings):
     deltas, final = items[:-1], items[-1]
     assert len(deltas) > 3 and "".join(deltas) == reply
     assert isinstance(final, Answer) and final.text == reply
+
+
+def test_a_draft_that_fails_its_checks_streams_then_the_quoted_passages_below_it(settings):
+    reply = "LoRA trains 42 low-rank matrices [1]."  # no passage states 42
+    checker = SupportChecker(lambda sentences, given: np.ones((len(sentences), len(given))), 0.5)
+    with FakeOpenAI(reply) as server:
+        items = list(
+            answer_stream(
+                "What is LoRA?", HITS, llm_for(server), lang="en", settings=settings, checker=checker
+            )
+        )
+    streamed, final = "".join(items[:-1]), items[-1]
+    assert final.mode == "extractive" and "42" not in final.text
+    assert streamed == reply + "\n\n" + final.text
 
 
 def test_markers_for_passages_never_given_are_removed_and_counted(settings):

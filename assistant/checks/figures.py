@@ -11,7 +11,9 @@ passage count ("eight GPUs" states "8 GPU"), and so do counts written as words
 in Korean, Chinese, Japanese and Hindi, in the sentence and the passage
 ("네 개의 GPU" is 4 GPUs). Digits glued to a name in the sentence ("GPT-4",
 "Mamba-2", "T5") are names, not claims; in a passage every figure counts
-("LLaMA-13B" states "the 13B model").
+("LLaMA-13B" states "the 13B model"). A power of ten with a negative exponent
+reads as one number in the sentence and the passage: PDF text loses the
+superscript of "8 · 10⁻⁴" and writes "8 · 10−4", which is neither 10 nor 4.
 """
 
 from __future__ import annotations
@@ -61,6 +63,12 @@ COUNT_WORD = regex.compile(
         for c in COUNTED
     )
 )
+# "8 · 10−4", "3×10^-5", "10⁻⁹": the minus sign (U+2212 or superscript, or "-"
+# after a caret) tells an exponent from a range ("10-4").
+POWER_OF_TEN = regex.compile(
+    r"(?<![\d.])(?:(\d+(?:\.\d+)?)\s?[·×x*]\s?)?10(?:\^\{?[-−]|[−⁻])\s?(\d+|[⁰¹²³⁴⁵⁶⁷⁸⁹]+)\}?"
+)
+SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 LIST_ITEM = regex.compile(r"^\s*\d+[.)]\s", regex.MULTILINE)
 # Citation markers, ranges too ("[1]", "[1, 3]", "[1-3]", "【2】").
 MARKERS = regex.compile(r"[\[［【][\d\s,，、–—\-]+[\]］】]")
@@ -71,11 +79,18 @@ def unstated(sentence: str, passages: Iterable[str]) -> list[str]:
     states; counts written as words ("네 개의 GPU") are numbers too."""
     stated: set[float] = set()
     for passage in passages:
-        stated |= _stated(passage)
-    text = LIST_ITEM.sub(" ", MARKERS.sub(" ", sentence))
+        stated |= _stated(_scientific(passage))
+    text = _scientific(LIST_ITEM.sub(" ", MARKERS.sub(" ", sentence)))
     missing = [m[0].strip() for m in SENTENCE_NUMBER.finditer(text) if not _is_stated(m, stated)]
     missing += [m[0].strip() for m in COUNT_WORD.finditer(text) if _count(m) not in stated]
     return missing
+
+
+def _scientific(text: str) -> str:
+    """Powers of ten written out ("8 · 10−4") in scientific notation ("8e-4")."""
+    return POWER_OF_TEN.sub(
+        lambda m: f" {m[1] or '1'}e-{m[2].translate(SUPERSCRIPT_DIGITS)} ", text
+    )
 
 
 def _is_stated(m: regex.Match, stated: set[float]) -> bool:
