@@ -80,7 +80,12 @@ def test_a_draft_that_fails_its_checks_streams_then_the_quoted_passages_below_it
     with FakeOpenAI(reply) as server:
         items = list(
             answer_stream(
-                "What is LoRA?", HITS, llm_for(server), lang="en", settings=settings, checker=checker
+                "What is LoRA?",
+                HITS,
+                llm_for(server),
+                lang="en",
+                settings=settings,
+                checker=checker,
             )
         )
     streamed, final = "".join(items[:-1]), items[-1]
