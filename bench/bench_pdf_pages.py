@@ -63,6 +63,7 @@ QUESTION_SETS = (
     "pdf_page_questions_sixteenth",
     "pdf_page_questions_seventeenth",
     "pdf_page_questions_eighteenth",
+    "pdf_page_questions_nineteenth",
 )
 VARIANTS = {
     "today": FocusSettings(),
