@@ -19,14 +19,15 @@ from paperlens.index.library import Library
 from paperlens.index.limits import check_query
 from paperlens.ingest.errors import PaperlensError
 from paperlens.ingest.langid import detect_language
+from paperlens.ingest.languages import answer_language
 
 PASSAGES_PER_ANSWER = 6
 
 
 def question_language(question: str, lang: str | None) -> str:
     """The language to answer in: the one asked for, else the question's own."""
-    if lang and lang != "auto":
-        return lang.lower()
+    if lang and lang.strip().lower() != "auto":
+        return answer_language(lang)
     return detect_language(question) or "en"
 
 

@@ -22,7 +22,7 @@ from paperlens.index.hits import Passage
 from paperlens.index.library import Library
 from paperlens.index.records import PaperRecord
 from paperlens.index.search import passage_url
-from paperlens.ingest.languages import language_name
+from paperlens.ingest.languages import answer_language, language_name
 
 SYSTEM = (
     "You write faithful summaries of research papers. The numbered passages you are given "
@@ -38,6 +38,7 @@ def summarize_stream(
     library: Library, ref: str, *, lang: str, llm: LLM | None
 ) -> Iterator[str | Answer]:
     """Yield summary text as it is generated, then the final `Answer`."""
+    lang = answer_language(lang)
     paper = resolve_paper(library, ref)
     records = library.store.paper_passages(paper.id)
     passages = [_citation(paper, n, record) for n, record in enumerate(records, 1)]

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from paperlens.ingest.errors import PaperlensError
+
 
 @dataclass(frozen=True)
 class Labels:
@@ -340,6 +342,16 @@ ANSWER_LANGUAGES = [lang.code for lang in _LANGUAGES if lang.labels is not None]
 def language(code: str | None) -> Language | None:
     """The table's entry for `code` (any case), or None for a language it lacks."""
     return LANGUAGES.get((code or "").lower())
+
+
+def answer_language(code: str) -> str:
+    """`code` (any case) as the language to write an answer or summary in. One the
+    table lacks is a user's mistake ("xx", "kr"), named with the choices: the
+    checks could not tell a draft in it from a draft in the wrong language."""
+    known = language(code.strip())
+    if known is None:
+        raise PaperlensError(f"unknown language {code!r}: use one of {', '.join(LANGUAGES)}")
+    return known.code
 
 
 def language_name(code: str | None) -> str:

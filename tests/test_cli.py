@@ -173,6 +173,17 @@ def test_user_mistakes_are_one_line_errors(home, tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize("command", [["ask", "What is LoRA?"], ["summarize", "2106.09685"]])
+def test_an_unknown_answer_language_is_named_with_the_choices(home, command):
+    proc = run(home, *command, "--lang", "kr", check=False, env={"PAPERLENS_LOCAL_LLM": "off"})
+    assert proc.returncode == 1 and proc.stderr.startswith("error: unknown language 'kr'")
+    assert "ko" in proc.stderr and "Traceback" not in proc.stderr
+    answer = json.loads(
+        run(home, *command, "--lang", "KO", "--json", env={"PAPERLENS_LOCAL_LLM": "off"}).stdout
+    )
+    assert answer["lang"] == "ko"
+
+
 def test_ask_json_without_a_generator_cites_passages_and_says_so(home):
     proc = run(
         home, "ask", "LoRA는 무엇을 학습하나요?", "--json", env={"PAPERLENS_LOCAL_LLM": "off"}
