@@ -7,11 +7,20 @@ budget) and the part notes are then combined: map, then reduce. Passages are
 numbered once for the whole paper, so a marker means the same passage in a
 part note and in the final summary. Part notes are in English; only the
 summary is in the chosen language.
+
+A paper longer than `SUMMARY_PARTS` parts is not read whole (PaLM's 83 pages
+would be 88 parts, ~20 minutes on two cores): the summary reads what the paper
+says about itself (its abstract and digest notes, the first passages of its
+PDF) and the PDF passages most typical of the paper, each unlike those
+already chosen (maximal marginal relevance over the index's vectors), in the
+paper's order (docs/answers.md#summaries).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+
+import numpy as np
 
 from paperlens.assistant.answers import Answer, Citation
 from paperlens.assistant.checked_generation import generate_checked, quote_passages, support_checker
@@ -32,6 +41,8 @@ SYSTEM = (
 )
 NOTES_TOKENS = 250
 QUOTED_PASSAGES = 3  # quoted when no summary passes
+SUMMARY_PARTS = 4  # about this many parts at most: a minute or two of the bundled generator
+MMR_RELEVANCE = 0.7  # weight of typicality against novelty when choosing passages
 
 
 def summarize_stream(
@@ -49,8 +60,10 @@ def summarize_stream(
     if llm is None:
         yield from quote_passages(fallback, lang, why="no generator is configured", titled=False)
         return
+    budget = library.settings.context_tokens
+    read = _within(library, paper, passages, records, SUMMARY_PARTS * budget)
     try:
-        messages = _summary_messages(llm, paper, passages, lang, library.settings.context_tokens)
+        messages = _summary_messages(llm, paper, read, lang, budget)
     except LLMError as exc:
         yield from quote_passages(fallback, lang, why=f"the generator failed: {exc}", titled=False)
         return
@@ -78,6 +91,95 @@ def _citation(paper: PaperRecord, n: int, passage: Passage) -> Citation:
     )
 
 
+def _within(
+    library: Library,
+    paper: PaperRecord,
+    passages: list[Citation],
+    records: list[Passage],
+    budget: int,
+) -> list[Citation]:
+    """The passages a summary reads: all that fit `budget` tokens; else what the
+    paper says about itself (abstract, digest notes, then its PDF's first passages,
+    the abstract and introduction, up to half the budget) and, in the room left, the
+    PDF passages most typical of the paper, each unlike those chosen before; in the
+    paper's order."""
+    costs = [_cost(p) for p in passages]
+    if sum(costs) <= budget:
+        return passages
+    own = [i for i, r in enumerate(records) if r.kind != "pdf"]
+    pdf = [i for i, r in enumerate(records) if r.kind == "pdf"]
+    room = budget - sum(costs[i] for i in own)
+    lead = _lead(pdf, costs, room // 2)
+    room -= sum(costs[i] for i in lead)
+    rest = [i for i in pdf if i not in set(lead)]
+    typical = _typical(library, paper.id, records, rest, lead, costs, room)
+    return [passages[i] for i in sorted(own + lead + typical)]
+
+
+def _lead(pdf: list[int], costs: list[int], room: int) -> list[int]:
+    """The PDF's first passages, in order, while they fit `room`."""
+    taken: list[int] = []
+    for i in pdf:
+        if costs[i] > room:
+            break
+        taken.append(i)
+        room -= costs[i]
+    return taken
+
+
+def _typical(
+    library: Library,
+    paper_id: str,
+    records: list[Passage],
+    candidates: list[int],
+    taken: list[int],
+    costs: list[int],
+    room: int,
+) -> list[int]:
+    """Of `candidates`, those that fit `room`, most typical of the paper first and
+    each unlike the passages taken before (maximal marginal relevance)."""
+    ids, vectors = library.store.passage_vectors(paper_id)
+    row_of = {passage_id: row for row, passage_id in enumerate(ids)}
+    candidates = [i for i in candidates if records[i].id in row_of]
+    if not candidates or room <= 0:
+        return []
+    unit = _unit(vectors[[row_of[records[i].id] for i in candidates]])
+    before = _unit(vectors[[row_of[records[i].id] for i in taken if records[i].id in row_of]])
+    chosen: list[int] = []
+    for j in _most_typical_first(unit, before):
+        if costs[candidates[j]] <= room:
+            chosen.append(candidates[j])
+            room -= costs[candidates[j]]
+        if room <= 0:
+            break
+    return chosen
+
+
+def _most_typical_first(unit: np.ndarray, before: np.ndarray) -> Iterator[int]:
+    """Rows of `unit` (unit vectors) in greedy maximal-marginal-relevance order: close
+    to their mean, far from the rows taken and from `before` (taken already)."""
+    typical = unit @ _unit(unit.mean(axis=0, keepdims=True))[0]
+    closest_taken = np.zeros(len(unit))
+    if len(before):
+        closest_taken = np.maximum(closest_taken, (unit @ before.T).max(axis=1))
+    left = np.ones(len(unit), dtype=bool)
+    for _ in range(len(unit)):
+        gain = MMR_RELEVANCE * typical - (1 - MMR_RELEVANCE) * closest_taken
+        best = int(np.argmax(np.where(left, gain, -np.inf)))
+        yield best
+        left[best] = False
+        closest_taken = np.maximum(closest_taken, unit @ unit[best])
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms > 0, norms, 1.0)
+
+
+def _cost(passage: Citation) -> int:
+    return estimate_tokens(passage.passage) + 8
+
+
 def _summary_messages(
     llm: LLM, paper: PaperRecord, passages: list[Citation], lang: str, budget: int
 ) -> list[dict]:
@@ -95,7 +197,7 @@ def _parts(passages: list[Citation], budget: int) -> list[list[Citation]]:
     parts: list[list[Citation]] = [[]]
     used = 0
     for passage in passages:
-        cost = estimate_tokens(passage.passage) + 8
+        cost = _cost(passage)
         if parts[-1] and used + cost > budget:
             parts.append([])
             used = 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -253,6 +255,32 @@ def test_long_papers_are_summarized_in_parts_with_paper_wide_numbers(library, in
     assert "<notes part=1>" in prompts[2]
     final = items[-1]
     assert final.mode == "llm" and [c.n for c in final.citations] == [1, 2]
+
+
+def test_a_paper_too_long_to_read_whole_is_summarized_from_its_lead_and_typical_passages(
+    library, ingestor
+):
+    from paperlens.assistant.summarize import summarize_stream
+    from paperlens.ingest.pdf import parse_pdf_bytes
+    from tests.fixtures.pdfs import make_pdf
+
+    topics = ["pruning", "quantization", "distillation", "caching", "batching", "sparsity"]
+    pages = [["Lantern Nets", "arXiv:2311.04568v1", "Abstract. Lantern nets forecast sales."]]
+    pages += [
+        [f"{n} Section on {topics[n % 6]}", f"We study {topics[n % 6]} in setting {n}."]
+        for n in range(2, 31)
+    ]
+    document = parse_pdf_bytes(make_pdf(pages), uri="/tmp/lantern.pdf", settings=library.settings)
+    ingestor.ingest_doc(document)
+    library.settings = library.settings.model_copy(update={"context_tokens": 60})
+    with FakeOpenAI("Notes citing [1].") as server:
+        items = list(summarize_stream(library, "2311.04568", lang="en", llm=llm_for(server)))
+    prompts = [r["messages"][-1]["content"] for r in server.requests]
+    assert len(prompts) <= 6  # about four parts and the combination, not every page
+    assert "Lantern nets forecast sales" in prompts[0]  # the abstract is read first
+    settings_read = {int(n) for n in re.findall(r"in setting (\d+)", "".join(prompts[:-1]))}
+    assert max(settings_read) >= 10  # beyond the lead, too
+    assert items[-1].mode == "llm" and [c.n for c in items[-1].citations] == [1]
 
 
 def test_a_local_server_on_loopback_is_found_and_used_without_configuration(tmp_path):
