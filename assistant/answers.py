@@ -38,6 +38,20 @@ class Citation:
     relevance: float | None = None  # cosine with the question (assistant/relevance.py)
 
 
+@dataclass(frozen=True)
+class SummaryProgress:
+    """A long paper's summary is reading part `part` of `parts` (notes come before
+    the draft, and take a while): streamed so a waiting user sees progress."""
+
+    part: int
+    parts: int
+    time_left: str | None = None  # at the rate of the parts read so far
+
+    def describe(self) -> str:
+        left = f", about {self.time_left} left" if self.time_left else ""
+        return f"reading the paper: part {self.part} of {self.parts}{left}"
+
+
 @dataclass
 class Answer:
     text: str

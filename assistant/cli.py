@@ -321,12 +321,14 @@ def summarize(
 def _echo_stream(stream, as_json: bool):
     """Print text as it streams; return the final Answer, printing its checked text
     again when the checks changed it (sentences removed, language retried)."""
-    from paperlens.assistant.answers import Answer
+    from paperlens.assistant.answers import Answer, SummaryProgress
 
     streamed, final = "", None
     for item in stream:
         if isinstance(item, Answer):
             final = item
+        elif isinstance(item, SummaryProgress):
+            typer.echo(item.describe(), err=True)
         else:
             streamed += item
             if not as_json:

@@ -18,17 +18,18 @@ paper's order (docs/answers.md#summaries).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import numpy as np
 
-from paperlens.assistant.answers import Answer, Citation
+from paperlens.assistant.answers import Answer, Citation, SummaryProgress
 from paperlens.assistant.checked_generation import generate_checked, quote_passages, support_checker
 from paperlens.assistant.llm import LLM, LLMError
 from paperlens.assistant.prompts import answer_messages, estimate_tokens
 from paperlens.assistant.similar import resolve_paper
 from paperlens.index.hits import Passage
 from paperlens.index.library import Library
+from paperlens.index.progress import Throughput
 from paperlens.index.records import PaperRecord
 from paperlens.index.search import passage_url
 from paperlens.ingest.languages import answer_language, language_name
@@ -47,8 +48,9 @@ MMR_RELEVANCE = 0.7  # weight of typicality against novelty when choosing passag
 
 def summarize_stream(
     library: Library, ref: str, *, lang: str, llm: LLM | None
-) -> Iterator[str | Answer]:
-    """Yield summary text as it is generated, then the final `Answer`."""
+) -> Iterator[str | SummaryProgress | Answer]:
+    """Yield summary text as it is generated, then the final `Answer`; before the
+    text, a long paper's parts as they are read (`SummaryProgress`)."""
     lang = answer_language(lang)
     paper = resolve_paper(library, ref)
     records = library.store.paper_passages(paper.id)
@@ -63,7 +65,7 @@ def summarize_stream(
     budget = library.settings.context_tokens
     read = _within(library, paper, passages, records, SUMMARY_PARTS * budget)
     try:
-        messages = _summary_messages(llm, paper, read, lang, budget)
+        messages = yield from _summary_messages(llm, paper, read, lang, budget)
     except LLMError as exc:
         yield from quote_passages(fallback, lang, why=f"the generator failed: {exc}", titled=False)
         return
@@ -182,13 +184,18 @@ def _cost(passage: Citation) -> int:
 
 def _summary_messages(
     llm: LLM, paper: PaperRecord, passages: list[Citation], lang: str, budget: int
-) -> list[dict]:
+) -> Generator[SummaryProgress, None, list[dict]]:
     """The request for the summary: from the passages when they fit the budget, else
-    from notes the model writes on each part (which calls the model)."""
+    from notes the model writes on each part (which calls the model; each part is
+    announced as it starts)."""
     parts = _parts(passages, budget)
     if len(parts) == 1:
         return _messages(parts[0], lang, final=True)
-    notes = [_part_notes(llm, part) for part in parts]
+    meter = Throughput()
+    notes: list[str] = []
+    for part in parts:
+        yield SummaryProgress(len(notes) + 1, len(parts), meter.time_left(len(notes), len(parts)))
+        notes.append(_part_notes(llm, part))
     return _combine_messages(paper, notes, lang)
 
 

@@ -23,6 +23,13 @@ class Throughput:
         left = max(total - done, 0) / rate
         return f"{line}, {rate:.1f}/s, about {_duration(left)} left"
 
+    def time_left(self, done: int, total: int) -> str | None:
+        """E.g. "1 min 20 s", at the rate so far; None before anything is done."""
+        elapsed = self._clock() - self._started
+        if done <= 0 or elapsed <= 0:
+            return None
+        return _duration(max(total - done, 0) * elapsed / done)
+
 
 def _duration(seconds: float) -> str:
     seconds = round(seconds)

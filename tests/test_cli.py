@@ -231,6 +231,21 @@ def test_similar_and_summarize_from_the_cli(home):
     assert proc.returncode == 1 and "did you mean: Layer Normalization" in proc.stderr
 
 
+def test_a_summary_read_in_parts_reports_each_part_on_stderr(home):
+    from tests.fixtures.fake_openai import FakeOpenAI
+
+    with FakeOpenAI("LoRA trains low-rank matrices [1].") as server:
+        env = {
+            "OPENAI_BASE_URL": server.base_url,
+            "OPENAI_API_KEY": "k",
+            "PAPERLENS_LLM_MODEL": "m",
+        }
+        proc = run(home, "summarize", "2106.09685", env={**env, "PAPERLENS_CONTEXT_TOKENS": "10"})
+    parts = len(server.requests) - 1
+    assert parts > 1 and f"reading the paper: part 1 of {parts}" in proc.stderr
+    assert f"part {parts} of {parts}, about" in proc.stderr and "reading" not in proc.stdout
+
+
 @pytest.mark.slow
 def test_kill_9_during_ingest_keeps_the_last_good_state_and_resumes(tmp_path, digests):
     home, big, proc = _ingest_midway(tmp_path, digests, stderr=subprocess.DEVNULL)

@@ -83,6 +83,7 @@ def test_throughput_gives_rate_and_time_left():
     now[0] = 110.0
     assert meter.describe(20, 50) == "20/50 passages, 2.0/s, about 15 s left"
     assert meter.describe(20, 2000).endswith("about 16 min 30 s left")
+    assert meter.time_left(20, 50) == "15 s" and Throughput().time_left(0, 5) is None
 
 
 # ---- the real runtime on the bundled model -------------------------------------------

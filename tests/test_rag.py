@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from paperlens.assistant.answers import Answer
+from paperlens.assistant.answers import Answer, SummaryProgress
 from paperlens.assistant.checks.citations import check_citations
 from paperlens.assistant.checks.support import SupportChecker
 from paperlens.assistant.llm import LLMError, OpenAICompatibleLLM, discover_generators, get_llm
@@ -281,6 +281,11 @@ def test_a_paper_too_long_to_read_whole_is_summarized_from_its_lead_and_typical_
     settings_read = {int(n) for n in re.findall(r"in setting (\d+)", "".join(prompts[:-1]))}
     assert max(settings_read) >= 10  # beyond the lead, too
     assert items[-1].mode == "llm" and [c.n for c in items[-1].citations] == [1]
+    progress = [item for item in items if isinstance(item, SummaryProgress)]
+    assert [(p.part, p.parts) for p in progress] == [
+        (n, len(prompts) - 1) for n in range(1, len(prompts))
+    ]
+    assert progress[0].time_left is None and all(p.time_left for p in progress[1:])
 
 
 def test_a_local_server_on_loopback_is_found_and_used_without_configuration(tmp_path):

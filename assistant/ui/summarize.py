@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import gradio as gr
 
-from paperlens.assistant.answers import Answer
+from paperlens.assistant.answers import Answer, SummaryProgress
 from paperlens.assistant.summarize import summarize_stream
 from paperlens.assistant.ui.pickers import paper_ref
 from paperlens.assistant.ui.render import cite_links, error_html, sources_panel
@@ -45,6 +45,8 @@ def summarize_tab(app: App, languages: list[str]) -> gr.Dropdown:
                             f"<p>{cite_links(item.text, 'summary-sources')}</p>",
                             sources_panel(item, "summary-sources"),
                         )
+                    elif isinstance(item, SummaryProgress):
+                        yield f"<p><em>{html.escape(item.describe())}</em></p>", gr.skip()
                     else:
                         text += item
                         yield f"<p>{html.escape(text)}</p>", gr.skip()
