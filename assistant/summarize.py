@@ -9,7 +9,7 @@ part note and in the final summary. Part notes are in English; only the
 summary is in the chosen language.
 
 A paper longer than `SUMMARY_PARTS` parts is not read whole (PaLM's 83 pages
-would be 88 parts, ~20 minutes on two cores): the summary reads what the paper
+would be 88 parts, the better part of an hour on two cores): the summary reads what the paper
 says about itself (its abstract and digest notes, the first passages of its
 PDF) and the PDF passages most typical of the paper, each unlike those
 already chosen (maximal marginal relevance over the index's vectors), in the
@@ -113,7 +113,8 @@ def _within(
     room = budget - sum(costs[i] for i in own)
     lead = _lead(pdf, costs, room // 2)
     room -= sum(costs[i] for i in lead)
-    rest = [i for i in pdf if i not in set(lead)]
+    read_first = set(lead)
+    rest = [i for i in pdf if i not in read_first]
     typical = _typical(library, paper.id, records, rest, lead, costs, room)
     return [passages[i] for i in sorted(own + lead + typical)]
 
