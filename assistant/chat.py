@@ -26,7 +26,7 @@ PASSAGES_PER_ANSWER = 6
 
 def question_language(question: str, lang: str | None) -> str:
     """The language to answer in: the one asked for, else the question's own."""
-    if lang and lang.strip().lower() != "auto":
+    if lang and lang.strip().lower() not in ("", "auto"):
         return answer_language(lang)
     return detect_language(question) or "en"
 
