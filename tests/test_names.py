@@ -56,6 +56,7 @@ PAPER = [
         "What does Table 3 show?",  # the papers never number tables: an ordinary word
         "What is the BPE vocabulary?",  # the words it abbreviates, in a passage found
         "Wie schnell sind die Llama-2-Modelle?",  # a compound of the question's language
+        "Was zeigt die IO-Awareness-Analyse?",  # a name the papers write, then a German word
         "Is there a RAG-Paper?",
         "Was Llama 3.1 at ICLR 2024?",  # where a paper appeared is not checked
         "Is Qwen 2.5 the base?",
@@ -65,6 +66,11 @@ PAPER = [
 )
 def test_a_name_the_papers_mention_in_another_spelling_is_known(question):
     assert unknown_names(question, PAPER, PAPER[1:2]) == []
+
+
+def test_a_name_whose_letters_are_words_of_the_papers_is_known_inside_a_compound():
+    question = "Wie viele Proposals trainieren den R-CNN-Klassifikator?"  # seen in a real ask
+    assert unknown_names(question, ["We train the R-CNN classifier on 200 proposals."], []) == []
 
 
 @pytest.mark.parametrize(

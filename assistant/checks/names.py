@@ -102,12 +102,36 @@ def _mentioned(term: str, known: _Vocabulary, cited: list[str]) -> bool:
     units = _units(term)
     if known.has("".join(units).casefold()) or known.has_release(term):
         return True
+    if _name_then_words(units, known):
+        return True
     names = [u for u in units if _is_name(u)]
     others = [u.casefold() for u in units if u not in names and not MEASURE.fullmatch(u)]
     # "OPT-Modelle": the name, and a word of the question's language the papers never use.
     return all(_name_known(n, known, cited) for n in names) and all(
         o in GENERIC or o not in known.words for o in others
     )
+
+
+def _name_then_words(units: list[str], known: _Vocabulary) -> bool:
+    """A name the papers write whole, then words (no names) of the question's language
+    they never use: "R-CNN-Klassifikators" (German for R-CNN's classifier) mentions
+    R-CNN, though its "R" alone is a word of the papers; "OPT-IML" is not OPT."""
+    for k in range(len(units) - 1, 0, -1):
+        head, tail = units[:k], units[k:]
+        if (
+            any(_is_name(u) for u in head)
+            and known.has("".join(head).casefold())
+            and all(_foreign_word(t, known) for t in tail)
+        ):
+            return True
+    return False
+
+
+def _foreign_word(unit: str, known: _Vocabulary) -> bool:
+    folded = unit.casefold()
+    if _is_name(unit) or MEASURE.fullmatch(unit):
+        return False
+    return folded in GENERIC or folded not in known.words
 
 
 def _name_known(name: str, known: _Vocabulary, cited: list[str]) -> bool:
