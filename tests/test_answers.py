@@ -272,6 +272,8 @@ def test_numbers_are_compared_by_value_across_languages_and_scales(sentence, mis
         ("The learning rate is 8e-4 [1].", "A learning rate of 8 × 10⁻⁴.", True),
         ("The learning rate is 0.0008 [1].", "A learning rate of 8·10^{-4}.", True),
         ("The learning rate is 3e-4 [1].", "A learning rate of 8 · 10−4.", False),
+        ("Die maximale Lernrate ist 1.0e-4 [1].", "30B\t48\t56\t7168 1.0e−4\t4M", True),
+        ("The peak learning rate is 0.0001 [1].", "30B\t48\t56\t7168 1.0e−4\t4M", True),
     ],
 )
 def test_numbers_match_at_their_scale_rounding_and_in_names_of_the_passage(

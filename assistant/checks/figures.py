@@ -69,6 +69,8 @@ POWER_OF_TEN = regex.compile(
     r"(?<![\d.])(?:(\d+(?:\.\d+)?)\s?[·×x*]\s?)?10(?:\^\{?[-−]|[−⁻])\s?(\d+|[⁰¹²³⁴⁵⁶⁷⁸⁹]+)\}?"
 )
 SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
+# "1.2e−4": PDF text writes scientific notation's minus as U+2212 too.
+EXPONENT_MINUS = regex.compile(r"(?<=\d[eE])[−⁻](?=\d)")
 LIST_ITEM = regex.compile(r"^\s*\d+[.)]\s", regex.MULTILINE)
 # Citation markers, ranges too ("[1]", "[1, 3]", "[1-3]", "【2】").
 MARKERS = regex.compile(r"[\[［【][\d\s,，、–—\-]+[\]］】]")
@@ -87,7 +89,9 @@ def unstated(sentence: str, passages: Iterable[str]) -> list[str]:
 
 
 def _scientific(text: str) -> str:
-    """Powers of ten written out ("8 · 10−4") in scientific notation ("8e-4")."""
+    """Powers of ten written out ("8 · 10−4") in scientific notation ("8e-4"), and
+    its minus sign as "-" ("1.2e−4")."""
+    text = EXPONENT_MINUS.sub("-", text)
     return POWER_OF_TEN.sub(
         lambda m: f" {m[1] or '1'}e-{m[2].translate(SUPERSCRIPT_DIGITS)} ", text
     )
