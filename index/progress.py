@@ -15,13 +15,12 @@ class Throughput:
 
     def describe(self, done: int, total: int, unit: str = "passages") -> str:
         """E.g. "120/400 passages, 9.8/s, about 29 s left"."""
-        elapsed = self._clock() - self._started
         line = f"{done}/{total} {unit}"
-        if done <= 0 or elapsed <= 0:
+        left = self.time_left(done, total)
+        if left is None:
             return line
-        rate = done / elapsed
-        left = max(total - done, 0) / rate
-        return f"{line}, {rate:.1f}/s, about {_duration(left)} left"
+        rate = done / (self._clock() - self._started)
+        return f"{line}, {rate:.1f}/s, about {left} left"
 
     def time_left(self, done: int, total: int) -> str | None:
         """E.g. "1 min 20 s", at the rate so far; None before anything is done."""
