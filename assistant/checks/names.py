@@ -108,7 +108,7 @@ def _mentioned(term: str, known: _Vocabulary, cited: list[str]) -> bool:
     others = [u.casefold() for u in units if u not in names and not MEASURE.fullmatch(u)]
     # "OPT-Modelle": the name, and a word of the question's language the papers never use.
     return all(_name_known(n, known, cited) for n in names) and all(
-        o in GENERIC or o not in known.words for o in others
+        _unused_word(o, known) for o in others
     )
 
 
@@ -128,9 +128,15 @@ def _name_then_words(units: list[str], known: _Vocabulary) -> bool:
 
 
 def _foreign_word(unit: str, known: _Vocabulary) -> bool:
-    folded = unit.casefold()
+    """A word (not a name, not a measure) the papers never use."""
     if _is_name(unit) or MEASURE.fullmatch(unit):
         return False
+    return _unused_word(unit.casefold(), known)
+
+
+def _unused_word(folded: str, known: _Vocabulary) -> bool:
+    """A word of the question's language, not the papers' ("modelle"); generic words
+    ("model") count as such."""
     return folded in GENERIC or folded not in known.words
 
 
