@@ -197,15 +197,16 @@ def test_ask_json_without_a_generator_cites_passages_and_says_so(home):
     )
 
 
+def endpoint_env(server) -> dict[str, str]:
+    """The environment that points the CLI at a test's OpenAI-compatible server."""
+    return {"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "k", "PAPERLENS_LLM_MODEL": "m"}
+
+
 def test_ask_through_an_openai_compatible_endpoint(home):
     from tests.fixtures.fake_openai import FakeOpenAI
 
     with FakeOpenAI("Elle gèle les poids et apprend des matrices de faible rang [1][9].") as server:
-        env = {
-            "OPENAI_BASE_URL": server.base_url,
-            "OPENAI_API_KEY": "k",
-            "PAPERLENS_LLM_MODEL": "m",
-        }
+        env = endpoint_env(server)
         proc = run(home, "ask", "Comment LoRA réduit-il les paramètres ?", "--json", env=env)
     answer = json.loads(proc.stdout)
     assert answer["mode"] == "llm" and answer["lang"] == "fr" and answer["model"] == "m"
@@ -235,12 +236,8 @@ def test_a_summary_read_in_parts_reports_each_part_on_stderr(home):
     from tests.fixtures.fake_openai import FakeOpenAI
 
     with FakeOpenAI("LoRA trains low-rank matrices [1].") as server:
-        env = {
-            "OPENAI_BASE_URL": server.base_url,
-            "OPENAI_API_KEY": "k",
-            "PAPERLENS_LLM_MODEL": "m",
-        }
-        proc = run(home, "summarize", "2106.09685", env={**env, "PAPERLENS_CONTEXT_TOKENS": "10"})
+        env = {**endpoint_env(server), "PAPERLENS_CONTEXT_TOKENS": "10"}
+        proc = run(home, "summarize", "2106.09685", env=env)
     parts = len(server.requests) - 1
     assert parts > 1 and f"reading the paper: part 1 of {parts}" in proc.stderr
     assert f"part {parts} of {parts}, about" in proc.stderr and "reading" not in proc.stdout
