@@ -18,6 +18,7 @@ from paperlens.assistant.answers import Answer, Citable, Citation
 from paperlens.assistant.checks.citations import (
     attribute_sentences,
     check_citations,
+    finished,
     markers_to_sentence_ends,
 )
 from paperlens.assistant.checks.support import SupportChecker
@@ -86,11 +87,15 @@ def generate_checked(
 
 
 def _stream(llm: LLM, messages: list[dict]) -> Generator[str, None, str]:
-    text = ""
-    for delta in llm.stream_chat(messages, max_tokens=ANSWER_TOKENS):
+    """Yield the draft as it comes; return it as far as the model finished it."""
+    text, stream = "", llm.stream_chat(messages, max_tokens=ANSWER_TOKENS)
+    while True:
+        try:
+            delta = next(stream)
+        except StopIteration as stop:
+            return finished(text, stop.value)
         text += delta
         yield delta
-    return text
 
 
 def checked_answer(

@@ -16,7 +16,7 @@ import importlib.util
 import os
 import shutil
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -90,12 +90,29 @@ class LLMError(PaperlensError):
     """The generator could not answer (endpoint down, timeout, HTTP error)."""
 
 
+# A chat stream yields the text as it comes and returns why the model stopped,
+# when the server says: "length" means it was cut at `max_tokens`, mid-sentence.
+ChatStream = Generator[str, None, str | None]
+
+
 class LLM(Protocol):
     name: str
 
     def stream_chat(
         self, messages: list[dict], *, max_tokens: int, temperature: float = 0.2
-    ) -> Iterator[str]: ...
+    ) -> ChatStream: ...
+
+
+def complete(
+    llm: LLM, messages: list[dict], *, max_tokens: int, temperature: float = 0.2
+) -> tuple[str, str | None]:
+    """(the whole reply, why the model stopped) of a chat stream read to its end."""
+    stream, pieces = llm.stream_chat(messages, max_tokens=max_tokens, temperature=temperature), []
+    while True:
+        try:
+            pieces.append(next(stream))
+        except StopIteration as stop:
+            return "".join(pieces), stop.value
 
 
 class OpenAICompatibleLLM:
@@ -119,7 +136,8 @@ class OpenAICompatibleLLM:
 
     def stream_chat(
         self, messages: list[dict], *, max_tokens: int, temperature: float = 0.2
-    ) -> Iterator[str]:
+    ) -> ChatStream:
+        finish = None
         try:
             stream = self._client.chat.completions.create(
                 model=self.name,
@@ -130,8 +148,11 @@ class OpenAICompatibleLLM:
                 extra_body=self.extra_body,
             )
             for chunk in stream:
-                if chunk.choices and chunk.choices[0].delta.content:
+                if not chunk.choices:
+                    continue
+                if chunk.choices[0].delta.content:
                     yield chunk.choices[0].delta.content
+                finish = chunk.choices[0].finish_reason or finish
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:  # the server went away
             raise LLMError(f"the model at {self.base_url} stopped while answering") from exc
         except openai.APITimeoutError as exc:
@@ -142,6 +163,7 @@ class OpenAICompatibleLLM:
             raise LLMError(f"the model at {self.base_url} answered HTTP {exc.status_code}") from exc
         except openai.OpenAIError as exc:
             raise LLMError(f"the model at {self.base_url} failed: {exc}") from exc
+        return finish
 
 
 SAMPLING_SEED = 0  # the same question gets the same answer: stable for users, rerunnable evals
@@ -169,7 +191,7 @@ class LocalLLM:
 
     def stream_chat(
         self, messages: list[dict], *, max_tokens: int, temperature: float = 0.2
-    ) -> Iterator[str]:
+    ) -> ChatStream:
         base_url = self.server.ensure_running()
         client = self._client
         if client is None or client.base_url != base_url:  # first use, or a restart
@@ -181,7 +203,11 @@ class LocalLLM:
                 extra_body=LOCAL_SAMPLING,
             )
         try:
-            yield from client.stream_chat(messages, max_tokens=max_tokens, temperature=temperature)
+            return (
+                yield from client.stream_chat(
+                    messages, max_tokens=max_tokens, temperature=temperature
+                )
+            )
         except LLMError as exc:
             if not self.server.exited(within=2.0):
                 raise

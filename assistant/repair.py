@@ -12,15 +12,16 @@ from paperlens.assistant.checks.citations import (
     MARKER,
     SENTENCE_END,
     cite_at_end,
+    finished,
     join_sentences,
     split_sentences,
     without_labels,
 )
 from paperlens.assistant.checks.language import language_problem
 from paperlens.assistant.checks.names import lost_names
-from paperlens.assistant.checks.support import SupportChecker, has_content
+from paperlens.assistant.checks.support import SupportChecker, has_content, without_repeats
 from paperlens.assistant.checks.writing_systems import foreign_letters, native_number_units
-from paperlens.assistant.llm import LLM
+from paperlens.assistant.llm import LLM, complete
 from paperlens.assistant.prompts import EXAMPLE_SOURCE, EXAMPLE_TRANSLATIONS
 from paperlens.ingest.langid import detect_language
 from paperlens.ingest.languages import language, language_name
@@ -103,10 +104,11 @@ def translate(
     translate, under the fidelity threshold (docs/answers.md#thresholds): the
     checker drops it, and after two sentences failed with none translated the
     rest are not tried. A translated sentence that lost its markers gets its
-    source's back.
+    source's back. A sentence the draft repeats (a small model loops on a copied
+    passage) is translated once: its translations would differ and pass as two.
     """
     kept, failed, nearest = [], 0, []
-    for source in split_sentences(draft):
+    for source in without_repeats(split_sentences(draft)):
         if not has_content(source):
             continue  # markers alone; the sentences carry their own
         if wrong(source) is None:
@@ -136,8 +138,8 @@ def _translate_sentence(
     messages = rewrite_messages(source, lang)
     closeness = []
     for temperature in TRANSLATION_TEMPERATURES:
-        reply = "".join(
-            llm.stream_chat(messages, max_tokens=SENTENCE_TOKENS, temperature=temperature)
+        reply = finished(
+            *complete(llm, messages, max_tokens=SENTENCE_TOKENS, temperature=temperature)
         )
         text = _unwrap(reply, lang)
         if markers and text and not MARKER.search(text):
@@ -178,7 +180,7 @@ def rewrite_messages(draft: str, lang: str) -> list[dict]:
 
 
 def _complete(llm: LLM, messages: list[dict]) -> str:
-    return "".join(llm.stream_chat(messages, max_tokens=ANSWER_TOKENS))
+    return finished(*complete(llm, messages, max_tokens=ANSWER_TOKENS))
 
 
 def _unwrap(text: str, lang: str) -> str:

@@ -24,7 +24,8 @@ import numpy as np
 
 from paperlens.assistant.answers import Answer, Citation, SummaryProgress
 from paperlens.assistant.checked_generation import generate_checked, quote_passages, support_checker
-from paperlens.assistant.llm import LLM, LLMError
+from paperlens.assistant.checks.citations import finished
+from paperlens.assistant.llm import LLM, LLMError, complete
 from paperlens.assistant.prompts import answer_messages, estimate_tokens
 from paperlens.assistant.similar import resolve_paper
 from paperlens.index.hits import Passage
@@ -229,7 +230,7 @@ def _part_notes(llm: LLM, part: list[Citation]) -> str:
     shown, the small model writes English best, and Devanagari costs ~3x the tokens
     (a Hindi summary of seven passages with Hindi notes took 242 s)."""
     messages = _messages(part, "en", final=False)
-    return "".join(llm.stream_chat(messages, max_tokens=NOTES_TOKENS))
+    return finished(*complete(llm, messages, max_tokens=NOTES_TOKENS))
 
 
 def _combine_messages(paper: PaperRecord, notes: list[str], language: str) -> list[dict]:

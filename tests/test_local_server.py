@@ -20,7 +20,14 @@ import pytest
 
 from paperlens.assistant.answers import Answer
 from paperlens.assistant.chat import ask_stream
-from paperlens.assistant.llm import LLMError, LocalLLM, discover_generators, get_llm, local_server
+from paperlens.assistant.llm import (
+    LLMError,
+    LocalLLM,
+    complete,
+    discover_generators,
+    get_llm,
+    local_server,
+)
 from paperlens.assistant.local_server import GeneratorUnavailable, LocalServer
 from paperlens.assistant.ui.state import App
 from paperlens.index.ingestion import Ingestor
@@ -91,6 +98,11 @@ def test_the_local_model_answers_from_its_own_process(tiny_llm):
     assert server.base_url.startswith("http://127.0.0.1:")
     tiny_llm.server.stop()
     assert not server.alive()
+
+
+def test_the_local_model_says_when_it_was_cut_at_the_token_limit(tiny_llm):
+    text, stop_reason = complete(tiny_llm, QUESTION, max_tokens=3)
+    assert text and stop_reason == "length"
 
 
 def test_the_server_listens_on_loopback_only_and_wants_its_random_key(tiny_llm):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from paperlens.assistant.answers import Answer, SummaryProgress
-from paperlens.assistant.checks.citations import check_citations
+from paperlens.assistant.checks.citations import check_citations, finished
 from paperlens.assistant.checks.support import SupportChecker
 from paperlens.assistant.llm import LLMError, OpenAICompatibleLLM, discover_generators, get_llm
 from paperlens.assistant.prompts import answer_messages
@@ -93,6 +93,34 @@ def test_a_draft_that_fails_its_checks_streams_then_the_quoted_passages_below_it
     streamed, final = "".join(items[:-1]), items[-1]
     assert final.mode == "extractive" and "42" not in final.text
     assert streamed == reply + "\n\n" + final.text
+
+
+def test_a_draft_cut_at_the_token_limit_loses_the_sentence_it_was_writing(settings):
+    reply = "LoRA trains low-rank matrices [1]. It keeps 6 of the"
+    for finish, text in (("length", "LoRA trains low-rank matrices [1]."), ("stop", reply)):
+        with FakeOpenAI(reply, finish=finish) as server:
+            items = list(
+                answer_stream("What is LoRA?", HITS, llm_for(server), lang="en", settings=settings)
+            )
+        assert "".join(items[:-1]) == reply  # the user saw what came, as it came
+        assert items[-1].text == text
+
+
+@pytest.mark.parametrize(
+    "text, stop_reason, expected",
+    [
+        ("A has 24 layers [1]. B has 6 of", "length", "A has 24 layers [1]."),
+        ("A has 24 layers [1]. B has 6 of", "stop", "A has 24 layers [1]. B has 6 of"),
+        ("A has 24 layers [1]", "length", "A has 24 layers [1]"),  # a claim and its marker
+        ("- A has 24 layers [1]\n- B has 6.5", "length", "- A has 24 layers [1]"),
+        ("ViT는 24층입니다 [1].", "length", "ViT는 24층입니다 [1]."),
+        ("ViTは24層です。Bは", "length", "ViTは24層です。"),
+        ('X is "Y."', "length", 'X is "Y."'),
+        ("cut in its first sentence", "length", ""),
+    ],
+)
+def test_finished_text_ends_where_the_model_last_ended_a_sentence(text, stop_reason, expected):
+    assert finished(text, stop_reason) == expected
 
 
 def test_markers_for_passages_never_given_are_removed_and_counted(settings):

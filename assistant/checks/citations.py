@@ -56,6 +56,23 @@ def split_sentences(text: str) -> list[str]:
     return [piece for piece in SENTENCE_END.split(text) if piece and piece.strip()]
 
 
+# A sentence that ended: final punctuation or a closing marker, then at most closing
+# quotes, brackets or Markdown emphasis.
+ENDED = re.compile(r"(?:[.!?。！？।]|[\]］】])[\s\"'’”」』)）*_]*$")
+
+
+def finished(text: str, stop_reason: str | None) -> str:
+    """`text` as far as the model finished it: when it was cut at its token limit
+    (`stop_reason` "length"), without the sentence it was writing ("Therefore,
+    ViT-L/16 has 6 of"), a claim it never made."""
+    if stop_reason != "length" or not (pieces := split_sentences(text)):
+        return text
+    if ENDED.search(pieces[-1]):
+        return text
+    body = text.rstrip()
+    return body[: body.rfind(pieces[-1].strip())].rstrip()
+
+
 def cite_at_end(sentence: str, marker: str) -> str:
     """`sentence` with `marker` before its final punctuation ("X [2]." / "X[2]。")."""
     body, end = SENTENCE_BODY.match(sentence.rstrip()).groups()
