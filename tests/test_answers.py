@@ -295,6 +295,8 @@ def test_an_echo_of_the_question_is_not_an_answer():
         "Passage [2] und Passage [1] unterstützen diese Aussage über die Sink-Token.",
         "Passage [2] cites the authors, who say sink tokens matter.",
         "Le passage 2 du document <passages> dit que les sink tokens comptent [2].",
+        "Passage는 sink 토큰이 처음 토큰을 남긴다고 말한다 [2].",  # "Passage says"
+        "パッセージは、sink トークンが重要だと述べています[2]。",
     ],
 )
 def test_a_comment_on_the_answer_or_its_passages_is_not_an_answer(comment):
@@ -364,6 +366,18 @@ def test_a_draft_is_translated_one_sentence_at_a_time_and_a_broken_sentence_cost
     assert "Attention sinks" in first and "Ring Attention" not in first
     assert "Ring Attention" in second and "Attention sinks" not in second and again == second
     assert server.requests[3]["temperature"] > server.requests[2]["temperature"]
+    assert result.mode == "llm" and result.text == "어텐션 싱크는 처음 토큰을 남깁니다 [2]."
+
+
+def test_a_looping_draft_is_translated_once_per_sentence(settings):
+    copied = "Attention sinks keep the first tokens"
+    replies = [
+        f"[2] {copied};\n\n[1][2] {copied};\n\n[2] {copied};",  # a small model's loop
+        "어텐션 싱크는 처음 토큰을 남깁니다 [2].",
+        "어텐션 싱크는 첫 토큰들을 유지합니다 [1][2].",  # never asked for
+    ]
+    result, server = ask_korean(replies, settings)
+    assert len(server.requests) == 2
     assert result.mode == "llm" and result.text == "어텐션 싱크는 처음 토큰을 남깁니다 [2]."
 
 

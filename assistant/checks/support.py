@@ -40,8 +40,12 @@ _THIS_ANSWER = "|".join(
 _PASSAGE_WORD = "|".join(
     sorted({regex.escape(lang.passage_word) for lang in LANGUAGES.values() if lang.passage_word})
 )
+# Topic and subject particles after a sentence's first word ("Passage는 ...",
+# "구절은 ...", "パッセージは ..."): the passage as what the sentence is about.
+_ABOUT = "(?:[은는이가](?!\\w)|에서(?!\\w)|[はが]|では)"
 SPEAKS_OF_ITSELF = regex.compile(  # the prompt's data tag, too: "<passages>"
-    rf"(?i)(?:{_THIS_ANSWER})|</?passages>|^[\W_]*(?:{_PASSAGE_WORD})\w*\s*(?:\[\d|\d)"
+    rf"(?i)(?:{_THIS_ANSWER})|</?passages>"
+    rf"|^[\W_]*(?:{_PASSAGE_WORD})(?:\w*\s*(?:\[\d|\d)|{_ABOUT})"
 )
 # A marker goes with the space before it when it moves, and markers in brackets of
 # their own with the brackets and the word that named them ("89.6% (passage [3][4])."
@@ -152,7 +156,7 @@ class SupportChecker:
     def check(self, text: str, passages: Sequence[Citable]) -> SupportedSentences:
         pieces = [
             CITING_CLAUSE.sub(lambda m: " " + m[1].strip(), p)
-            for p in _without_repeats(split_sentences(text))
+            for p in without_repeats(split_sentences(text))
         ]
         content = [p for p in pieces if has_content(p)]
         if not content or not passages:
@@ -212,7 +216,7 @@ def _bare(piece: str) -> str:
     return MARKER.sub("", piece).strip()
 
 
-def _without_repeats(pieces: list[str]) -> list[str]:
+def without_repeats(pieces: list[str]) -> list[str]:
     """Each sentence once: small models loop, writing a copied sentence again and again."""
     seen: set[str] = set()
     kept = []
