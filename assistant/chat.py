@@ -18,7 +18,7 @@ from paperlens.assistant.relevance import (
 from paperlens.index.library import Library
 from paperlens.index.limits import check_query
 from paperlens.ingest.errors import PaperlensError
-from paperlens.ingest.langid import detect_language
+from paperlens.ingest.langid import question_language as detect_question_language
 from paperlens.ingest.languages import answer_language
 
 PASSAGES_PER_ANSWER = 6
@@ -28,7 +28,7 @@ def question_language(question: str, lang: str | None) -> str:
     """The language to answer in: the one asked for, else the question's own."""
     if lang and lang.strip().lower() not in ("", "auto"):
         return answer_language(lang)
-    return detect_language(question) or "en"
+    return detect_question_language(question) or "en"
 
 
 def ask_stream(
@@ -51,6 +51,7 @@ def ask_stream(
     target = question_language(question, lang)
     query = condense_question(list(history), question, llm) if history else question
     hits = library.searcher.search_passages(query, k=k)
+    hits = library.searcher.with_cited_tables(hits, library.settings.ask_cited_tables)
     reranked = library.searcher.default_mode == "rerank"
     if reranked:  # the reranker's score already is an absolute relevance
         relevance = {h.passage_id: h.score for h in hits}

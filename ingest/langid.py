@@ -6,6 +6,7 @@ and built once.
 
 from __future__ import annotations
 
+import re
 import threading
 import unicodedata
 
@@ -45,6 +46,25 @@ def detect_language(text: str) -> str | None:
         return by_script
     found = _get_detector().detect_language_of(text)
     return found.iso_code_639_1.name.lower() if found else None
+
+
+# A title or name in brackets or quotes ("(Scaling Language Modeling with Pathways)",
+# «...», „...“, 「...」) is not the language a question is asked in; an apostrophe
+# inside a word ("l'article") opens no quote.
+QUOTED = re.compile(
+    r"\([^()]*\)|«[^»]*»|„[^“”]*[“”]|“[^”]*”|「[^」]*」|『[^』]*』"
+    r"|(?<!\w)\"[^\"]*\"(?!\w)|(?<!\w)'[^']*'(?!\w)"
+)
+ENOUGH_LETTERS = 12  # left outside quotes to judge by them alone
+
+
+def question_language(question: str) -> str | None:
+    """The language a question is asked in: what it says outside quoted or bracketed
+    titles (an Italian question naming an English paper is Italian)."""
+    asked = QUOTED.sub(" ", question)
+    if sum(ch.isalpha() for ch in asked) >= ENOUGH_LETTERS:
+        return detect_language(asked) or detect_language(question)
+    return detect_language(question)
 
 
 def _script_language(letters: list[str]) -> str | None:

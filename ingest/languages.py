@@ -317,6 +317,7 @@ _LANGUAGES = (
         "ru",
         "Russian",
         script=r"\p{Cyrillic}",
+        decisive_scripts=("CYRILLIC",),
         this_answer=("этот ответ", "данный ответ"),
         passage_word="фрагмент",
         labels=Labels(
@@ -329,7 +330,7 @@ _LANGUAGES = (
             "фрагменты:",
         ),
     ),
-    Language("ar", "Arabic", script=r"\p{Arabic}"),
+    Language("ar", "Arabic", script=r"\p{Arabic}", decisive_scripts=("ARABIC",)),
     Language("vi", "Vietnamese", detected=False),
     Language("tr", "Turkish", detected=False),
     Language("id", "Indonesian", detected=False),

@@ -7,7 +7,7 @@ import pytest
 
 from paperlens.assistant.checks.writing_systems import foreign_letters
 from paperlens.assistant.repair import language_rule
-from paperlens.ingest.langid import detect_language
+from paperlens.ingest.langid import detect_language, question_language
 from paperlens.ingest.languages import ANSWER_LANGUAGES, LANGUAGES, labels, language_name
 
 SENTENCES = {
@@ -42,6 +42,23 @@ def test_every_answer_language_is_detected_named_and_spoken_to_in_its_own_words(
     # What paperlens says in a language is written in that language's scripts.
     for text in (notices.nothing_found, notices.checks_failed, language_rule(code)):
         assert foreign_letters(text, code) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "lang"),
+    [
+        ("Nel paper di PaLM (Scaling Language Modeling with Pathways), quanti layer ha?", "it"),
+        (
+            "Какой hits@10 на NQ320k даёт SEAL (LM+FM) в статье «Autoregressive Search Engines»?",
+            "ru",
+        ),
+        ("Dans l'article 'Attention Is All You Need', combien de couches a l'encodeur ?", "fr"),
+        ("How many layers does the encoder of «Attention Is All You Need» have?", "en"),
+        ("What do (a) and (b) mean in Figure 2?", "en"),  # nothing left outside: all of it
+    ],
+)
+def test_a_question_is_in_the_language_it_is_asked_in_not_the_titles_it_names(question, lang):
+    assert question_language(question) == lang
 
 
 def test_a_language_without_words_of_its_own_is_spoken_to_in_english():
