@@ -10,12 +10,11 @@ passage to show and cite.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
-from paperlens.index.cited_tables import cited_tables
 from paperlens.index.embeddings import Embedder
 from paperlens.index.focus import FocusSettings, focus
 from paperlens.index.hits import Hit, Passage
@@ -92,19 +91,6 @@ class Searcher:
             if f.passage_id in passages
         ]
         return self._hits(chosen)
-
-    def with_cited_tables(self, hits: list[Hit], limit: int) -> list[Hit]:
-        """`hits` with up to `limit` tables they cite, each after the passage citing it
-        and with its score (index/cited_tables.py)."""
-        tables = cited_tables(hits, self.store.paper_passages, limit)
-        if not tables:
-            return hits
-        added = self._hits([PaperScore(t.paper_id, hits[at].score, t.id) for at, t in tables])
-        after: dict[int, list[Hit]] = {}
-        for (at, _), hit in zip(tables, added, strict=True):
-            after.setdefault(at, []).append(hit)
-        merged = [h for at, hit in enumerate(hits) for h in (hit, *after.get(at, []))]
-        return [replace(h, rank=rank) for rank, h in enumerate(merged, 1)]
 
     def similar_to_vector(
         self, vector: np.ndarray, k: int, exclude: Sequence[str] = ()

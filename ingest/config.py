@@ -111,9 +111,6 @@ class Settings(BaseSettings):
     # no paper found for it mentions: a near miss the reranker scores as answerable
     # (docs/answers.md#unknown-names).
     abstain_on_unknown_names: bool = True
-    # Tables the answer's PDF passages cite ("Table 1"), added to what the generator
-    # reads, at most this many (docs/answers.md#cited-tables); 0 turns it off.
-    ask_cited_tables: int = Field(1, ge=0)
     support_threshold: float = 0.39
     # A translated answer sentence is kept only if it says what a sentence of the
     # model's draft said: STS cosine >= this (bench/calibrate_fidelity.py on 16
