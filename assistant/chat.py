@@ -51,7 +51,6 @@ def ask_stream(
     target = question_language(question, lang)
     query = condense_question(list(history), question, llm) if history else question
     hits = library.searcher.search_passages(query, k=k)
-    hits = library.searcher.with_cited_tables(hits, library.settings.ask_cited_tables)
     reranked = library.searcher.default_mode == "rerank"
     if reranked:  # the reranker's score already is an absolute relevance
         relevance = {h.passage_id: h.score for h in hits}
