@@ -330,6 +330,7 @@ def test_a_sentence_written_twice_is_kept_once_whatever_its_punctuation():
             "A sink keeps the first tokens, whereas passage [1] splits blocks [1][2].",
             None,
         ),  # says more
+        ("The first tokens act as a sink (Passage [2]).", "The first tokens act as a sink [2]."),
     ],
 )
 def test_a_clause_that_only_names_the_cited_passage_is_left_out(sentence, shown):

@@ -62,6 +62,12 @@ CITING_CLAUSE = regex.compile(
     rf"((?:{MARKER.pattern}\s*)+)(?=[.!?。！？।]?\s*$)"
 )
 
+# A marker in brackets with the word for passage ("196GB (Passage [1]).", seen in an
+# English answer): the marker alone says it.
+NAMED_MARKER = regex.compile(
+    rf"(?i)\s*[(（]\s*(?:{_PASSAGE_WORD})\w*\s*((?:{MARKER.pattern}\s*)+)[)）]"
+)
+
 Similarity = Callable[[list[str], Sequence[Citable]], np.ndarray]  # -> sentences x passages
 SentenceSimilarity = Callable[[list[str], list[str]], np.ndarray]  # -> sentences x sentences
 
@@ -155,7 +161,7 @@ class SupportChecker:
 
     def check(self, text: str, passages: Sequence[Citable]) -> SupportedSentences:
         pieces = [
-            CITING_CLAUSE.sub(lambda m: " " + m[1].strip(), p)
+            NAMED_MARKER.sub(_marker_only, CITING_CLAUSE.sub(_marker_only, p))
             for p in without_repeats(split_sentences(text))
         ]
         content = [p for p in pieces if has_content(p)]
@@ -199,6 +205,10 @@ class SupportChecker:
                 dropped.append(piece.strip())
         cleaned = join_sentences([p.strip() for p in kept], text)
         return SupportedSentences(cleaned, len(content), supported, recited, dropped)
+
+
+def _marker_only(match: regex.Match) -> str:
+    return " " + match[1].strip()
 
 
 def _states_its_numbers(piece: str, passages: Sequence[Citable]) -> bool:
