@@ -331,6 +331,12 @@ def test_a_sentence_written_twice_is_kept_once_whatever_its_punctuation():
             None,
         ),  # says more
         ("The first tokens act as a sink (Passage [2]).", "The first tokens act as a sink [2]."),
+        (
+            "In questo passaggio, i primi token fanno da sink [2].",
+            "I primi token fanno da sink [2].",
+        ),
+        ("이 구절에서, 처음 토큰이 싱크입니다 [2].", "처음 토큰이 싱크입니다 [2]."),
+        ("In passage retrieval, sink tokens keep the first tokens [2].", None),  # a term
     ],
 )
 def test_a_clause_that_only_names_the_cited_passage_is_left_out(sentence, shown):

@@ -68,6 +68,13 @@ NAMED_MARKER = regex.compile(
     rf"(?i)\s*[(（]\s*(?:{_PASSAGE_WORD})\w*\s*((?:{MARKER.pattern}\s*)+)[)）]"
 )
 
+# A lead-in that only says where the sentence read it ("In questo passaggio, viene
+# dettagliato che ... 118 layer [1].", "Dans ce passage, ...", "이 구절에서, ..."):
+# the marker says it; the rest of the sentence is the claim.
+LEAD_IN = regex.compile(
+    rf"(?i)^([\W_]*)(?:[\p{{L}}\p{{M}}']+\s+){{0,2}}(?:{_PASSAGE_WORD})\w*\s*[,，、]\s*"
+)
+
 Similarity = Callable[[list[str], Sequence[Citable]], np.ndarray]  # -> sentences x passages
 SentenceSimilarity = Callable[[list[str], list[str]], np.ndarray]  # -> sentences x sentences
 
@@ -161,7 +168,7 @@ class SupportChecker:
 
     def check(self, text: str, passages: Sequence[Citable]) -> SupportedSentences:
         pieces = [
-            NAMED_MARKER.sub(_marker_only, CITING_CLAUSE.sub(_marker_only, p))
+            _without_lead_in(NAMED_MARKER.sub(_marker_only, CITING_CLAUSE.sub(_marker_only, p)))
             for p in without_repeats(split_sentences(text))
         ]
         content = [p for p in pieces if has_content(p)]
@@ -205,6 +212,14 @@ class SupportChecker:
                 dropped.append(piece.strip())
         cleaned = join_sentences([p.strip() for p in kept], text)
         return SupportedSentences(cleaned, len(content), supported, recited, dropped)
+
+
+def _without_lead_in(piece: str) -> str:
+    match = LEAD_IN.match(piece)
+    if match is None or SPEAKS_OF_ITSELF.search(piece) or not has_content(piece[match.end() :]):
+        return piece
+    rest = piece[match.end() :]
+    return match[1] + rest[:1].upper() + rest[1:]
 
 
 def _marker_only(match: regex.Match) -> str:
