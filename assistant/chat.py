@@ -18,7 +18,7 @@ from paperlens.assistant.relevance import (
 from paperlens.index.library import Library
 from paperlens.index.limits import check_query
 from paperlens.ingest.errors import PaperlensError
-from paperlens.ingest.langid import question_language as detect_question_language
+from paperlens.ingest.langid import language_asked_in
 from paperlens.ingest.languages import answer_language
 
 PASSAGES_PER_ANSWER = 6
@@ -28,7 +28,7 @@ def question_language(question: str, lang: str | None) -> str:
     """The language to answer in: the one asked for, else the question's own."""
     if lang and lang.strip().lower() not in ("", "auto"):
         return answer_language(lang)
-    return detect_question_language(question) or "en"
+    return language_asked_in(question) or "en"
 
 
 def ask_stream(

@@ -58,7 +58,7 @@ QUOTED = re.compile(
 ENOUGH_LETTERS = 12  # left outside quotes to judge by them alone
 
 
-def question_language(question: str) -> str | None:
+def language_asked_in(question: str) -> str | None:
     """The language a question is asked in: what it says outside quoted or bracketed
     titles (an Italian question naming an English paper is Italian)."""
     asked = QUOTED.sub(" ", question)

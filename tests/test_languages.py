@@ -7,7 +7,7 @@ import pytest
 
 from paperlens.assistant.checks.writing_systems import foreign_letters
 from paperlens.assistant.repair import language_rule
-from paperlens.ingest.langid import detect_language, question_language
+from paperlens.ingest.langid import detect_language, language_asked_in
 from paperlens.ingest.languages import ANSWER_LANGUAGES, LANGUAGES, labels, language_name
 
 SENTENCES = {
@@ -58,7 +58,7 @@ def test_every_answer_language_is_detected_named_and_spoken_to_in_its_own_words(
     ],
 )
 def test_a_question_is_in_the_language_it_is_asked_in_not_the_titles_it_names(question, lang):
-    assert question_language(question) == lang
+    assert language_asked_in(question) == lang
 
 
 def test_a_language_without_words_of_its_own_is_spoken_to_in_english():

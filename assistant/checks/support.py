@@ -47,33 +47,27 @@ SPEAKS_OF_ITSELF = regex.compile(  # the prompt's data tag, too: "<passages>"
     rf"(?i)(?:{_THIS_ANSWER})|</?passages>"
     rf"|^[\W_]*(?:{_PASSAGE_WORD})(?:\w*\s*(?:\[\d|\d)|{_ABOUT})"
 )
+_NAMING = rf"(?:{_PASSAGE_WORD})\w*\s*"  # "passage ", "Passagen ", "구절에서 "
+_MARKERS = rf"(?:{MARKER.pattern}\s*)+"  # "[3]", "[3][4] "
 # A marker goes with the space before it when it moves, and markers in brackets of
 # their own with the brackets and the word that named them ("89.6% (passage [3][4])."
 # kept "()" otherwise).
-MOVED_MARKERS = regex.compile(
-    rf"(?i)\s*[(（]\s*(?:(?:{_PASSAGE_WORD})\w*\s*)?(?:{MARKER.pattern}\s*)+[)）]"
-    rf"|\s*{MARKER.pattern}"
-)
+MOVED_MARKERS = regex.compile(rf"(?i)\s*[(（]\s*(?:{_NAMING})?{_MARKERS}[)）]|\s*{MARKER.pattern}")
 
 # A clause at a sentence's end that only says where it is cited ("..., conforme
 # citado na passagem [4].", seen in a Portuguese answer): the marker says it.
 CITING_CLAUSE = regex.compile(
-    rf"(?i)\s*[,，、]\s*(?:[\p{{L}}\p{{M}}'’]+\s+){{0,4}}(?:{_PASSAGE_WORD})\w*\s*"
-    rf"((?:{MARKER.pattern}\s*)+)(?=[.!?。！？।]?\s*$)"
+    rf"(?i)\s*[,，、]\s*(?:[\p{{L}}\p{{M}}'’]+\s+){{0,4}}{_NAMING}({_MARKERS})(?=[.!?。！？।]?\s*$)"
 )
 
 # A marker in brackets with the word for passage ("196GB (Passage [1]).", seen in an
 # English answer): the marker alone says it.
-NAMED_MARKER = regex.compile(
-    rf"(?i)\s*[(（]\s*(?:{_PASSAGE_WORD})\w*\s*((?:{MARKER.pattern}\s*)+)[)）]"
-)
+NAMED_MARKER = regex.compile(rf"(?i)\s*[(（]\s*{_NAMING}({_MARKERS})[)）]")
 
 # A lead-in that only says where the sentence read it ("In questo passaggio, viene
 # dettagliato che ... 118 layer [1].", "Dans ce passage, ...", "이 구절에서, ..."):
 # the marker says it; the rest of the sentence is the claim.
-LEAD_IN = regex.compile(
-    rf"(?i)^([\W_]*)(?:[\p{{L}}\p{{M}}']+\s+){{0,2}}(?:{_PASSAGE_WORD})\w*\s*[,，、]\s*"
-)
+LEAD_IN = regex.compile(rf"(?i)^([\W_]*)(?:[\p{{L}}\p{{M}}']+\s+){{0,2}}{_NAMING}[,，、]\s*")
 
 Similarity = Callable[[list[str], Sequence[Citable]], np.ndarray]  # -> sentences x passages
 SentenceSimilarity = Callable[[list[str], list[str]], np.ndarray]  # -> sentences x sentences
@@ -167,10 +161,7 @@ class SupportChecker:
         ]
 
     def check(self, text: str, passages: Sequence[Citable]) -> SupportedSentences:
-        pieces = [
-            _without_lead_in(NAMED_MARKER.sub(_marker_only, CITING_CLAUSE.sub(_marker_only, p)))
-            for p in without_repeats(split_sentences(text))
-        ]
+        pieces = [_without_naming(p) for p in without_repeats(split_sentences(text))]
         content = [p for p in pieces if has_content(p)]
         if not content or not passages:
             return SupportedSentences(text, 0, 0, 0, [])
@@ -214,11 +205,14 @@ class SupportChecker:
         return SupportedSentences(cleaned, len(content), supported, recited, dropped)
 
 
-def _without_lead_in(piece: str) -> str:
+def _without_naming(piece: str) -> str:
+    """`piece` without words that only name the passage it cites: a clause at its end,
+    a bracket around its marker, a lead-in (its marker says it)."""
+    piece = NAMED_MARKER.sub(_marker_only, CITING_CLAUSE.sub(_marker_only, piece))
     match = LEAD_IN.match(piece)
-    if match is None or SPEAKS_OF_ITSELF.search(piece) or not has_content(piece[match.end() :]):
-        return piece
-    rest = piece[match.end() :]
+    rest = piece[match.end() :] if match else ""
+    if not has_content(rest) or SPEAKS_OF_ITSELF.search(piece):
+        return piece  # nothing left to say, or a comment the check drops whole
     return match[1] + rest[:1].upper() + rest[1:]
 
 
