@@ -10,6 +10,7 @@ import re
 import threading
 import unicodedata
 
+import stopwordsiso
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
 from paperlens.ingest.languages import LANGUAGES
@@ -60,11 +61,54 @@ ENOUGH_LETTERS = 12  # left outside quotes to judge by them alone
 
 def language_asked_in(question: str) -> str | None:
     """The language a question is asked in: what it says outside quoted or bracketed
-    titles (an Italian question naming an English paper is Italian)."""
+    titles (an Italian question naming an English paper is Italian), its function
+    words deciding among the languages written in Latin letters alone."""
     asked = QUOTED.sub(" ", question)
     if sum(ch.isalpha() for ch in asked) >= ENOUGH_LETTERS:
-        return detect_language(asked) or detect_language(question)
-    return detect_language(question)
+        found = detect_language(asked) or detect_language(question)
+    else:
+        found = detect_language(question)
+    return _by_function_words(asked, found)
+
+
+# ML questions mix in English terms: lingua reads "Quel learning rate pour PaLM ?"
+# as English. Their function words (stopwords-iso lists) say French: among the
+# languages written in Latin letters alone, the one that holds strictly the most of
+# the question's words overrules the detector, which only breaks ties among them
+# (measured: docs/answers.md#question-language).
+FUNCTION_WORDS = {
+    lang.code: frozenset(stopwordsiso.stopwords(lang.code))
+    for lang in LANGUAGES.values()
+    if lang.detected and lang.script is None and stopwordsiso.has_lang(lang.code)
+}
+WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+# A name is no word of any language: "FM-index", "ViT-H/14", "BERT-Large", "PaLM"
+# (a digit, a hyphen or slash inside, or a capital after the first letter).
+NAME = re.compile(r"\d|\w[-/]\w|\w[A-Z]")
+
+
+def _by_function_words(text: str, found: str | None) -> str | None:
+    if found not in FUNCTION_WORDS:
+        return found
+    words = [
+        word.lower()
+        for token in text.split()
+        if not NAME.search(token)
+        for word in WORD.findall(token)
+    ]
+    hits = {code: sum(word in stop for word in words) for code, stop in FUNCTION_WORDS.items()}
+    most = max(hits.values())
+    leaders = [code for code, count in hits.items() if count == most]
+    if not most or found in leaders:
+        return found
+    if len(leaders) == 1:
+        return leaders[0]
+    # Words two of them share ("usa", "on"): the detector picks among those.
+    confidence = {
+        value.language.iso_code_639_1.name.lower(): value.value
+        for value in _get_detector().compute_language_confidence_values(text)
+    }
+    return max(leaders, key=lambda code: confidence.get(code, 0.0))
 
 
 def _script_language(letters: list[str]) -> str | None:

@@ -55,6 +55,17 @@ def test_every_answer_language_is_detected_named_and_spoken_to_in_its_own_words(
         ("Dans l'article 'Attention Is All You Need', combien de couches a l'encodeur ?", "fr"),
         ("How many layers does the encoder of «Attention Is All You Need» have?", "en"),
         ("What do (a) and (b) mean in Figure 2?", "en"),  # nothing left outside: all of it
+        # Short questions full of English terms: their function words decide.
+        ("Quel learning rate pour PaLM 540B ?", "fr"),
+        ("Che learning rate usa il Transformer base?", "it"),
+        ("Wie viele Attention Heads hat der Transformer Base?", "de"),
+        ("¿Cuál es el learning rate de PaLM?", "es"),
+        ("Qual é o speedup do FlashAttention no GPT-2?", "pt"),
+        ("Is RWKV a transformer or an RNN?", "en"),
+        ("ResNet-152 top-5 error on ImageNet?", "en"),
+        ("Cosa fa il FM-index in SEAL?", "it"),  # a name's pieces ("index") are no one's words
+        # Function words of other scripts' languages do not vote: Russian stays Russian.
+        ("Какой learning rate у PaLM?", "ru"),
     ],
 )
 def test_a_question_is_in_the_language_it_is_asked_in_not_the_titles_it_names(question, lang):
