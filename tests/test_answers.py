@@ -336,6 +336,16 @@ def test_a_sentence_written_twice_is_kept_once_whatever_its_punctuation():
             "I primi token fanno da sink [2].",
         ),
         ("이 구절에서, 처음 토큰이 싱크입니다 [2].", "처음 토큰이 싱크입니다 [2]."),
+        ("このパッセージでは、最初のトークンが sink です[2]。", "最初のトークンが sink です[2]。"),
+        (
+            "Les premiers jetons servent de sink dans le passage [2].",
+            "Les premiers jetons servent de sink [2].",
+        ),
+        (
+            "The first tokens act as a sink, as described in passage [2].",
+            "The first tokens act as a sink [2].",
+        ),
+        ("The first tokens act as a sink [2]. Passage [2]", "The first tokens act as a sink [2]."),
         ("In passage retrieval, sink tokens keep the first tokens [2].", None),  # a term
     ],
 )

@@ -55,9 +55,13 @@ _MARKERS = rf"(?:{MARKER.pattern}\s*)+"  # "[3]", "[3][4] "
 MOVED_MARKERS = regex.compile(rf"(?i)\s*[(（]\s*(?:{_NAMING})?{_MARKERS}[)）]|\s*{MARKER.pattern}")
 
 # A clause at a sentence's end that only says where it is cited ("..., conforme
-# citado na passagem [4].", seen in a Portuguese answer): the marker says it.
+# citado na passagem [4].", seen in a Portuguese answer; "... (newstest2014) dans le
+# passage [4].", in a French one): the marker says it. Without a comma, only a
+# preposition's short words may stand before it ("described in passage [4]" keeps
+# "described").
 CITING_CLAUSE = regex.compile(
-    rf"(?i)\s*[,，、]\s*(?:[\p{{L}}\p{{M}}'’]+\s+){{0,4}}{_NAMING}({_MARKERS})(?=[.!?。！？।]?\s*$)"
+    rf"(?i)(?:\s*[,，、]\s*(?:[\p{{L}}\p{{M}}'’]+\s+){{0,4}}|\s+(?:[\p{{L}}\p{{M}}'’]{{1,5}}\s+){{1,2}})"
+    rf"{_NAMING}({_MARKERS})(?=[.!?。！？।]?\s*$)"
 )
 
 # A marker in brackets with the word for passage ("196GB (Passage [1]).", seen in an
@@ -65,9 +69,11 @@ CITING_CLAUSE = regex.compile(
 NAMED_MARKER = regex.compile(rf"(?i)\s*[(（]\s*{_NAMING}({_MARKERS})[)）]")
 
 # A lead-in that only says where the sentence read it ("In questo passaggio, viene
-# dettagliato che ... 118 layer [1].", "Dans ce passage, ...", "이 구절에서, ..."):
-# the marker says it; the rest of the sentence is the claim.
-LEAD_IN = regex.compile(rf"(?i)^([\W_]*)(?:[\p{{L}}\p{{M}}']+\s+){{0,2}}{_NAMING}[,，、]\s*")
+# dettagliato che ... 118 layer [1].", "Dans ce passage, ...", "이 구절에서, ...",
+# "このパッセージでは、..."): the marker says it; the rest of the sentence is the claim.
+LEAD_IN = regex.compile(
+    rf"(?i)^([\W_]*)(?:[\p{{L}}\p{{M}}']+\s+|[\p{{Hiragana}}\p{{Han}}]+){{0,2}}{_NAMING}[,，、]\s*"
+)
 
 Similarity = Callable[[list[str], Sequence[Citable]], np.ndarray]  # -> sentences x passages
 SentenceSimilarity = Callable[[list[str], list[str]], np.ndarray]  # -> sentences x sentences
@@ -170,8 +176,8 @@ class SupportChecker:
         rows = iter(scores)
         for piece in pieces:
             if not has_content(piece):
-                if MARKER.sub("", piece).strip(" .,。、:").casefold() in CONNECTORS:
-                    continue  # markers alone ("[1][2]", "[1] et [2]") cite no claim
+                if _cites_nothing(piece):
+                    continue
                 kept.append(piece)
                 continue
             row = next(rows)
@@ -214,6 +220,15 @@ def _without_naming(piece: str) -> str:
     if not has_content(rest) or SPEAKS_OF_ITSELF.search(piece):
         return piece  # nothing left to say, or a comment the check drops whole
     return match[1] + rest[:1].upper() + rest[1:]
+
+
+def _cites_nothing(piece: str) -> bool:
+    """Markers alone ("[1][2]", "[1] et [2]", "Passage [1]") cite no claim."""
+    words = _NAMED.sub("", MARKER.sub("", piece))
+    return words.strip(" .,。、:").casefold() in CONNECTORS
+
+
+_NAMED = regex.compile(rf"(?i){_NAMING}")
 
 
 def _marker_only(match: regex.Match) -> str:
