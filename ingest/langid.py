@@ -72,9 +72,9 @@ def language_asked_in(question: str) -> str | None:
 
 
 # ML questions mix in English terms: lingua reads "Quel learning rate pour PaLM ?"
-# as English. Their function words (stopwords-iso lists) say French: among the
-# languages written in Latin letters alone, the one that holds strictly the most of
-# the question's words overrules the detector, which only breaks ties among them
+# as English. Its function words (stopwords-iso lists) say French: among the
+# languages written in Latin letters alone, those whose lists hold the most of the
+# question's words overrule the detector unless its answer is one of them
 # (measured: docs/answers.md#question-language).
 FUNCTION_WORDS = {
     lang.code: frozenset(stopwordsiso.stopwords(lang.code))
@@ -88,6 +88,7 @@ NAME = re.compile(r"\d|\w[-/]\w|\w[A-Z]")
 
 
 def _by_function_words(text: str, found: str | None) -> str | None:
+    """`found`, or the language `text`'s function words say it is in."""
     if found not in FUNCTION_WORDS:
         return found
     words = [
