@@ -15,11 +15,13 @@ from paperlens.assistant.relevance import (
     passage_relevance,
     weak_evidence_note,
 )
+from paperlens.index.hits import Hit
 from paperlens.index.library import Library
 from paperlens.index.limits import check_query
 from paperlens.ingest.errors import PaperlensError
 from paperlens.ingest.langid import language_asked_in
 from paperlens.ingest.languages import answer_language
+from paperlens.ingest.tables import table_context_of
 
 PASSAGES_PER_ANSWER = 6
 
@@ -65,10 +67,18 @@ def ask_stream(
         checker=support_checker(library),
         relevance=hits[0].score if hits and reranked else None,
         unknown_names=names_not_found(library, question, hits),
+        tables=table_contexts(library, hits),
     ):
         if isinstance(item, Answer):
             item = with_relevance(item, relevance, warn=not reranked)
         yield item
+
+
+def table_contexts(library: Library, hits: Sequence[Hit]) -> dict[int, str]:
+    """The caption and column names of the PDF tables `hits` are pieces of, by passage id."""
+    documents = library.store.passage_documents(hit.passage_id for hit in hits)
+    contexts = {pid: table_context_of(header) for pid, (header, _) in documents.items()}
+    return {pid: context for pid, context in contexts.items() if context}
 
 
 def with_relevance(answer: Answer, relevance: dict[int, float], *, warn: bool = True) -> Answer:

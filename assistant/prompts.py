@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from paperlens.assistant.answers import Citable
 from paperlens.index.hits import Hit
@@ -58,16 +58,22 @@ def fit_passages(hits: list[Hit], budget_tokens: int) -> list[Hit]:
 
 
 def format_passages(
-    hits: Sequence[Citable], first: int = 1, numbers: list[int] | None = None
+    hits: Sequence[Citable],
+    first: int = 1,
+    numbers: list[int] | None = None,
+    tables: Mapping[int, str] | None = None,
 ) -> str:
     """Passages numbered from `first` (or by `numbers`), inside a data block they
-    cannot close."""
+    cannot close. A piece of a PDF table comes under its table's caption and column
+    names (`tables`, by passage id): its rows alone do not say which number is what."""
     blocks = []
     for n, hit in zip(numbers or range(first, first + len(hits)), hits, strict=True):
         where = f", page {hit.page}" if hit.page else ""
         title = html.escape(hit.title, quote=False)
+        table = (tables or {}).get(hit.passage_id or -1)
+        columns = f"Table: {html.escape(table, quote=False)}\n" if table else ""
         text = html.escape(hit.passage, quote=False)  # no passage can close the data block
-        blocks.append(f"[{n}] ({title}{where})\n{text}")
+        blocks.append(f"[{n}] ({title}{where})\n{columns}{text}")
     return "<passages>\n" + "\n\n".join(blocks) + "\n</passages>"
 
 
@@ -77,11 +83,12 @@ def answer_messages(
     lang: str,
     first: int = 1,
     numbers: list[int] | None = None,
+    tables: Mapping[int, str] | None = None,
 ) -> list[dict]:
     """Passages (as data), then the question and the answer language, named."""
     language = language_name(lang)
     user = (
-        f"{format_passages(hits, first, numbers)}\n\nQuestion: {question}\n\n"
+        f"{format_passages(hits, first, numbers, tables)}\n\nQuestion: {question}\n\n"
         f"Answer in {language}, in a few sentences, citing passages as [n]. "
         f"If the passages do not contain the answer, say so in {language}."
     )

@@ -4,7 +4,7 @@ claim tied to a numbered passage (checked by assistant/checked_generation.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from paperlens.assistant.answers import Answer, Citation
 from paperlens.assistant.checked_generation import generate_checked, quote_passages
@@ -30,6 +30,7 @@ def answer_stream(
     checker: SupportChecker | None = None,
     relevance: float | None = None,
     unknown_names: Sequence[str] = (),
+    tables: Mapping[int, str] | None = None,
 ) -> Iterator[str | Answer]:
     """Yield text deltas, then the final, checked Answer.
 
@@ -39,7 +40,8 @@ def answer_stream(
     `relevance` (the reranker's best score) below `settings.abstain_below` means
     the library holds nothing that answers the question: say so, cite nothing.
     So do `unknown_names`, names the question asks about that no paper found
-    mentions (assistant/checks/names.py).
+    mentions (assistant/checks/names.py). `tables`: the caption and column names
+    of the PDF tables some hits are pieces of, by passage id (the model is shown them).
     """
     if not hits or (relevance is not None and relevance < settings.abstain_below):
         text = labels(lang).nothing_found
@@ -69,13 +71,13 @@ def answer_stream(
         readable, numbers = _readable(shown, lang)
         drafts = generate_checked(
             llm,
-            answer_messages(question, shown, lang),
+            answer_messages(question, shown, lang, tables=tables),
             passages,
             lang=lang,
             checker=checker,
             fallback=passages[:QUOTED_PASSAGES],
             question=question,
-            stricter=answer_messages(question, readable, lang, numbers=numbers),
+            stricter=answer_messages(question, readable, lang, numbers=numbers, tables=tables),
         )
     for item in drafts:
         if isinstance(item, Answer):

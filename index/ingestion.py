@@ -35,7 +35,7 @@ from paperlens.ingest.sources import (
     resolve_refs,
     without_credentials,
 )
-from paperlens.ingest.tables import table_context
+from paperlens.ingest.tables import table_context, with_table_context
 
 Status = Literal["ingested", "unchanged", "failed"]
 EventCallback = Callable[[str], None]
@@ -349,8 +349,7 @@ def _with_table(header: str, section: Section, chunk: Chunk) -> str:
     (ingest/tables.py)."""
     if section.kind != "pdf":
         return header
-    context = table_context(section.text, chunk.start, chunk.end)
-    return f"{header} / {context}" if context else header
+    return with_table_context(header, table_context(section.text, chunk.start, chunk.end))
 
 
 def paper_header(paper: PaperDoc, known_title: str | None) -> str:

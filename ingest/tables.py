@@ -5,9 +5,10 @@ cells. A page is cut into passages of a few hundred characters, so most of
 a long table's passages are rows of bare numbers: "RWKV-4 14.2 3.86 70.83"
 says nothing of perplexity or LAMBADA unless the caption and the column
 names travel with it. `table_context` finds them for a passage, and the
-ingest adds them to the passage's header, beside the paper's titles, where
-they are embedded but not shown as the passage's text
-(docs/retrieval-pages.md#table-rows).
+ingest adds them to the passage's header, on a line after the paper's titles,
+where they are embedded but not shown as the passage's text
+(docs/retrieval-pages.md#table-rows); the generator is shown them above the
+passage (docs/answers.md#pdf-answers).
 """
 
 from __future__ import annotations
@@ -21,6 +22,17 @@ MAX_CAPTION_CHARS = 160
 MAX_COLUMNS_CHARS = 160
 COLUMN_LINES = 5  # header lines above a table's first row
 GAP_LINES = 2  # short lines inside a table that are not rows ("(A)", a group name)
+
+
+def with_table_context(header: str, context: str | None) -> str:
+    """A passage's header with its table's context on a line of its own."""
+    return f"{header}\n{context}" if context else header
+
+
+def table_context_of(header: str) -> str:
+    """The table context a passage's header carries ("" for none; libraries ingested
+    before 2026-12-06 joined it to the titles with " / ", and it is not found)."""
+    return header.partition("\n")[2]
 
 
 def is_row(line: str) -> bool:

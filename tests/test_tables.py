@@ -66,3 +66,20 @@ def test_passages_of_a_long_table_carry_its_caption_and_columns_in_their_header(
         assert TABLE_CAPTION in passage.header
         assert "Model Params Recall Latency Memory Score" in passage.header
     assert TABLE_CAPTION not in prose[0].header
+
+
+def test_the_generator_reads_a_table_piece_under_its_caption_and_columns(library, ingestor):
+    from paperlens.assistant.chat import ask
+    from paperlens.assistant.llm import OpenAICompatibleLLM
+    from tests.fixtures.fake_openai import FakeOpenAI
+
+    doc = parse_pdf_bytes(table_pdf(extra_rows=40), uri="/tmp/t.pdf", settings=library.settings)
+    ingestor.ingest_doc(doc)
+    with FakeOpenAI("Osprey-15 scores 65.1 [1].") as server:
+        llm = OpenAICompatibleLLM(server.base_url, model="fake", api_key=None, timeout=5)
+        ask(library, "What does Osprey-15 score on recall?", lang="en", llm=llm, k=3)
+    prompt = server.requests[0]["messages"][-1]["content"]
+    block = next(b for b in prompt.split("\n\n[") if "Osprey-15\t" in b)
+    assert TABLE_CAPTION not in block.split("Osprey-15")[1]  # the rows lack it...
+    assert f"Table: {TABLE_CAPTION}" in block  # ...and it comes above them
+    assert "Model Params Recall Latency Memory Score" in block
