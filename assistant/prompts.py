@@ -70,10 +70,10 @@ def format_passages(
     for n, hit in zip(numbers or range(first, first + len(hits)), hits, strict=True):
         where = f", page {hit.page}" if hit.page else ""
         title = html.escape(hit.title, quote=False)
-        table = (tables or {}).get(hit.passage_id or -1)
-        columns = f"Table: {html.escape(table, quote=False)}\n" if table else ""
+        table = (tables or {}).get(hit.passage_id) if hit.passage_id is not None else None
+        table_line = f"Table: {html.escape(table, quote=False)}\n" if table else ""
         text = html.escape(hit.passage, quote=False)  # no passage can close the data block
-        blocks.append(f"[{n}] ({title}{where})\n{columns}{text}")
+        blocks.append(f"[{n}] ({title}{where})\n{table_line}{text}")
     return "<passages>\n" + "\n\n".join(blocks) + "\n</passages>"
 
 

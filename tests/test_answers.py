@@ -346,6 +346,11 @@ def test_a_sentence_written_twice_is_kept_once_whatever_its_punctuation():
             "The first tokens act as a sink [2].",
         ),
         ("The first tokens act as a sink [2]. Passage [2]", "The first tokens act as a sink [2]."),
+        ("Passeggio [2]: i primi token fanno da sink.", "I primi token fanno da sink [2]."),
+        (
+            "Sink [2]: sink tokens stay in the cache [2].",
+            "Sink tokens stay in the cache [2].",
+        ),
         ("In passage retrieval, sink tokens keep the first tokens [2].", None),  # a term
     ],
 )

@@ -70,9 +70,12 @@ NAMED_MARKER = regex.compile(rf"(?i)\s*[(（]\s*{_NAMING}({_MARKERS})[)）]")
 
 # A lead-in that only says where the sentence read it ("In questo passaggio, viene
 # dettagliato che ... 118 layer [1].", "Dans ce passage, ...", "이 구절에서, ...",
-# "このパッセージでは、..."): the marker says it; the rest of the sentence is the claim.
+# "このパッセージでは、..."), or a label of one word and its marker ("Passeggio [4]:
+# Questo codice ...", a mistranslated "Passage [4]:" in an Italian answer): the
+# marker says it; the rest of the sentence is the claim, and keeps the marker.
 LEAD_IN = regex.compile(
-    rf"(?i)^([\W_]*)(?:[\p{{L}}\p{{M}}']+\s+|[\p{{Hiragana}}\p{{Han}}]+){{0,2}}{_NAMING}[,，、]\s*"
+    rf"(?i)^([\W_]*)(?:(?:[\p{{L}}\p{{M}}']+\s+|[\p{{Hiragana}}\p{{Han}}]+){{0,2}}{_NAMING}[,，、]"
+    rf"|[\p{{L}}\p{{M}}]+\s*({_MARKERS})[:：])\s*"
 )
 
 Similarity = Callable[[list[str], Sequence[Citable]], np.ndarray]  # -> sentences x passages
@@ -219,6 +222,8 @@ def _without_naming(piece: str) -> str:
     rest = piece[match.end() :] if match else ""
     if not has_content(rest) or SPEAKS_OF_ITSELF.search(piece):
         return piece  # nothing left to say, or a comment the check drops whole
+    if match[2] and not MARKER.search(rest):
+        rest = cite_at_end(rest, match[2].strip())
     return match[1] + rest[:1].upper() + rest[1:]
 
 
