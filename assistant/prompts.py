@@ -70,7 +70,7 @@ def format_passages(
     for n, hit in zip(numbers or range(first, first + len(hits)), hits, strict=True):
         where = f", page {hit.page}" if hit.page else ""
         title = html.escape(hit.title, quote=False)
-        table = (tables or {}).get(hit.passage_id) if hit.passage_id is not None else None
+        table = tables.get(hit.passage_id) if tables and hit.passage_id is not None else None
         table_line = f"Table: {html.escape(table, quote=False)}\n" if table else ""
         text = html.escape(hit.passage, quote=False)  # no passage can close the data block
         blocks.append(f"[{n}] ({title}{where})\n{table_line}{text}")

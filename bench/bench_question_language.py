@@ -19,17 +19,10 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from paperlens.ingest.langid import ENOUGH_LETTERS, QUOTED, detect_language, language_asked_in
+from paperlens.ingest.langid import detected_outside_quotes, language_asked_in
 
 ROOT = Path(__file__).resolve().parent.parent
 SETS = ("bench/*.jsonl", "samples/*.jsonl", "../shared/eval/*.jsonl")
-
-
-def detector_alone(question: str) -> str | None:
-    asked = QUOTED.sub(" ", question)
-    if sum(ch.isalpha() for ch in asked) >= ENOUGH_LETTERS:
-        return detect_language(asked) or detect_language(question)
-    return detect_language(question)
 
 
 def load() -> dict[str, list[tuple[str, str]]]:
@@ -61,7 +54,7 @@ def main() -> None:
     args = parser.parse_args()
     for group, rows in sorted(load().items()):
         print(f"{group} ({len(rows)} questions)")
-        report("detector alone", rows, detector_alone)
+        report("detector alone", rows, detected_outside_quotes)
         report("paperlens", rows, language_asked_in)
         if args.show_misses:
             for lang, question in rows:

@@ -63,12 +63,16 @@ def language_asked_in(question: str) -> str | None:
     """The language a question is asked in: what it says outside quoted or bracketed
     titles (an Italian question naming an English paper is Italian), its function
     words deciding among the languages written in Latin letters alone."""
+    return _by_function_words(QUOTED.sub(" ", question), detected_outside_quotes(question))
+
+
+def detected_outside_quotes(question: str) -> str | None:
+    """The detector's language for what `question` says outside quoted titles (all of
+    it when too little is left outside)."""
     asked = QUOTED.sub(" ", question)
     if sum(ch.isalpha() for ch in asked) >= ENOUGH_LETTERS:
-        found = detect_language(asked) or detect_language(question)
-    else:
-        found = detect_language(question)
-    return _by_function_words(asked, found)
+        return detect_language(asked) or detect_language(question)
+    return detect_language(question)
 
 
 # ML questions mix in English terms: lingua reads "Quel learning rate pour PaLM ?"

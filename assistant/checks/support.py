@@ -49,6 +49,7 @@ SPEAKS_OF_ITSELF = regex.compile(  # the prompt's data tag, too: "<passages>"
 )
 _NAMING = rf"(?:{_PASSAGE_WORD})\w*\s*"  # "passage ", "Passagen ", "구절에서 "
 _MARKERS = rf"(?:{MARKER.pattern}\s*)+"  # "[3]", "[3][4] "
+_NAMED = regex.compile(rf"(?i){_NAMING}")
 # A marker goes with the space before it when it moves, and markers in brackets of
 # their own with the brackets and the word that named them ("89.6% (passage [3][4])."
 # kept "()" otherwise).
@@ -231,9 +232,6 @@ def _cites_nothing(piece: str) -> bool:
     """Markers alone ("[1][2]", "[1] et [2]", "Passage [1]") cite no claim."""
     words = _NAMED.sub("", MARKER.sub("", piece))
     return words.strip(" .,。、:").casefold() in CONNECTORS
-
-
-_NAMED = regex.compile(rf"(?i){_NAMING}")
 
 
 def _marker_only(match: regex.Match) -> str:
