@@ -20,6 +20,9 @@ from paperlens.ingest.errors import PaperlensError
 
 LOCAL = "local"
 CONNECT_TIMEOUT = 5.0  # seconds; Ray itself retries an unreachable head for minutes
+START_ATTEMPTS = 2  # a local cluster's starts (see _connect)
+
+log = logging.getLogger(__name__)
 
 
 class ClusterError(PaperlensError):
@@ -90,15 +93,32 @@ def ray_cluster(options: ClusterOptions) -> Iterator[Cluster]:
         yield _size(ray, options)
         return
     preflight(options)
-    try:
-        ray.init(**_init_kwargs(options))
-    except Exception as exc:  # ConnectionError, timeouts, a version mismatch...
-        where = "start a local Ray cluster" if options.is_local else f"reach {options.address}"
-        raise ClusterError(f"cannot {where}: {_first_line(exc)}") from exc
+    _connect(ray, options)
     try:
         yield _size(ray, options)
     finally:
         ray.shutdown()  # stops the processes of a local cluster this call started
+
+
+def _connect(ray: ModuleType, options: ClusterOptions) -> None:
+    """`ray.init`, with a second try for a local start: Ray gives its raylet a fixed
+    30 s to register and, on a loaded machine, a raylet that never wrote a line has
+    missed it (seen once in CI; a retry on fresh ports came up in 4 s)."""
+    attempts = START_ATTEMPTS if options.is_local else 1
+    for attempt in range(1, attempts + 1):
+        try:
+            ray.init(**_init_kwargs(options))
+            return
+        except Exception as exc:  # ConnectionError, timeouts, a version mismatch...
+            if attempt < attempts and _is_start_timeout(exc):
+                log.warning("the local Ray cluster did not start in time; trying again")
+                continue
+            where = "start a local Ray cluster" if options.is_local else f"reach {options.address}"
+            raise ClusterError(f"cannot {where}: {_first_line(exc)}") from exc
+
+
+def _is_start_timeout(exc: BaseException) -> bool:
+    return "timed out during startup" in str(exc)
 
 
 def check_reachable(address: str) -> None:

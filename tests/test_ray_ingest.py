@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from paperlens.index.library import Library
-from paperlens.index.ray_cluster import ClusterError, ClusterOptions, import_ray
+from paperlens.index.ray_cluster import ClusterError, ClusterOptions, import_ray, ray_cluster
 from paperlens.index.rerank import make_reranker
 from tests.fixtures.cli import run
 from tests.fixtures.digest_texts import write_digests
@@ -26,13 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def ray_local():
-    """A local Ray cluster of 2 CPUs for this module, always stopped."""
-    ray = pytest.importorskip("ray")
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        yield ray
-    finally:
-        ray.shutdown()
+    """A local Ray cluster of 2 CPUs for this module, started the way `ingest --ray`
+    starts one and always stopped."""
+    pytest.importorskip("ray")
+    with ray_cluster(ClusterOptions(num_cpus=2)) as cluster:
+        yield cluster
 
 
 @pytest.fixture
