@@ -88,6 +88,20 @@ def test_a_name_no_paper_mentions_is_unknown(question, unknown):
     assert unknown_names(question, PAPER, PAPER[1:2]) == unknown
 
 
+@pytest.mark.parametrize(
+    ("question", "unknown"),
+    [
+        ("OPT-30Bのヘッド数は?", []),  # the family's name, and a size its table lists
+        ("Wie viele Schichten hat OPT-20B?", ["OPT-20B"]),  # a size the paper never lists
+        ("Is Zephyr-7B better?", ["Zephyr-7B"]),  # a size the paper lists, another family
+        ("Is OPT-IML better?", ["OPT-IML"]),  # a variant's name is no size
+    ],
+)
+def test_a_family_and_a_size_its_paper_lists_apart_are_known(question, unknown):
+    paper = ["OPT: open pre-trained transformers", "Model #L #H\n7B\t32\t32\n30B\t48\t56"]
+    assert unknown_names(question, paper, paper[1:]) == unknown
+
+
 @pytest.fixture(scope="module")
 def samples(tmp_path_factory, embedder):
     """The bundled samples: LoRA is there, DoRA (its successor) is not."""

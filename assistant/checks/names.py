@@ -56,6 +56,9 @@ SPACED_VERSION = regex.compile(
     r"(?![\p{Latin}\p{N}%-]|[.,]\d)"  # not a count ("1-shot", "20%") or a longer number
 )
 DOTTED = regex.compile(r"(\p{Latin}+)[ -]?(\d+)\.(\d+)")
+# A name and a model size after a hyphen ("OPT-30B", "LLaMA-13B"): papers list their
+# sizes in tables, a row's "30B" under the family's name, and seldom write them joined.
+SIZED = regex.compile(r"(.+?)-(\d+(?:\.\d+)?[bmkt])", regex.IGNORECASE)
 RELEASE_WINDOW = 6  # tokens after a name where its dotted version may be listed
 SHOUTED_WORDS = 3  # a question of this many Latin words, all in capitals, is shouted...
 LATIN_SHARE = 0.8  # ...when they hold this share of its letters
@@ -95,12 +98,15 @@ def lost_names(source: str, translation: str) -> list[str]:
     into "mapa"); a plural, a hyphen or a space may change ("GPUs" as GPU,
     "ResNet-101" as "ResNet 101")."""
     kept = _Vocabulary(TOKEN.findall(fold(translation)))
-    return [n for n in named_terms(source) if not kept.has("".join(_units(n)).casefold())]
+    return [n for n in named_terms(source) if not kept.has(_joined(n))]
 
 
 def _mentioned(term: str, known: _Vocabulary, cited: list[str]) -> bool:
+    sized = SIZED.fullmatch(term)
+    if sized and sized[2].casefold() in known.words and known.has(_joined(sized[1])):
+        return True  # OPT-30B: OPT, and a size 30B
     units = _units(term)
-    if known.has("".join(units).casefold()) or known.has_release(term):
+    if known.has(_joined(term)) or known.has_release(term):
         return True
     if _name_then_words(units, known):
         return True
@@ -215,6 +221,10 @@ def _spelled_out(unit: str, cited: list[str]) -> bool:
     if not unit.isalpha() or not 2 <= n <= 6:
         return False
     return any("".join(w[0] for w in cited[i : i + n]) == unit for i in range(len(cited) - n + 1))
+
+
+def _joined(term: str) -> str:
+    return "".join(_units(term)).casefold()
 
 
 def _units(term: str) -> list[str]:
