@@ -245,6 +245,8 @@ def test_a_sentence_whose_numbers_its_passage_does_not_state_is_not_supported_by
         ("训练只需 3.5 天，使用 8 块 GPU[1]。", []),  # "eight GPUs"
         ("1.4조 개의 토큰으로 학습했습니다 [1].", []),  # 1.4T
         ("GPT-4 और Mamba-2 से तुलना [1]।", []),  # digits in names are names
+        ("ViT-H/14 모델의 MLP 차원은 28.4입니다 [1].", []),  # a patch size in a name
+        ("7/9 of the runs reached 28.4 BLEU [1].", ["7", "9"]),  # a ratio is a claim
         ("1. Trained in 2017 on 1.4T tokens.", ["2017"]),  # a list item's number is none
         ("네 개의 GPU로 3.5일 학습했습니다 [1].", ["네 개"]),  # a count in words, wrong
         ("आठ GPU पर 3.5 दिन [1]।", []),  # eight, in Hindi
@@ -764,3 +766,27 @@ def test_a_translation_lead_in_line_is_not_part_of_the_answer(settings):
     ]
     result, server = ask_korean(replies, settings)
     assert result.text == "어텐션 싱크는 처음 토큰을 남깁니다 [2]."
+
+
+@pytest.mark.parametrize(
+    ("reply", "mode"), [("V = 50277 [1].", "llm"), ("V = 50000 [1].", "extractive")]
+)
+def test_an_answer_of_one_short_figure_is_shown_only_if_a_passage_states_it(reply, mode, settings):
+    hits = [hit(1, "RWKV", "The parameter count uses V = 50277, the vocabulary size.")]
+    checker = SupportChecker(keyword_similarity, threshold=0.5)
+    with FakeOpenAI(replies=[reply]) as server:
+        result = answer(
+            "What is V?", hits, llm_for(server), lang="en", settings=settings, checker=checker
+        )
+    assert result.mode == mode
+    assert "50000" not in result.text
+
+
+def test_a_figure_too_short_to_compare_is_checked_by_its_numbers():
+    hits = [*HITS, hit(3, "RWKV", "The parameter count uses V = 50277, the vocabulary size.")]
+    checker = SupportChecker(keyword_similarity, threshold=0.5)
+    right = checker.check("V = 50277 [1]", hits)  # stated by [3], not by the [1] it cites
+    assert (right.text, right.sentences, right.supported) == ("V = 50277 [3]", 1, 1)
+    wrong = checker.check("V = 50000 [3]", hits)
+    assert (wrong.text, wrong.sentences, wrong.supported) == ("", 1, 0)
+    assert checker.check("Voir [1].", hits).sentences == 0  # no figure: nothing to check

@@ -10,7 +10,7 @@ the precise one ("about 95%" by "95.3%"). Small English number words in a
 passage count ("eight GPUs" states "8 GPU"), and so do counts written as words
 in Korean, Chinese, Japanese and Hindi, in the sentence and the passage
 ("네 개의 GPU" is 4 GPUs). Digits glued to a name in the sentence ("GPT-4",
-"Mamba-2", "T5") are names, not claims; in a passage every figure counts
+"Mamba-2", "T5", "ViT-H/14") are names, not claims; in a passage every figure counts
 ("LLaMA-13B" states "the 13B model"). A power of ten with a negative exponent
 reads as one number in the sentence and the passage: PDF text loses the
 superscript of "8 · 10⁻⁴" and writes "8 · 10−4", which is neither 10 nor 4.
@@ -42,9 +42,10 @@ SCIENTIFIC = r"\d+(?:\.\d+)?[eE][-+]?\d+"
 GROUPED = r"\d{1,3}(?:[,.\u00a0\u202f]\d{3})+(?![.,]?\d)"
 FIGURE = rf"{SCIENTIFIC}|{GROUPED}|\d+(?:[.,]\d+)?"
 SCALE = r"[\s-]?(thousand|million|billion|trillion|[kKmMbBtT](?![\p{Latin}])|[万萬亿億兆만억조])?"
-# In a sentence a figure glued to a Latin name ("GPT-4", "T5", "v2") is part of
-# the name (CJK text glues digits to its words, "大8倍": those count).
-SENTENCE_NUMBER = regex.compile(rf"(?<![\p{{Latin}}\d.,]|\p{{Latin}}-)({FIGURE}){SCALE}")
+# In a sentence a figure glued to a Latin name ("GPT-4", "T5", "v2", ViT's patch
+# size in "ViT-H/14") is part of the name (CJK text glues digits to its words,
+# "大8倍": those count; so does a ratio, "3/4").
+SENTENCE_NUMBER = regex.compile(rf"(?<![\p{{Latin}}\d.,]|\p{{Latin}}[-/])({FIGURE}){SCALE}")
 PASSAGE_NUMBER = regex.compile(rf"(?<![\d.,])({FIGURE}){SCALE}")
 NUMBER_NAMES = "zero one two three four five six seven eight nine ten eleven twelve"
 WORDS = {word: float(n) for n, word in enumerate(NUMBER_NAMES.split())}

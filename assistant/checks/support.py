@@ -173,18 +173,24 @@ class SupportChecker:
     def check(self, text: str, passages: Sequence[Citable]) -> SupportedSentences:
         pieces = [_without_naming(p) for p in without_repeats(split_sentences(text))]
         content = [p for p in pieces if has_content(p)]
-        if not content or not passages:
+        if not passages or not any(p in content or unstated(p, []) for p in pieces):
             return SupportedSentences(text, 0, 0, 0, [])
-        scores = self.similarity([_bare(p) for p in content], passages)
-        kept, supported, recited, dropped = [], 0, 0, []
+        scores = self.similarity([_bare(p) for p in content], passages) if content else []
+        kept, supported, recited, dropped, figures = [], 0, 0, [], 0
         rows = iter(scores)
         for piece in pieces:
             if not has_content(piece):
                 if _cites_nothing(piece):
                     continue
-                kept.append(piece)
-                continue
-            row = next(rows)
+                if not unstated(piece, []):  # no figure: nothing to check
+                    kept.append(piece)
+                    continue
+                # Too short for similarity ("V = 50277 [1]"), but a figure is a claim:
+                # a passage supports it by stating its figures.
+                figures += 1
+                row = np.ones(len(passages))
+            else:
+                row = next(rows)
             if _is_question(piece) or SPEAKS_OF_ITSELF.search(piece):
                 dropped.append(piece.strip())  # an echo of the question, or a comment
                 continue
@@ -212,7 +218,7 @@ class SupportChecker:
             else:
                 dropped.append(piece.strip())
         cleaned = join_sentences([p.strip() for p in kept], text)
-        return SupportedSentences(cleaned, len(content), supported, recited, dropped)
+        return SupportedSentences(cleaned, len(content) + figures, supported, recited, dropped)
 
 
 def _without_naming(piece: str) -> str:
