@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from paperlens.assistant.checks.citations import markers_to_sentence_ends, without_labels
-from paperlens.assistant.checks.figures import unstated
+from paperlens.assistant.checks.figures import rows_named, unstated
 from paperlens.assistant.checks.language import language_problem
 from paperlens.assistant.checks.names import lost_names
 from paperlens.assistant.checks.support import SupportChecker
@@ -790,3 +790,39 @@ def test_a_figure_too_short_to_compare_is_checked_by_its_numbers():
     wrong = checker.check("V = 50000 [3]", hits)
     assert (wrong.text, wrong.sentences, wrong.supported) == ("", 1, 0)
     assert checker.check("Voir [1].", hits).sentences == 0  # no figure: nothing to check
+
+
+SIZES = (
+    "Model #L #H dmodel\n125M\t12\t12\t768\n30B\t48\t56\t7168\n175B\t96\t96\t12288\n"
+    "Table 1: the models' sizes. All of them saw 180B tokens."
+)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "missing"),
+    [
+        ("OPT-30Bのアテンションヘッド数は56です[1]。", []),  # its row's figure
+        ("OPT-30B has 96 heads [1].", ["96"]),  # another row's figure
+        ("OPT-30B saw 180B tokens [1].", []),  # the passage's prose, for every row
+        ("OPT-30B has 48 layers, OPT-175B 96 [1].", []),  # two rows named
+        ("The largest model has 96 heads [1].", []),  # no row named: the whole passage
+    ],
+)
+def test_a_sentence_naming_a_table_row_is_held_to_that_row(sentence, missing):
+    assert unstated(sentence, [rows_named(sentence, SIZES)]) == missing
+
+
+@pytest.mark.parametrize(
+    ("sentence", "missing"),
+    [
+        ("PaLM 540B scores 39.6 on NQ (EM) [1].", []),  # the sizes' row is column names
+        ("PaLM 540B scores 81.4 on NQ (EM) [1].", ["81.4"]),  # TriviaQA's
+        ("SEAL (LM+FM) intersective reaches 74.5 [1].", []),  # a variant, in other words
+    ],
+)
+def test_column_names_and_a_named_rows_variants_stay(sentence, missing):
+    results = (
+        "Task\t8B\t62B\t540B\nNQ (EM)\t14.6\t27.6\t39.6\nTriviaQA (EM)\t47.2\t70.1\t81.4\n"
+        "SEAL (LM+FM)\t25.3\t72.0\nSEAL (LM+FM, intersect.)\t26.3\t74.5"
+    )
+    assert unstated(sentence, [rows_named(sentence, results)]) == missing

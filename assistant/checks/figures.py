@@ -77,6 +77,62 @@ LIST_ITEM = regex.compile(r"^\s*\d+[.)]\s", regex.MULTILINE)
 MARKERS = regex.compile(r"[\[［【][\d\s,，、–—\-]+[\]］】]")
 
 
+# A row of a table as PDF text keeps it: cells apart by tabs, the row's name first.
+TABLE_ROW = regex.compile(r"^([^\t\n]*\p{L}[^\t\n]*|[^\t\n]*\d\p{L}+)\t(.*\d.*)$", regex.MULTILINE)
+
+
+def rows_named(sentence: str, passage: str) -> str:
+    """`passage` without the table rows of others when `sentence` names some of its
+    rows ("OPT-30B" names the row "30B"): a figure of another row, right next to the
+    one asked about, is the small models' most common wrong number (OPT-175B's 96
+    heads given for OPT-30B's 56). A row is named when the sentence writes its name,
+    or a name it starts with ("SEAL (LM+FM)" names "SEAL (LM+FM, intersect.)" too:
+    a sentence may name the variant in its own words). A passage whose rows the
+    sentence does not name is whole, and so is its prose."""
+    rows = [row for row in TABLE_ROW.finditer(passage) if PLAIN_FIGURE.search(row[0])]
+    words = _words(sentence)
+    names = [_words(row[1]) for row in rows]
+    written = [name for name in names if _is_row_name(name) and _writes(words, name)]
+    named = {
+        row.span() for row, name in zip(rows, names, strict=True) if _starts_with(name, written)
+    }
+    if not named or len(named) == len(rows):
+        return passage
+    kept, last = [], 0
+    for row in rows:
+        if row.span() not in named:
+            kept.append(passage[last : row.start()])
+            last = row.end()
+    return "".join(kept) + passage[last:]
+
+
+# A figure with no unit or name glued on: what a row of data holds and a row of
+# column names ("8B  62B  540B", the sizes a results table compares) does not; those
+# rows stay, whatever the sentence names.
+PLAIN_FIGURE = regex.compile(r"(?<!\S)[-+−(±]?\d[\d.,]*%?\)?(?!\S)")
+# Words of Latin letters and digits, and runs of other letters (CJK text glues
+# its particles on: "OPT-30Bの" writes "30B").
+WORD = regex.compile(r"[\p{Latin}\p{N}]+|[^\s\p{P}\p{S}\p{Latin}\p{N}]+")
+
+
+def _words(text: str) -> list[str]:
+    return [w.casefold() for w in WORD.findall(text)]
+
+
+def _is_row_name(name: list[str]) -> bool:
+    """A name to look for: letters in it, not a lone year or count."""
+    return len("".join(name)) >= 2 and any(c.isalpha() for word in name for c in word)
+
+
+def _writes(words: list[str], name: list[str]) -> bool:
+    n = len(name)
+    return any(words[i : i + n] == name for i in range(len(words) - n + 1))
+
+
+def _starts_with(name: list[str], written: list[list[str]]) -> bool:
+    return any(name[: len(w)] == w for w in written)
+
+
 def unstated(sentence: str, passages: Iterable[str]) -> list[str]:
     """The numbers of `sentence` (its [n] markers aside) that none of `passages`
     states; counts written as words ("네 개의 GPU") are numbers too."""

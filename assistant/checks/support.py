@@ -26,7 +26,7 @@ from paperlens.assistant.checks.citations import (
     join_sentences,
     split_sentences,
 )
-from paperlens.assistant.checks.figures import unstated
+from paperlens.assistant.checks.figures import rows_named, unstated
 from paperlens.ingest.languages import LANGUAGES
 
 # What joins markers that stand alone ("[1] et [2]"), in the languages we answer in.
@@ -247,7 +247,7 @@ def _marker_only(match: regex.Match) -> str:
 def _states_its_numbers(piece: str, passages: Sequence[Citable]) -> bool:
     """A passage supports a sentence only if it states the sentence's numbers: to
     sentence similarity "28.4 BLEU" and "24.8 BLEU" say the same."""
-    return not unstated(piece, [f"{h.title}\n{h.passage}" for h in passages])
+    return not unstated(piece, [f"{h.title}\n{rows_named(piece, h.passage)}" for h in passages])
 
 
 def has_content(piece: str) -> bool:
