@@ -102,8 +102,7 @@ def ray_cluster(options: ClusterOptions) -> Iterator[Cluster]:
 
 def _connect(ray: ModuleType, options: ClusterOptions) -> None:
     """`ray.init`, with a second try for a local start: Ray gives its raylet a fixed
-    30 s to register and, on a loaded machine, a raylet that never wrote a line has
-    missed it (seen once in CI; a retry on fresh ports came up in 4 s)."""
+    30 s to register, which a loaded machine can miss (docs/cluster.md)."""
     attempts = START_ATTEMPTS if options.is_local else 1
     for attempt in range(1, attempts + 1):
         try:

@@ -14,6 +14,7 @@ in Korean, Chinese, Japanese and Hindi, in the sentence and the passage
 ("LLaMA-13B" states "the 13B model"). A power of ten with a negative exponent
 reads as one number in the sentence and the passage: PDF text loses the
 superscript of "8 · 10⁻⁴" and writes "8 · 10−4", which is neither 10 nor 4.
+A sentence that names a row of a table is held to that row (`rows_named`).
 """
 
 from __future__ import annotations
@@ -79,6 +80,13 @@ MARKERS = regex.compile(r"[\[［【][\d\s,，、–—\-]+[\]］】]")
 
 # A row of a table as PDF text keeps it: cells apart by tabs, the row's name first.
 TABLE_ROW = regex.compile(r"^([^\t\n]*\p{L}[^\t\n]*|[^\t\n]*\d\p{L}+)\t(.*\d.*)$", regex.MULTILINE)
+# A figure with no unit or name glued on: what a row of data holds and a row of
+# column names ("8B  62B  540B", the sizes a results table compares) does not; those
+# rows stay, whatever the sentence names.
+PLAIN_FIGURE = regex.compile(r"(?<!\S)[-+−(±]?\d[\d.,]*%?\)?(?!\S)")
+# Words of Latin letters and digits, and runs of other letters (CJK text glues
+# its particles on: "OPT-30Bの" writes "30B").
+WORD = regex.compile(r"[\p{Latin}\p{N}]+|[^\s\p{P}\p{S}\p{Latin}\p{N}]+")
 
 
 def rows_named(sentence: str, passage: str) -> str:
@@ -104,15 +112,6 @@ def rows_named(sentence: str, passage: str) -> str:
             kept.append(passage[last : row.start()])
             last = row.end()
     return "".join(kept) + passage[last:]
-
-
-# A figure with no unit or name glued on: what a row of data holds and a row of
-# column names ("8B  62B  540B", the sizes a results table compares) does not; those
-# rows stay, whatever the sentence names.
-PLAIN_FIGURE = regex.compile(r"(?<!\S)[-+−(±]?\d[\d.,]*%?\)?(?!\S)")
-# Words of Latin letters and digits, and runs of other letters (CJK text glues
-# its particles on: "OPT-30Bの" writes "30B").
-WORD = regex.compile(r"[\p{Latin}\p{N}]+|[^\s\p{P}\p{S}\p{Latin}\p{N}]+")
 
 
 def _words(text: str) -> list[str]:
