@@ -173,7 +173,7 @@ class SupportChecker:
     def check(self, text: str, passages: Sequence[Citable]) -> SupportedSentences:
         pieces = [_without_naming(p) for p in without_repeats(split_sentences(text))]
         content = [p for p in pieces if has_content(p)]
-        if not passages or not any(p in content or unstated(p, []) for p in pieces):
+        if not passages or not (content or any(map(_claims_figures, pieces))):
             return SupportedSentences(text, 0, 0, 0, [])
         scores = self.similarity([_bare(p) for p in content], passages) if content else []
         kept, supported, recited, dropped, figures = [], 0, 0, [], 0
@@ -182,7 +182,7 @@ class SupportChecker:
             if not has_content(piece):
                 if _cites_nothing(piece):
                     continue
-                if not unstated(piece, []):  # no figure: nothing to check
+                if not _claims_figures(piece):  # nothing to check
                     kept.append(piece)
                     continue
                 # Too short for similarity ("V = 50277 [1]"), but a figure is a claim:
@@ -248,6 +248,11 @@ def _states_its_numbers(piece: str, passages: Sequence[Citable]) -> bool:
     """A passage supports a sentence only if it states the sentence's numbers: to
     sentence similarity "28.4 BLEU" and "24.8 BLEU" say the same."""
     return not unstated(piece, [f"{h.title}\n{rows_named(piece, h.passage)}" for h in passages])
+
+
+def _claims_figures(piece: str) -> bool:
+    """Does `piece` state a figure (a number that is not a name's, a marker or a list's)?"""
+    return bool(unstated(piece, []))
 
 
 def has_content(piece: str) -> bool:
