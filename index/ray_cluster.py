@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 
 from paperlens.ingest.config import Settings
@@ -21,6 +24,7 @@ from paperlens.ingest.errors import PaperlensError
 LOCAL = "local"
 CONNECT_TIMEOUT = 5.0  # seconds; Ray itself retries an unreachable head for minutes
 START_ATTEMPTS = 2  # a local cluster's starts (see _connect)
+STOP_GRACE = 5.0  # seconds a failed start's processes get to exit before SIGKILL
 
 log = logging.getLogger(__name__)
 
@@ -105,15 +109,54 @@ def _connect(ray: ModuleType, options: ClusterOptions) -> None:
     30 s to register, which a loaded machine can miss (docs/cluster.md)."""
     attempts = START_ATTEMPTS if options.is_local else 1
     for attempt in range(1, attempts + 1):
+        before = _ray_children()
         try:
             ray.init(**_init_kwargs(options))
             return
         except Exception as exc:  # ConnectionError, timeouts, a version mismatch...
+            # Ray keeps no handle on a node whose start failed (ray.shutdown cannot
+            # stop it), so its GCS and raylet would run until this command ends.
+            _stop(_ray_children() - before)
             if attempt < attempts and _is_start_timeout(exc):
                 log.warning("the local Ray cluster did not start in time; trying again")
                 continue
             where = "start a local Ray cluster" if options.is_local else f"reach {options.address}"
             raise ClusterError(f"cannot {where}: {_first_line(exc)}") from exc
+
+
+def _ray_children() -> set[int]:
+    """Ray's processes that this process started (Linux's /proc; none found elsewhere)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # "pid (name) state ppid ...": the name may hold spaces, so split after ")"
+            ppid = int(stat.read_text().rpartition(")")[2].split()[1])
+            if ppid == os.getpid() and b"ray" in (stat.parent / "cmdline").read_bytes():
+                found.add(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile, or not ours to read
+    return found
+
+
+def _stop(pids: set[int]) -> None:
+    """SIGTERM, then SIGKILL for what is still running after STOP_GRACE seconds."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            with suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + STOP_GRACE
+        while pids and time.monotonic() < deadline:
+            pids = {pid for pid in pids if not _reaped(pid)}
+            time.sleep(0.05)
+        if not pids:
+            return
+
+
+def _reaped(pid: int) -> bool:
+    try:
+        return os.waitpid(pid, os.WNOHANG)[0] == pid
+    except ChildProcessError:
+        return True  # already reaped (by subprocess) or not a child any more
 
 
 def _is_start_timeout(exc: BaseException) -> bool:

@@ -5,6 +5,9 @@ Ray runs for real; a fake `ray.init` stands in only for the failures.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from paperlens.index.ray_cluster import ClusterError, ClusterOptions, ray_cluster
@@ -55,3 +58,41 @@ def test_other_start_errors_and_remote_addresses_get_one_try_and_one_line(monkey
     with pytest.raises(ClusterError, match=r"^cannot reach auto: The current node timed out"):
         start(ClusterOptions(address="auto"))
     assert len(calls) == 2
+
+
+def test_the_processes_of_a_failed_start_are_stopped(monkeypatch):
+    """Ray keeps no handle on a node whose start failed; its processes must not run
+    on beside the second start (or after the error) until the command ends."""
+    ray = pytest.importorskip("ray")
+    started: list[subprocess.Popen] = []
+
+    def init_leaving_a_node_behind(**kwargs):
+        # stands in for the GCS server and raylet a timed-out start leaves running
+        started.append(subprocess.Popen([sys.executable, "-c", SLEEPER, "ray-node"]))
+        raise Exception("The current node timed out during startup.")
+
+    monkeypatch.setattr(ray, "init", init_leaving_a_node_behind)
+    with pytest.raises(ClusterError, match="timed out during startup"):
+        start(ClusterOptions(num_cpus=1))
+    assert len(started) == 2
+    assert all(process.poll() is not None for process in started)  # not running
+
+
+def test_a_failed_start_leaves_other_child_processes_alone(monkeypatch):
+    ray = pytest.importorskip("ray")
+    other = subprocess.Popen([sys.executable, "-c", SLEEPER])  # e.g. the generator
+    try:
+
+        def init_failing(**kwargs):
+            raise RuntimeError("Version mismatch")
+
+        monkeypatch.setattr(ray, "init", init_failing)
+        with pytest.raises(ClusterError):
+            start(ClusterOptions(num_cpus=1))
+        assert other.poll() is None
+    finally:
+        other.kill()
+        other.wait()
+
+
+SLEEPER = "import time; time.sleep(120)"
