@@ -62,6 +62,7 @@ class Outcome:
             "facts": round(self.facts, 3),
             "sentences": self.answer.sentences,
             "supported": self.answer.supported,
+            "figures_from_tables": self.answer.figures_from_tables,
             "first_token_s": round(self.first_token_s, 2),
             "total_s": round(self.total_s, 2),
             "mode": self.answer.mode,
@@ -152,9 +153,23 @@ def _rates(items: list[Outcome]) -> dict:
         else None,
         "abstained_when_none": f"{sum(o.abstained for o in unanswerable)}/{len(unanswerable)}",
         "abstained_wrongly": f"{sum(o.abstained for o in answerable)}/{len(answerable)}",
+        # the model's answers that miss a needed fact (a wrong figure, mostly) and warn of
+        # nothing: those a reader would trust wrongly
+        "wrong_unwarned": f"{sum(_wrong_unwarned(o) for o in answered)}/{len(answered)}",
         "first_token_p50_s": _median([o.first_token_s for o in answered]),
         "total_p50_s": _median([o.total_s for o in answered]),
     }
+
+
+def _wrong_unwarned(outcome: Outcome) -> bool:
+    """The model's answer misses a fact the question needs, with no table warning."""
+    answer = outcome.answer
+    return (
+        answer.mode == "llm"
+        and bool(outcome.question.must)
+        and outcome.facts < 1.0
+        and not answer.figures_from_tables
+    )
 
 
 def format_report(rates: dict[str, dict], title: str) -> str:
@@ -167,6 +182,7 @@ def format_report(rates: dict[str, dict], title: str) -> str:
         ("supported_sentences", "support"),
         ("abstained_when_none", "abst.none"),
         ("abstained_wrongly", "abst.bad"),
+        ("wrong_unwarned", "unwarned"),
         ("first_token_p50_s", "ttft"),
         ("total_p50_s", "total"),
     ]

@@ -67,6 +67,9 @@ class Answer:
     relevance: float | None = None  # best passage's reranker score, when known
     # names the question asks about that no paper found mentions (it abstained on them)
     unknown_names: list[str] = field(default_factory=list)
+    # passages ([n]) whose table cells hold figures the answer states; their column is
+    # unchecked (a warning says so; docs/answers.md#table-figures)
+    figures_from_tables: list[int] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return asdict(self)

@@ -112,12 +112,15 @@ def checked_answer(
     cleaned, _, removed = check_citations(text, len(passages))
     cleaned, _ = attribute_sentences(cleaned, [p.passage for p in passages])
     sentences = supported = 0
-    warnings = []
+    warnings, from_tables = [], []
     if checker is not None:
         checked = checker.check(cleaned, passages)
         cleaned, sentences, supported = checked.text, checked.sentences, checked.supported
         if checked.dropped:
             warnings.append(f"{len(checked.dropped)} sentence(s) no passage supports were removed")
+        if checked.from_cells:
+            from_tables = checked.from_cells
+            warnings.append(table_caution([passages[n - 1] for n in from_tables]))
     cleaned, cited, _ = check_citations(cleaned, len(passages))
     return Answer(
         cleaned,
@@ -129,6 +132,17 @@ def checked_answer(
         warnings,
         sentences=sentences,
         supported=supported,
+        figures_from_tables=from_tables,
+    )
+
+
+def table_caution(tables: Sequence[Citation]) -> str:
+    """The warning for figures the checks found only among a table's cells: the row
+    may be checked (figures.rows_named), the column is not (docs/answers.md#table-figures)."""
+    where = ", ".join(f"[{c.n}]" + (f" p.{c.page}" if c.page else "") for c in tables)
+    return (
+        f"figures read from a table ({where}): the checks found them in the cited "
+        "table, not under the column the answer names; compare them with the table"
     )
 
 

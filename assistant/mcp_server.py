@@ -135,8 +135,10 @@ def build_server(lens: Paperlens, *, allow_ingest: bool = False) -> MCPServer:
         question's language). Returns text with [n] markers and `citations` (n, paper_id,
         arxiv_id, title, page, passage, url, passage_id), plus mode (llm | extractive |
         no-results), model, warnings, abstained (true when the library holds nothing
-        that answers) and unknown_names (names asked about that no paper found mentions).
-        Every [n] in the text refers to a citation; open one with `passage`."""
+        that answers), unknown_names (names asked about that no paper found mentions) and
+        figures_from_tables (citations whose table cells the answer's figures come from:
+        their column is unchecked). Every [n] in the text refers to a citation; open one
+        with `passage`."""
         return lens.ask(question, lang=lang)
 
     @server.tool(annotations=READ_ONLY)

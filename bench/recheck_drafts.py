@@ -63,6 +63,8 @@ def check(library: Library, drafts: Path) -> None:
         answer = checked_answer(entry["text"], passages, entry["lang"], None, checker)
         print(f"== {entry['id']}: {answer.supported}/{answer.sentences} supported")
         print("   kept:", " ".join(answer.text.split()) or "-")
+        for warning in answer.warnings:
+            print("   warning:", warning)
 
 
 def main() -> None:

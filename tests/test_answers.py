@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from paperlens.assistant.checks.citations import markers_to_sentence_ends, without_labels
-from paperlens.assistant.checks.figures import rows_named, unstated
+from paperlens.assistant.checks.figures import from_cells, rows_named, unstated
 from paperlens.assistant.checks.language import language_problem
 from paperlens.assistant.checks.names import lost_names
 from paperlens.assistant.checks.support import SupportChecker
@@ -276,6 +276,9 @@ def test_numbers_are_compared_by_value_across_languages_and_scales(sentence, mis
         ("The learning rate is 3e-4 [1].", "A learning rate of 8 · 10−4.", False),
         ("Die maximale Lernrate ist 1.0e-4 [1].", "30B\t48\t56\t7168 1.0e−4\t4M", True),
         ("The peak learning rate is 0.0001 [1].", "30B\t48\t56\t7168 1.0e−4\t4M", True),
+        # a passage's reference marker cites a paper: "[39]" states no BLEU of 39.0
+        ("The base model scores 39.0 BLEU [1].", "Deep-Att + PosUnk [39]\t39.2", False),
+        ("It cites works [4, 5] and [39] [1].", "As shown in [4, 5] and [39].", True),
     ],
 )
 def test_numbers_match_at_their_scale_rounding_and_in_names_of_the_passage(
@@ -826,3 +829,60 @@ def test_column_names_and_a_named_rows_variants_stay(sentence, missing):
         "SEAL (LM+FM)\t25.3\t72.0\nSEAL (LM+FM, intersect.)\t26.3\t74.5"
     )
     assert unstated(sentence, [rows_named(sentence, results)]) == missing
+
+
+HYPERPARAMETERS = (
+    "Table 3: Reptile's settings for Omniglot. Parameter 5-way 20-way\n"
+    "Inner batch size\t10\t20\nOuter iterations\t100K\t200K\n"
+    "Every run used a meta-batch of 5 tasks."
+)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "passage", "among_cells"),
+    [
+        ("20-way runs used 100K outer iterations [1].", HYPERPARAMETERS, True),  # which column?
+        ("Each run used 5 tasks a meta-batch [1].", HYPERPARAMETERS, False),  # its prose
+        ("MIMIC-III reaches 57.1 at 16K [1].", "MIMIC-III [47] 52.8 50.7 54.6 57.1", True),
+        ("Pets: 97.56 [1].", "Oxford-IIIT Pets\t97.56 ± 0.03 97.32 ± 0.11\t94.67 ± 0.15", True),
+        ("The vocabulary holds 50277 tokens [1].", "The vocabulary size is 50277.", False),
+        ("It reaches 99.9 [1].", HYPERPARAMETERS, False),  # not stated at all: not this check's
+    ],
+)
+def test_a_figure_stated_only_among_a_tables_cells_is_told_apart(sentence, passage, among_cells):
+    assert from_cells(sentence, [passage]) is among_cells
+
+
+@pytest.mark.parametrize(
+    ("reply", "cautioned"),
+    [
+        ("For 20-way, Reptile ran 100K outer iterations [1].", True),  # the 5-way column's
+        ("For 20-way, Reptile ran 200K outer iterations [1].", True),  # right, just as unchecked
+        ("Reptile used a meta-batch of 5 tasks [1].", False),
+    ],
+)
+def test_an_answer_with_figures_from_a_tables_cells_says_their_column_is_unchecked(
+    reply, cautioned, settings
+):
+    hits = [hit(1, "Reptile", HYPERPARAMETERS)]
+    checker = SupportChecker(lambda s, g: np.ones((len(s), len(g))), threshold=0.5)
+    with FakeOpenAI(replies=[reply]) as server:
+        result = answer(
+            "How many outer iterations?",
+            hits,
+            llm_for(server),
+            lang="en",
+            settings=settings,
+            checker=checker,
+        )
+    assert result.mode == "llm" and result.text == reply
+    cautions = [w for w in result.warnings if "not under the column" in w]
+    assert cautions == (
+        [
+            "figures read from a table ([1]): the checks found them in the cited "
+            "table, not under the column the answer names; compare them with the "
+            "table"
+        ]
+        if cautioned
+        else []
+    )

@@ -359,5 +359,6 @@ def test_eval_answers_grades_each_question_and_reports_per_language(home, tmp_pa
     assert first["cited_expected"] and first["markers_valid"] and first["mode"] == "extractive"
     assert set(data["summary"]) == {"all", "fr", "ko"}
     assert data["summary"]["all"]["cited_expected"] == 1.0
+    assert data["summary"]["all"]["wrong_unwarned"] == "0/1"  # passages quoted: not the model's
     table = run(home, "eval-answers", str(questions), "--generator", "none").stdout
     assert "abst.none" in table and "generator: none" in table

@@ -19,7 +19,7 @@ A sentence that names a row of a table is held to that row (`rows_named`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import regex
 
@@ -84,6 +84,15 @@ TABLE_ROW = regex.compile(r"^([^\t\n]*\p{L}[^\t\n]*|[^\t\n]*\d\p{L}+)\t(.*\d.*)$
 # column names ("8B  62B  540B", the sizes a results table compares) does not; those
 # rows stay, whatever the sentence names.
 PLAIN_FIGURE = regex.compile(r"(?<!\S)[-+−(±]?\d[\d.,]*%?\)?(?!\S)")
+# A table's cells, which PDF text keeps in order but not under their column names:
+# a line of tab-joined cells (ingest/pdflayout.py marks a row so), or two or more
+# figures with only spaces or "±" between them (a table flattened into prose,
+# "MIMIC-III 52.8 50.7 51.7").
+CELL_VALUE = r"[-+−]?\d[\d.,]*(?:%|[KMBT](?!\p{L}))?"
+CELLS = regex.compile(
+    rf"^[^\n]*\t[^\n]*$|(?<!\S){CELL_VALUE}(?:[ \t]+(?:±[ \t]*)?{CELL_VALUE})+(?!\S)",
+    regex.MULTILINE,
+)
 # Words of Latin letters and digits, and runs of other letters (CJK text glues
 # its particles on: "OPT-30Bの" writes "30B").
 WORD = regex.compile(r"[\p{Latin}\p{N}]+|[^\s\p{P}\p{S}\p{Latin}\p{N}]+")
@@ -114,6 +123,15 @@ def rows_named(sentence: str, passage: str) -> str:
     return "".join(kept) + passage[last:]
 
 
+def from_cells(sentence: str, passages: Sequence[str]) -> bool:
+    """Are some of `sentence`'s figures that `passages` state stated only among a
+    table's cells? Which column such a figure sits in is not checked: the flattened
+    text keeps a row's order, not its column names (docs/answers.md#table-figures)."""
+    return set(unstated(sentence, [CELLS.sub(" ", p) for p in passages])) > set(
+        unstated(sentence, passages)
+    )
+
+
 def _words(text: str) -> list[str]:
     return [w.casefold() for w in WORD.findall(text)]
 
@@ -136,8 +154,8 @@ def unstated(sentence: str, passages: Iterable[str]) -> list[str]:
     """The numbers of `sentence` (its [n] markers aside) that none of `passages`
     states; counts written as words ("네 개의 GPU") are numbers too."""
     stated: set[float] = set()
-    for passage in passages:
-        stated |= _stated(_scientific(passage))
+    for passage in passages:  # a passage's "[39]" cites a paper, it states no 39
+        stated |= _stated(_scientific(MARKERS.sub(" ", passage)))
     text = _scientific(LIST_ITEM.sub(" ", MARKERS.sub(" ", sentence)))
     missing = [m[0].strip() for m in SENTENCE_NUMBER.finditer(text) if not _is_stated(m, stated)]
     missing += [m[0].strip() for m in COUNT_WORD.finditer(text) if _count(m) not in stated]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import regex
@@ -26,7 +26,7 @@ from paperlens.assistant.checks.citations import (
     join_sentences,
     split_sentences,
 )
-from paperlens.assistant.checks.figures import rows_named, unstated
+from paperlens.assistant.checks.figures import from_cells, rows_named, unstated
 from paperlens.ingest.languages import LANGUAGES
 
 # What joins markers that stand alone ("[1] et [2]"), in the languages we answer in.
@@ -92,6 +92,8 @@ class SupportedSentences:
     supported: int  # kept: supported by the passage they now cite
     recited: int  # kept after moving the marker to the passage that supports them
     dropped: list[str]  # removed: no given passage supports them
+    # passages ([n]) a kept sentence's figures were found in only among a table's cells
+    from_cells: list[int] = field(default_factory=list)
 
 
 class SupportChecker:
@@ -177,6 +179,7 @@ class SupportChecker:
             return SupportedSentences(text, 0, 0, 0, [])
         scores = self.similarity([_bare(p) for p in content], passages) if content else []
         kept, supported, recited, dropped, figures = [], 0, 0, [], 0
+        cells: list[int] = []
         rows = iter(scores)
         for piece in pieces:
             if not has_content(piece):
@@ -202,6 +205,7 @@ class SupportChecker:
             ):
                 kept.append(piece)
                 supported += 1
+                cells += _read_from_cells(piece, {n: passages[n - 1] for n in cited})
                 continue
             best = next(
                 (
@@ -215,10 +219,13 @@ class SupportChecker:
                 kept.append(_recite(piece, int(best) + 1))
                 supported += 1
                 recited += 1
+                cells += _read_from_cells(piece, {int(best) + 1: passages[best]})
             else:
                 dropped.append(piece.strip())
         cleaned = join_sentences([p.strip() for p in kept], text)
-        return SupportedSentences(cleaned, len(content) + figures, supported, recited, dropped)
+        return SupportedSentences(
+            cleaned, len(content) + figures, supported, recited, dropped, sorted(set(cells))
+        )
 
 
 def _without_naming(piece: str) -> str:
@@ -248,6 +255,15 @@ def _states_its_numbers(piece: str, passages: Sequence[Citable]) -> bool:
     """A passage supports a sentence only if it states the sentence's numbers: to
     sentence similarity "28.4 BLEU" and "24.8 BLEU" say the same."""
     return not unstated(piece, [f"{h.title}\n{rows_named(piece, h.passage)}" for h in passages])
+
+
+def _read_from_cells(piece: str, supporting: dict[int, Citable]) -> list[int]:
+    """The passages ([n]) whose table cells hold figures of `piece` that no prose of
+    the supporting passages states: the checks cannot tell the cell's column."""
+    texts = {n: f"{h.title}\n{rows_named(piece, h.passage)}" for n, h in supporting.items()}
+    if not from_cells(piece, list(texts.values())):
+        return []
+    return [n for n, text in texts.items() if from_cells(piece, [text])]
 
 
 def _claims_figures(piece: str) -> bool:
