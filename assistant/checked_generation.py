@@ -30,6 +30,7 @@ from paperlens.index.rerank import Candidate
 from paperlens.ingest.languages import labels
 
 QUOTED_CHARS = 400  # of each passage quoted when no answer passed
+TABLE_ROW_CHARS = 90  # of each table row a warning shows
 
 
 def generate_checked(
@@ -119,8 +120,8 @@ def checked_answer(
         if checked.dropped:
             warnings.append(f"{len(checked.dropped)} sentence(s) no passage supports were removed")
         if checked.from_cells:
-            from_tables = checked.from_cells
-            warnings.append(table_caution([passages[n - 1] for n in from_tables]))
+            from_tables = list(checked.from_cells)
+            warnings.append(table_caution(checked.from_cells, passages))
     cleaned, cited, _ = check_citations(cleaned, len(passages))
     return Answer(
         cleaned,
@@ -136,13 +137,18 @@ def checked_answer(
     )
 
 
-def table_caution(tables: Sequence[Citation]) -> str:
-    """The warning for figures the checks found only among a table's cells: the row
-    may be checked (figures.rows_named), the column is not (docs/answers.md#table-figures)."""
-    where = ", ".join(f"[{c.n}]" + (f" p.{c.page}" if c.page else "") for c in tables)
+def table_caution(rows: dict[int, list[str]], passages: Sequence[Citation]) -> str:
+    """The warning for figures the checks found only among a table's cells, with the
+    rows that hold them: the row may be checked (figures.rows_named), the column is
+    not (docs/answers.md#table-figures)."""
+    where = []
+    for n, found in rows.items():
+        page = passages[n - 1].page
+        shown = "; ".join(f'"{snippet(row, TABLE_ROW_CHARS)}"' for row in found[:2])
+        where.append(f"[{n}]" + (f" p.{page}" if page else "") + (f": {shown}" if shown else ""))
     return (
-        f"figures read from a table ({where}): the checks found them in the cited "
-        "table, not under the column the answer names; compare them with the table"
+        f"figures read from a table ({', '.join(where)}): the checks found them in the "
+        "cited table, not under the column the answer names; compare them with the table"
     )
 
 

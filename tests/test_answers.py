@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from paperlens.assistant.checks.citations import markers_to_sentence_ends, without_labels
-from paperlens.assistant.checks.figures import from_cells, rows_named, unstated
+from paperlens.assistant.checks.figures import cell_rows, from_cells, rows_named, unstated
 from paperlens.assistant.checks.language import language_problem
 from paperlens.assistant.checks.names import lost_names
 from paperlens.assistant.checks.support import SupportChecker
@@ -876,13 +876,30 @@ def test_an_answer_with_figures_from_a_tables_cells_says_their_column_is_uncheck
             checker=checker,
         )
     assert result.mode == "llm" and result.text == reply
+    assert result.figures_from_tables == ([1] if cautioned else [])
     cautions = [w for w in result.warnings if "not under the column" in w]
     assert cautions == (
         [
-            "figures read from a table ([1]): the checks found them in the cited "
-            "table, not under the column the answer names; compare them with the "
-            "table"
+            'figures read from a table ([1]: "Outer iterations 100K 200K"): the checks '
+            "found them in the cited table, not under the column the answer names; "
+            "compare them with the table"
         ]
         if cautioned
         else []
     )
+
+
+@pytest.mark.parametrize(
+    ("sentence", "passage", "rows"),
+    [
+        ("20-way used 200K [1].", HYPERPARAMETERS, ["Outer iterations 100K 200K"]),
+        (
+            "16K gives 57.1 [1].",
+            "Table 5.\nMIMIC-III [47] 52.8 54.6 57.1\nECtHR 72.2 79.2",
+            ["MIMIC-III [47] 52.8 54.6 57.1"],
+        ),
+        ("A meta-batch of 5 [1].", HYPERPARAMETERS, []),  # stated by the prose
+    ],
+)
+def test_the_table_rows_that_hold_a_sentences_figures_are_found(sentence, passage, rows):
+    assert cell_rows(sentence, passage) == rows

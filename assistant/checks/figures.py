@@ -88,6 +88,7 @@ PLAIN_FIGURE = regex.compile(r"(?<!\S)[-+−(±]?\d[\d.,]*%?\)?(?!\S)")
 # a line of tab-joined cells (ingest/pdflayout.py marks a row so), or two or more
 # figures with only spaces or "±" between them (a table flattened into prose,
 # "MIMIC-III 52.8 50.7 51.7").
+ROW_NAME_WORDS = 4  # words before a flattened row's figures shown as its name
 CELL_VALUE = r"[-+−]?\d[\d.,]*(?:%|[KMBT](?!\p{L}))?"
 CELLS = regex.compile(
     rf"^[^\n]*\t[^\n]*$|(?<!\S){CELL_VALUE}(?:[ \t]+(?:±[ \t]*)?{CELL_VALUE})+(?!\S)",
@@ -130,6 +131,19 @@ def from_cells(sentence: str, passages: Sequence[str]) -> bool:
     return set(unstated(sentence, [CELLS.sub(" ", p) for p in passages])) > set(
         unstated(sentence, passages)
     )
+
+
+def cell_rows(sentence: str, passage: str) -> list[str]:
+    """The rows of `passage`'s tables that state figures of `sentence` its prose does
+    not, each with the words before it on its line (a flattened row's name)."""
+    in_prose_not = set(unstated(sentence, [CELLS.sub(" ", passage)]))
+    rows = []
+    for cells in CELLS.finditer(passage):
+        if in_prose_not - set(unstated(sentence, [cells[0]])):
+            line_start = passage.rfind("\n", 0, cells.start()) + 1
+            lead = passage[line_start : cells.start()].split()[-ROW_NAME_WORDS:]
+            rows.append(" ".join([*lead, *cells[0].split()]))
+    return rows
 
 
 def _words(text: str) -> list[str]:

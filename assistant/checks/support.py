@@ -26,7 +26,7 @@ from paperlens.assistant.checks.citations import (
     join_sentences,
     split_sentences,
 )
-from paperlens.assistant.checks.figures import from_cells, rows_named, unstated
+from paperlens.assistant.checks.figures import cell_rows, from_cells, rows_named, unstated
 from paperlens.ingest.languages import LANGUAGES
 
 # What joins markers that stand alone ("[1] et [2]"), in the languages we answer in.
@@ -92,8 +92,9 @@ class SupportedSentences:
     supported: int  # kept: supported by the passage they now cite
     recited: int  # kept after moving the marker to the passage that supports them
     dropped: list[str]  # removed: no given passage supports them
-    # passages ([n]) a kept sentence's figures were found in only among a table's cells
-    from_cells: list[int] = field(default_factory=list)
+    # passages ([n]) a kept sentence's figures were found in only among a table's
+    # cells, with the rows that state them
+    from_cells: dict[int, list[str]] = field(default_factory=dict)
 
 
 class SupportChecker:
@@ -179,7 +180,7 @@ class SupportChecker:
             return SupportedSentences(text, 0, 0, 0, [])
         scores = self.similarity([_bare(p) for p in content], passages) if content else []
         kept, supported, recited, dropped, figures = [], 0, 0, [], 0
-        cells: list[int] = []
+        cells: dict[int, list[str]] = {}
         rows = iter(scores)
         for piece in pieces:
             if not has_content(piece):
@@ -205,7 +206,7 @@ class SupportChecker:
             ):
                 kept.append(piece)
                 supported += 1
-                cells += _read_from_cells(piece, {n: passages[n - 1] for n in cited})
+                _read_from_cells(piece, {n: passages[n - 1] for n in cited}, cells)
                 continue
             best = next(
                 (
@@ -219,12 +220,13 @@ class SupportChecker:
                 kept.append(_recite(piece, int(best) + 1))
                 supported += 1
                 recited += 1
-                cells += _read_from_cells(piece, {int(best) + 1: passages[best]})
+                _read_from_cells(piece, {int(best) + 1: passages[best]}, cells)
             else:
                 dropped.append(piece.strip())
         cleaned = join_sentences([p.strip() for p in kept], text)
+        in_order = dict(sorted(cells.items()))
         return SupportedSentences(
-            cleaned, len(content) + figures, supported, recited, dropped, sorted(set(cells))
+            cleaned, len(content) + figures, supported, recited, dropped, in_order
         )
 
 
@@ -257,13 +259,18 @@ def _states_its_numbers(piece: str, passages: Sequence[Citable]) -> bool:
     return not unstated(piece, [f"{h.title}\n{rows_named(piece, h.passage)}" for h in passages])
 
 
-def _read_from_cells(piece: str, supporting: dict[int, Citable]) -> list[int]:
-    """The passages ([n]) whose table cells hold figures of `piece` that no prose of
-    the supporting passages states: the checks cannot tell the cell's column."""
+def _read_from_cells(
+    piece: str, supporting: dict[int, Citable], found: dict[int, list[str]]
+) -> None:
+    """Add to `found` the passages ([n]) whose table rows hold figures of `piece` that
+    no prose of the supporting passages states (the checks cannot tell the column)."""
     texts = {n: f"{h.title}\n{rows_named(piece, h.passage)}" for n, h in supporting.items()}
     if not from_cells(piece, list(texts.values())):
-        return []
-    return [n for n, text in texts.items() if from_cells(piece, [text])]
+        return
+    for n, text in texts.items():
+        rows = found.setdefault(n, []) if from_cells(piece, [text]) else None
+        if rows is not None:
+            rows.extend(row for row in cell_rows(piece, text) if row not in rows)
 
 
 def _claims_figures(piece: str) -> bool:
