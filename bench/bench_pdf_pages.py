@@ -81,6 +81,27 @@ VARIANTS = {
     "focus3+bm.05": FocusSettings(papers=3, lexical_weight=0.05),
     "focus3+bm.1": FocusSettings(papers=3, lexical_weight=0.1),
     "focus3+nb.25+bm.05": FocusSettings(papers=3, neighbour_weight=0.25, lexical_weight=0.05),
+    # The default since #row-names: tables read by their row names, 0.025 added.
+    "default": FocusSettings(
+        papers=3,
+        neighbour_weight=0.15,
+        own_terms_weight=0.5,
+        table_row_names=True,
+        table_offset=0.025,
+    ),
+    **{
+        f"default+names{offset:+.3f}": FocusSettings(
+            papers=3,
+            neighbour_weight=0.15,
+            own_terms_weight=0.5,
+            table_row_names=True,
+            table_offset=offset,
+        )
+        for offset in (0.0, 0.01, 0.02, 0.03, 0.04)
+    },
+    "focus3+nb.15+own.5s+tables+0.025": FocusSettings(
+        papers=3, neighbour_weight=0.15, own_terms_weight=0.5, table_offset=0.025
+    ),
 }
 
 

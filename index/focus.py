@@ -30,6 +30,7 @@ import regex
 from paperlens.index.hits import Passage
 from paperlens.index.lexical import fold, tokenize
 from paperlens.index.rerank import Candidate
+from paperlens.ingest.tables import holds_rows, row_names
 
 Score = Callable[[str, Sequence[Candidate]], np.ndarray]
 # In a paper of a few passages (a digest entry and its abstract) a term on one of
@@ -57,6 +58,12 @@ class FocusSettings:
     # (a tenth of questions: under 0.57 of the full question's spread), so unscaled
     # its weight would count for less than it says (docs/retrieval-pages.md#spread).
     rescale_own_terms: bool = True
+    # Passages holding a table's rows are read by their caption, column names and
+    # row names, their numbers left out, and get `table_offset` added: a table's
+    # numbers read as noise to the embedder, and its names alone score lower than
+    # prose does (docs/retrieval-pages.md#row-names).
+    table_row_names: bool = False
+    table_offset: float = 0.0
 
 
 def focus(
@@ -91,7 +98,10 @@ def focus(
         if not candidates:
             continue
         pages = [p.text for p in passages if p.kind == "pdf"]
+        candidates, tables = as_read(candidates, settings)
         raw = _scores(query, candidates, pages, score, settings)
+        if settings.table_offset:
+            raw = raw + settings.table_offset * tables
         known = [c.passage_id for c in candidates]
         if bm25:
             terms = np.array([bm25.get(pid, 0.0) for pid in known])
@@ -108,6 +118,29 @@ def focus(
         np.array(order, dtype=np.int64),
         np.array([merged[pid] for pid in order], dtype=np.float32),
     )
+
+
+def as_read(
+    candidates: Sequence[Candidate], settings: FocusSettings
+) -> tuple[list[Candidate], np.ndarray]:
+    """The candidates as this stage reads them (a table's rows by their names, when
+    `settings.table_row_names`), and which of them hold a table's rows."""
+    tables = np.array([holds_rows(c.text) for c in candidates], dtype=bool)
+    if not settings.table_row_names:
+        return list(candidates), tables
+    read = [
+        Candidate(c.passage_id, c.titles, row_names(c.text)) if table else c
+        for c, table in zip(candidates, tables, strict=True)
+    ]
+    return read, tables
+
+
+def with_read_forms(candidates: Sequence[Candidate], settings: FocusSettings) -> list[Candidate]:
+    """`candidates`, and the form this stage reads those it reads otherwise in (a
+    table by its row names): what the ingest caches the reranker's vectors for."""
+    read, _ = as_read(candidates, settings)
+    changed = [c for c, original in zip(read, candidates, strict=True) if c is not original]
+    return [*candidates, *changed]
 
 
 def _scores(

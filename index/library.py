@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from paperlens.index.backends import open_for_reindex, open_store
 from paperlens.index.embeddings import Embedder, make_embedder
-from paperlens.index.focus import FocusSettings
+from paperlens.index.focus import FocusSettings, with_read_forms
 from paperlens.index.ingestion import EventCallback, Ingestor, IngestReport, ProgressCallback
 from paperlens.index.ray_cluster import ClusterOptions, preflight
 from paperlens.index.records import ForgottenSource
@@ -64,6 +64,8 @@ class Library:
                 neighbour_weight=self.settings.focus_neighbour_weight,
                 own_terms_weight=self.settings.focus_own_terms_weight,
                 own_term_share=self.settings.focus_own_term_share,
+                table_row_names=self.settings.focus_table_row_names,
+                table_offset=self.settings.focus_table_offset,
             ),
         )
 
@@ -143,7 +145,9 @@ class Library:
         """Cache the reranker's vectors for these papers' passages, so that search
         never embeds passages with the large model on the query path."""
         ids = [p.id for pid in paper_ids for p in self.store.paper_passages(pid)]
-        candidates = self.searcher.candidates_for(ids)
+        candidates = with_read_forms(
+            self.searcher.candidates_for(ids), self.searcher.focus_settings
+        )
         with tqdm(
             total=len(candidates),
             desc="reranker vectors",

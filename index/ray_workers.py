@@ -20,6 +20,7 @@ from typing import Literal
 import numpy as np
 
 from paperlens.index.embeddings import make_embedder
+from paperlens.index.focus import FocusSettings, with_read_forms
 from paperlens.index.ingestion import doc_passages
 from paperlens.index.rerank import Candidate, make_reranker
 from paperlens.ingest.config import Settings
@@ -92,6 +93,7 @@ class PassageEncoder:
         self.embedder = make_embedder(settings)
         self.rerank_vectors = CollectedVectors()
         self.reranker = make_reranker(settings, self.rerank_vectors)
+        self.focus = FocusSettings(table_row_names=settings.focus_table_row_names)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         rows = [i for i, pos in enumerate(batch["pos"]) if pos != SOURCE_ROW]
@@ -107,9 +109,9 @@ class PassageEncoder:
         rerank = [b""] * len(batch["pos"])
         if rows and self.reranker is not None:
             self.rerank_vectors.items.clear()
-            self.reranker.prepare(
-                [Candidate(n, h, t) for n, (h, t) in enumerate(zip(headers, texts, strict=True))]
-            )
+            pairs = enumerate(zip(headers, texts, strict=True))
+            candidates = [Candidate(n, header, text) for n, (header, text) in pairs]
+            self.reranker.prepare(with_read_forms(candidates, self.focus))
             rerank[0] = pickle.dumps(self.rerank_vectors.items)
         return {**batch, "vector": _objects(vectors), "rerank": _objects(rerank)}
 

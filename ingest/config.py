@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     # method over the one that answers (docs/retrieval-pages.md#own-terms).
     focus_own_terms_weight: float = Field(0.5, ge=0, le=1)
     focus_own_term_share: float = Field(0.2, gt=0, le=1)
+    # A passage holding a PDF table's rows is read there by its caption, column
+    # names and row names, its numbers left out, with `focus_table_offset` added
+    # (docs/retrieval-pages.md#row-names).
+    focus_table_row_names: bool = True
+    focus_table_offset: float = Field(0.025, ge=-1, le=1)
     # EmbeddingGemma on 2 cores: 2.3 passages/s in batches of 8, 1.5/s in batches of 16.
     rerank_batch_size: int = 8
     # auto: bfloat16 on CPUs with native BF16 (AVX-512 BF16, AMX), else float32.

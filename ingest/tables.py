@@ -17,6 +17,7 @@ import re
 
 from paperlens.ingest.pdflayout import CELL, mostly_numbers
 
+LETTER = re.compile(r"[^\W\d_]")
 CAPTION = re.compile(r"^(?:Table|Tab\.)\s*[A-Z]?\d+\s*[:.]", re.I)
 MAX_CAPTION_CHARS = 160
 MAX_COLUMNS_CHARS = 160
@@ -37,6 +38,25 @@ def table_context_of(header: str) -> str:
 
 def is_row(line: str) -> bool:
     return line.count(CELL) >= 2
+
+
+def holds_rows(text: str) -> bool:
+    """Does a passage hold two or more rows of a table?"""
+    return sum(map(is_row, text.splitlines())) >= 2
+
+
+def row_names(text: str) -> str:
+    """`text` with each table row cut to its cells that hold a letter (its name, a
+    column's name, a size such as "100K" or "540B"): what the rows are about,
+    without the bare numbers an embedder reads as noise
+    (docs/retrieval-pages.md#row-names)."""
+    lines = []
+    for line in text.splitlines():
+        if is_row(line):
+            line = " ".join(cell for cell in line.split(CELL) if LETTER.search(cell))
+        if line.strip():
+            lines.append(line)
+    return "\n".join(lines)
 
 
 def table_context(page: str, start: int, end: int) -> str | None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from paperlens.index.focus import FocusSettings, focus, without_own_terms
+from paperlens.index.focus import FocusSettings, focus, with_read_forms, without_own_terms
 from paperlens.index.hits import Passage
 from paperlens.index.library import Library
 from paperlens.index.rerank import Candidate
 from paperlens.ingest.config import Settings
 from paperlens.ingest.pdf import parse_pdf_bytes
+from paperlens.ingest.tables import row_names
 from tests.fixtures.corpus import REAL_PDFS
 from tests.fixtures.papers import all_sources
 from tests.fixtures.pdfs import make_pdf
@@ -291,3 +292,55 @@ def test_the_page_that_answers_wins_over_the_pages_that_name_the_method(reptile)
     # since every passage's header carries "Reptile" (index/paper_names.py) the name
     # pulls all pages alike. test_the_papers_own_terms_stop_lifting_the_passages_that_
     # merely_name_it shows the stage's effect; this one, the real paper's answer.
+
+
+# ---- tables read by their row names ---------------------------------------------------
+
+TABLE_TEXTS = {
+    30: "Our settings follow the tuning runs described above for both task sizes.",
+    31: "Parameter\t5-way\t20-way\nOuter iterations\t100K\t200K\nInner batch size\t10\t20",
+}
+
+
+def test_a_table_is_read_by_its_row_names_and_given_the_offset():
+    read: dict[int, str] = {}
+
+    def score(query, candidates):
+        read.update({c.passage_id: c.text for c in candidates})
+        return np.array([0.5 if c.passage_id == 30 else 0.49 for c in candidates])
+
+    def top(settings: FocusSettings) -> tuple[int, dict[int, float]]:
+        ranked, scores = focus(
+            "How many outer iterations for 20-way?",
+            np.array([30]),
+            np.array([0.9], dtype=np.float32),
+            dict.fromkeys(TABLE_TEXTS, "p"),
+            lambda paper: stored(TABLE_TEXTS),
+            lambda pids: [Candidate(pid, "t", TABLE_TEXTS[pid]) for pid in pids],
+            score,
+            settings,
+        )
+        return int(ranked[0]), dict(zip(ranked.tolist(), scores.tolist(), strict=True))
+
+    assert top(FocusSettings(papers=1))[0] == 30
+    assert read[31] == TABLE_TEXTS[31]  # off: the table as it is
+    best, scores = top(FocusSettings(papers=1, table_row_names=True, table_offset=0.025))
+    assert read[31] == "Parameter 5-way 20-way\nOuter iterations 100K 200K\nInner batch size"
+    assert best == 31 and scores[31] == pytest.approx(0.9)  # the paper keeps its score
+    assert scores[31] - scores[30] == pytest.approx(0.015)  # 0.49 + 0.025 against 0.5
+
+
+def test_the_ingest_caches_a_tables_row_names_beside_its_text():
+    candidates = [Candidate(pid, "t", text) for pid, text in TABLE_TEXTS.items()]
+    on = with_read_forms(candidates, FocusSettings(table_row_names=True))
+    assert [(c.passage_id, c.text) for c in on] == [
+        *((pid, text) for pid, text in TABLE_TEXTS.items()),
+        (31, row_names(TABLE_TEXTS[31])),
+    ]
+    assert with_read_forms(candidates, FocusSettings()) == candidates
+
+
+@pytest.mark.slow
+def test_a_table_found_by_its_row_names_is_shown_with_its_numbers(reptile):
+    hit = reptile.searcher.search("Reptile: outer iterations for 20-way Omniglot?", k=1)[0]
+    assert "200K" in hit.passage and "\t" in hit.passage  # the rows as the page has them

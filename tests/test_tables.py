@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from paperlens.index.ingestion import doc_passages
 from paperlens.ingest.pdf import parse_pdf_bytes
-from paperlens.ingest.tables import table_context
+from paperlens.ingest.tables import holds_rows, row_names, table_context
 from tests.fixtures.pdfs import TABLE_CAPTION, table_pdf
 
 PAGE = "\n".join(
@@ -83,3 +83,21 @@ def test_the_generator_reads_a_table_piece_under_its_caption_and_columns(library
     assert TABLE_CAPTION not in block.split("Osprey-15")[1]  # the rows lack it...
     assert f"Table: {TABLE_CAPTION}" in block  # ...and it comes above them
     assert "Model Params Recall Latency Memory Score" in block
+
+
+def test_a_tables_rows_are_read_by_their_names_and_prose_is_left_whole():
+    assert holds_rows(PAGE) and not holds_rows("Heron-S\t0.4\t61.2\nplain text")
+    assert row_names(PAGE).splitlines() == [
+        "4 Results",
+        "We compare the three sizes on recall and latency below.",
+        "Model Params Recall",
+        "M acc",
+        "Heron-S",
+        "Heron-M",
+        "(B)",
+        "Kestrel-L",
+        "Table 2: Recall of the three model sizes.",
+        "The largest model recalls most, as the scaling section predicts.",
+    ]
+    assert row_names("3 B\t32\t2560\n7 B\t32\t4096") == "3 B\n7 B"  # a name with a number
+    assert row_names("0.4\t61.2\t3\n1.6\t66.8\t4") == ""  # rows of numbers alone
