@@ -64,6 +64,7 @@ QUESTION_SETS = (
     "pdf_page_questions_seventeenth",
     "pdf_page_questions_eighteenth",
     "pdf_page_questions_nineteenth",
+    "pdf_page_questions_twentieth",
 )
 VARIANTS = {
     "today": FocusSettings(),
