@@ -33,6 +33,7 @@ import json
 import statistics
 import time
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 from paperlens.index.focus import FocusSettings
@@ -66,6 +67,9 @@ QUESTION_SETS = (
     "pdf_page_questions_nineteenth",
     "pdf_page_questions_twentieth",
 )
+DEFAULT = FocusSettings(
+    papers=3, neighbour_weight=0.15, own_terms_weight=0.5, table_row_names=True, table_offset=0.025
+)
 VARIANTS = {
     "today": FocusSettings(),
     "focus1": FocusSettings(papers=1),
@@ -83,26 +87,12 @@ VARIANTS = {
     "focus3+bm.1": FocusSettings(papers=3, lexical_weight=0.1),
     "focus3+nb.25+bm.05": FocusSettings(papers=3, neighbour_weight=0.25, lexical_weight=0.05),
     # The default since #row-names: tables read by their row names, 0.025 added.
-    "default": FocusSettings(
-        papers=3,
-        neighbour_weight=0.15,
-        own_terms_weight=0.5,
-        table_row_names=True,
-        table_offset=0.025,
-    ),
+    "default": DEFAULT,
     **{
-        f"default+names{offset:+.3f}": FocusSettings(
-            papers=3,
-            neighbour_weight=0.15,
-            own_terms_weight=0.5,
-            table_row_names=True,
-            table_offset=offset,
-        )
+        f"default+names{offset:+.3f}": replace(DEFAULT, table_offset=offset)
         for offset in (0.0, 0.01, 0.02, 0.03, 0.04)
     },
-    "focus3+nb.15+own.5s+tables+0.025": FocusSettings(
-        papers=3, neighbour_weight=0.15, own_terms_weight=0.5, table_offset=0.025
-    ),
+    "focus3+nb.15+own.5s+tables+0.025": replace(DEFAULT, table_row_names=False),
 }
 
 

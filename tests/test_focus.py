@@ -104,19 +104,31 @@ def lantern_score(query: str, candidates) -> np.ndarray:
     )
 
 
-def run_lanterns(settings: FocusSettings, kind: str = "pdf") -> int:
-    """The passage that speaks for the Lanterns paper, its passages being of `kind`."""
-    ranked, _ = focus(
-        "How many rounds are Lanterns trained for?",
-        np.array([20]),
+def focus_one_paper(
+    query: str, texts: dict[int, str], score, settings: FocusSettings, kind: str = "pdf"
+) -> tuple[list[int], list[float]]:
+    """The focus stage over one paper of `texts`, its first passage the one candidate
+    (scored 0.9): the ranking and scores it gives."""
+    first = next(iter(texts))
+    ranked, scores = focus(
+        query,
+        np.array([first]),
         np.array([0.9], dtype=np.float32),
-        dict.fromkeys(LANTERN_TEXTS, "lanterns"),
-        lambda paper: stored(LANTERN_TEXTS, kind),
-        lambda pids: [Candidate(pid, "t", LANTERN_TEXTS[pid]) for pid in pids],
-        lantern_score,
+        dict.fromkeys(texts, "paper"),
+        lambda paper: stored(texts, kind),
+        lambda pids: [Candidate(pid, "t", texts[pid]) for pid in pids],
+        score,
         settings,
     )
-    return int(ranked[0])
+    return ranked.tolist(), scores.tolist()
+
+
+LANTERNS_QUESTION = "How many rounds are Lanterns trained for?"
+
+
+def run_lanterns(settings: FocusSettings, kind: str = "pdf") -> int:
+    """The passage that speaks for the Lanterns paper, its passages being of `kind`."""
+    return focus_one_paper(LANTERNS_QUESTION, LANTERN_TEXTS, lantern_score, settings, kind)[0][0]
 
 
 def test_the_papers_own_terms_stop_lifting_the_passages_that_merely_name_it():
@@ -135,17 +147,7 @@ def test_the_shortened_questions_scores_count_at_the_full_questions_spread():
         return np.array([table[c.passage_id] for c in candidates])
 
     def top(settings: FocusSettings) -> int:
-        ranked, _ = focus(
-            "How many rounds are Lanterns trained for?",
-            np.array([20]),
-            np.array([0.9], dtype=np.float32),
-            dict.fromkeys(LANTERN_TEXTS, "lanterns"),
-            lambda paper: stored(LANTERN_TEXTS),
-            lambda pids: [Candidate(pid, "t", LANTERN_TEXTS[pid]) for pid in pids],
-            score,
-            settings,
-        )
-        return int(ranked[0])
+        return focus_one_paper(LANTERNS_QUESTION, LANTERN_TEXTS, score, settings)[0][0]
 
     as_they_come = FocusSettings(papers=1, own_terms_weight=0.5, rescale_own_terms=False)
     assert top(as_they_come) == 20
@@ -310,17 +312,9 @@ def test_a_table_is_read_by_its_row_names_and_given_the_offset():
         return np.array([0.5 if c.passage_id == 30 else 0.49 for c in candidates])
 
     def top(settings: FocusSettings) -> tuple[int, dict[int, float]]:
-        ranked, scores = focus(
-            "How many outer iterations for 20-way?",
-            np.array([30]),
-            np.array([0.9], dtype=np.float32),
-            dict.fromkeys(TABLE_TEXTS, "p"),
-            lambda paper: stored(TABLE_TEXTS),
-            lambda pids: [Candidate(pid, "t", TABLE_TEXTS[pid]) for pid in pids],
-            score,
-            settings,
-        )
-        return int(ranked[0]), dict(zip(ranked.tolist(), scores.tolist(), strict=True))
+        question = "How many outer iterations for 20-way?"
+        ranked, scores = focus_one_paper(question, TABLE_TEXTS, score, settings)
+        return ranked[0], dict(zip(ranked, scores, strict=True))
 
     assert top(FocusSettings(papers=1))[0] == 30
     assert read[31] == TABLE_TEXTS[31]  # off: the table as it is

@@ -256,7 +256,13 @@ def _marker_only(match: regex.Match) -> str:
 def _states_its_numbers(piece: str, passages: Sequence[Citable]) -> bool:
     """A passage supports a sentence only if it states the sentence's numbers: to
     sentence similarity "28.4 BLEU" and "24.8 BLEU" say the same."""
-    return not unstated(piece, [f"{h.title}\n{rows_named(piece, h.passage)}" for h in passages])
+    return not unstated(piece, [_as_checked(piece, h) for h in passages])
+
+
+def _as_checked(piece: str, passage: Citable) -> str:
+    """The text a passage states `piece`'s figures in: its title, and its prose and
+    table rows without the rows of others when `piece` names some (`rows_named`)."""
+    return f"{passage.title}\n{rows_named(piece, passage.passage)}"
 
 
 def _read_from_cells(
@@ -264,12 +270,12 @@ def _read_from_cells(
 ) -> None:
     """Add to `found` the passages ([n]) whose table rows hold figures of `piece` that
     no prose of the supporting passages states (the checks cannot tell the column)."""
-    texts = {n: f"{h.title}\n{rows_named(piece, h.passage)}" for n, h in supporting.items()}
+    texts = {n: _as_checked(piece, h) for n, h in supporting.items()}
     if not from_cells(piece, list(texts.values())):
         return
     for n, text in texts.items():
-        rows = found.setdefault(n, []) if from_cells(piece, [text]) else None
-        if rows is not None:
+        if from_cells(piece, [text]):
+            rows = found.setdefault(n, [])
             rows.extend(row for row in cell_rows(piece, text) if row not in rows)
 
 
